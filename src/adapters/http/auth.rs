@@ -1,0 +1,53 @@
+//! `POST /auth/users` and `POST /auth/login`.
+
+use super::ApiError;
+use super::extract::JsonBody;
+use crate::app::Snackdrawer;
+use crate::domain::{Password, Username};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+pub struct CredentialsBody {
+    username: String,
+    password: String,
+}
+
+impl CredentialsBody {
+    fn validate(self) -> Result<(Username, Password), ApiError> {
+        Ok((Username::parse(self.username)?, Password::parse(self.password)?))
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserView {
+    id: i64,
+    username: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenView {
+    token: String,
+}
+
+pub async fn register(
+    State(app): State<Snackdrawer>,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let (username, password) = body.parse::<CredentialsBody>()?.validate()?;
+    let user = app.register(username, password).await?;
+    let view = UserView { id: user.id.get(), username: user.username.into_string() };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Answers 201, not 200: the old service did, and its clients check for it.
+pub async fn log_in(
+    State(app): State<Snackdrawer>,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<TokenView>), ApiError> {
+    let (username, password) = body.parse::<CredentialsBody>()?.validate()?;
+    let token = app.log_in(username, password).await?;
+    Ok((StatusCode::CREATED, Json(TokenView { token: token.expose().to_owned() })))
+}

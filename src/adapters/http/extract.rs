@@ -1,0 +1,101 @@
+//! Extractors that apply the contract's check order: path ids that are not numbers make the
+//! route unknown (404), then the token (401), then — inside the handler — id >= 1 (400), then
+//! the body (400/413). The body is read by the extractor but its errors are held back until the
+//! handler asks for it, so a bad body never hides a bad id.
+
+use super::ApiError;
+use crate::app::Snackdrawer;
+use crate::domain::UserId;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+use std::convert::Infallible;
+
+/// The numeric segments of the path, in order. Anything but plain ASCII digits (a sign, a
+/// letter, an overflow) means the URL names no resource: 404, as for an unknown route.
+pub struct PathIds<const N: usize>(pub [i64; N]);
+
+impl<S: Send + Sync, const N: usize> FromRequestParts<S> for PathIds<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let route = format!("{} {}", parts.method, parts.uri.path());
+        let unknown = || ApiError::UnknownRoute(route.clone());
+        let Path(segments) =
+            Path::<Vec<String>>::from_request_parts(parts, state).await.map_err(|_| unknown())?;
+        let ids = segments
+            .iter()
+            .map(|segment| {
+                segment.bytes().all(|b| b.is_ascii_digit()).then(|| segment.parse().ok()).flatten()
+            })
+            .collect::<Option<Vec<i64>>>()
+            .ok_or_else(unknown)?;
+        ids.try_into().map(PathIds).map_err(|_| unknown())
+    }
+}
+
+/// The authenticated user making the request.
+pub struct Caller(pub UserId);
+
+impl FromRequestParts<Snackdrawer> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Snackdrawer) -> Result<Self, ApiError> {
+        let token = presented_token(&parts.headers)?;
+        Ok(Caller(app.authenticate(token)?))
+    }
+}
+
+/// The token from `x-access-token` (what old clients send) or `Authorization: Bearer`.
+fn presented_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let invalid = || ApiError::App(crate::app::AppError::InvalidToken);
+    if let Some(value) = headers.get("x-access-token") {
+        return value.to_str().map_err(|_| invalid());
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::MissingToken);
+    };
+    let value = value.to_str().map_err(|_| invalid())?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(invalid()),
+    }
+}
+
+/// A request body, read but not yet judged; `parse` gives the verdict.
+pub struct JsonBody(Result<Bytes, ApiError>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Infallible> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge
+            } else {
+                ApiError::BadBody(rejection.body_text())
+            }
+        });
+        Ok(Self(bytes))
+    }
+}
+
+impl JsonBody {
+    /// The body as a JSON object of shape `T`. Content-Type is not insisted on: old clients and
+    /// a bare `curl -d` send JSON under other types, and the bytes decide.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        let bytes = self.0?;
+        if bytes.is_empty() {
+            return Err(ApiError::BadBody("request body is empty; expected a JSON object".into()));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+            ApiError::BadBody(format!("request body is not valid JSON: {error}"))
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::BadBody("request body must be a JSON object".into()));
+        }
+        serde_json::from_value(value)
+            .map_err(|error| ApiError::BadBody(format!("invalid request body: {error}")))
+    }
+}

@@ -1,0 +1,43 @@
+//! The HTTP face of Snackdrawer: the routes of the contract in `shared/API.md`, on axum.
+//!
+//! Handlers are thin: extract (path ids, caller, body) in the contract's check order, call one
+//! use case, shape the JSON. Every failure becomes an `ApiError`, turned into a response in one
+//! place (`error.rs`).
+
+mod auth;
+mod drawers;
+mod error;
+mod extract;
+mod snacks;
+
+pub use error::ApiError;
+
+use crate::app::Snackdrawer;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, delete, get, post};
+
+/// Request bodies larger than this answer 413.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP API over an application.
+pub fn router(app: Snackdrawer) -> Router {
+    Router::new()
+        .route("/auth/users", post(auth::register))
+        .route("/auth/login", post(auth::log_in))
+        .merge(with_and_without_slash("/snacks", get(snacks::list).post(snacks::create)))
+        .route("/snacks/{id}", get(snacks::get))
+        .merge(with_and_without_slash("/drawers", get(drawers::list).post(drawers::create)))
+        .route("/drawers/{id}", get(drawers::get).post(drawers::add_snack).delete(drawers::delete))
+        .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack))
+        .fallback(error::unknown_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .with_state(app)
+}
+
+/// The old service answered `/snacks` like `/snacks/` (through a redirect); serving both
+/// directly saves old clients a round trip.
+fn with_and_without_slash(path: &str, methods: MethodRouter<Snackdrawer>) -> Router<Snackdrawer> {
+    Router::new().route(path, methods.clone()).route(&format!("{path}/"), methods)
+}

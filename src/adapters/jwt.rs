@@ -1,0 +1,100 @@
+//! Access tokens as HS256 JWTs, with the claims old clients and tokens expect.
+//!
+//! Claims: `exp`, `iat`, `aud = "snackdrawer"`, `user` (the user id as a string of digits;
+//! a JSON number is accepted too) and `role = "user"`. Expiry is checked against the `Clock`
+//! port rather than jsonwebtoken's own reading of the system time, so tests can move time.
+
+use crate::domain::{AccessToken, UserId};
+use crate::ports::{AuthError, Clock, TokenService};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// The audience every token is issued for and must carry.
+pub const AUDIENCE: &str = "snackdrawer";
+const ROLE: &str = "user";
+
+pub struct JwtTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    lifetime: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    exp: u64,
+    iat: u64,
+    aud: String,
+    user: UserClaim,
+    role: String,
+}
+
+/// The old service wrote the user id as a string; some clients mint tokens with a number.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum UserClaim {
+    Digits(String),
+    Number(i64),
+}
+
+impl UserClaim {
+    fn user_id(&self) -> Option<UserId> {
+        let raw = match self {
+            Self::Digits(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                digits.parse().ok()?
+            }
+            Self::Digits(_) => return None,
+            Self::Number(number) => *number,
+        };
+        UserId::new(raw).ok()
+    }
+}
+
+impl JwtTokens {
+    pub fn new(secret: &[u8], lifetime: Duration, clock: Arc<dyn Clock>) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.validate_exp = false; // checked in `verify` against the clock port
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            lifetime,
+            clock,
+        }
+    }
+
+    fn unix_now(&self) -> u64 {
+        self.clock.now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0)
+    }
+}
+
+impl TokenService for JwtTokens {
+    fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
+        let now = self.unix_now();
+        let claims = Claims {
+            exp: now + self.lifetime.as_secs(),
+            iat: now,
+            aud: AUDIENCE.to_owned(),
+            user: UserClaim::Digits(user.to_string()),
+            role: ROLE.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map(AccessToken::new)
+            .map_err(|error| AuthError::Internal(error.into()))
+    }
+
+    fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AuthError::InvalidToken)?
+            .claims;
+        if claims.exp <= self.unix_now() {
+            return Err(AuthError::InvalidToken);
+        }
+        claims.user.user_id().ok_or(AuthError::InvalidToken)
+    }
+}

@@ -1,0 +1,167 @@
+//! An in-memory store implementing every repository port: the default until a database is
+//! configured, the fast store for tests, and the baseline the SQL store is compared against.
+//!
+//! All state sits behind one mutex that is never held across an `.await`, so each repository
+//! call is atomic: a uniqueness check and the insert it guards cannot interleave with another
+//! call, which is what gives concurrent duplicates exactly one winner.
+
+use crate::domain::{
+    Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
+    SnackName, User, UserId, Username, ValidationError,
+};
+use crate::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<Username, Credentials>,
+    snacks: BTreeMap<SnackId, Snack>,
+    drawers: BTreeMap<DrawerId, Drawer>,
+    /// (drawer, snack) pairs; ordered so a drawer's contents come out in snack-id order.
+    contents: BTreeSet<(DrawerId, SnackId)>,
+    user_ids: Sequence,
+    snack_ids: Sequence,
+    drawer_ids: Sequence,
+}
+
+/// Hands out 1, 2, 3, … like a database's serial column, so ids look the same on every store.
+#[derive(Default)]
+struct Sequence(i64);
+
+impl Sequence {
+    fn next<T>(&mut self, make: fn(i64) -> Result<T, ValidationError>) -> T {
+        self.0 += 1;
+        make(self.0).expect("sequences start at 1")
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State half-updated in a way that matters
+        // more than refusing all further requests would, so recover the guard.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl UserRepository for MemoryStore {
+    async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError> {
+        let mut state = self.state();
+        if state.users.contains_key(username) {
+            return Err(StoreError::Duplicate);
+        }
+        let user = User { id: state.user_ids.next(UserId::new), username: username.clone() };
+        let credentials = Credentials { user: user.clone(), password_hash: hash.clone() };
+        state.users.insert(username.clone(), credentials);
+        Ok(user)
+    }
+
+    async fn find_by_username(
+        &self,
+        username: &Username,
+    ) -> Result<Option<Credentials>, StoreError> {
+        Ok(self.state().users.get(username).cloned())
+    }
+}
+
+#[async_trait]
+impl SnackRepository for MemoryStore {
+    async fn list(&self) -> Result<Vec<Snack>, StoreError> {
+        Ok(self.state().snacks.values().cloned().collect())
+    }
+
+    async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
+        Ok(self.state().snacks.get(&id).cloned())
+    }
+
+    async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
+        let mut state = self.state();
+        if state.snacks.values().any(|snack| &snack.name == name) {
+            return Err(StoreError::Duplicate);
+        }
+        let snack = Snack { id: state.snack_ids.next(SnackId::new), name: name.clone() };
+        state.snacks.insert(snack.id, snack.clone());
+        Ok(snack)
+    }
+}
+
+#[async_trait]
+impl DrawerRepository for MemoryStore {
+    async fn list_by_owner(&self, owner: UserId) -> Result<Vec<Drawer>, StoreError> {
+        let state = self.state();
+        Ok(state.drawers.values().filter(|d| d.owner == owner).cloned().collect())
+    }
+
+    async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
+        let mut state = self.state();
+        if state.drawers.values().any(|d| d.owner == owner && &d.name == name) {
+            return Err(StoreError::Duplicate);
+        }
+        let drawer = Drawer { id: state.drawer_ids.next(DrawerId::new), owner, name: name.clone() };
+        state.drawers.insert(drawer.id, drawer.clone());
+        Ok(drawer)
+    }
+
+    async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
+        Ok(self.state().drawers.get(&id).cloned())
+    }
+
+    async fn find_with_contents(
+        &self,
+        id: DrawerId,
+    ) -> Result<Option<DrawerWithContents>, StoreError> {
+        let state = self.state();
+        let Some(drawer) = state.drawers.get(&id).cloned() else {
+            return Ok(None);
+        };
+        let contents = state
+            .contents
+            .range((id, SnackId::new(1).expect("1 is a valid id"))..)
+            .take_while(|(drawer_id, _)| *drawer_id == id)
+            .map(|(_, snack_id)| state.snacks[snack_id].clone())
+            .collect();
+        Ok(Some(DrawerWithContents { drawer, contents }))
+    }
+
+    async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.drawers.contains_key(&drawer) {
+            return Err(StoreError::MissingDrawer);
+        }
+        if !state.snacks.contains_key(&snack) {
+            return Err(StoreError::MissingSnack);
+        }
+        if !state.contents.insert((drawer, snack)) {
+            return Err(StoreError::Duplicate);
+        }
+        Ok(())
+    }
+
+    async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
+        if self.state().contents.remove(&(drawer, snack)) {
+            Ok(())
+        } else {
+            Err(StoreError::MissingSnack)
+        }
+    }
+
+    async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.drawers.remove(&drawer).is_none() {
+            return Err(StoreError::MissingDrawer);
+        }
+        state.contents.retain(|(drawer_id, _)| *drawer_id != drawer);
+        Ok(())
+    }
+}

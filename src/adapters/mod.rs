@@ -1,0 +1,7 @@
+//! Everything that touches the outside world, each behind a port.
+
+pub mod clock;
+pub mod http;
+pub mod jwt;
+pub mod memory;
+pub mod scrypt;

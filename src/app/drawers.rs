@@ -1,0 +1,92 @@
+//! Private drawers and what is in them.
+//!
+//! Every use case here takes the caller and checks `Drawer::is_visible_to` before anything else
+//! happens to a drawer, so another user's drawer behaves exactly like a missing one.
+
+use super::{AppError, Snackdrawer};
+use crate::domain::{Drawer, DrawerId, DrawerName, DrawerWithContents, SnackId, UserId};
+use crate::ports::StoreError;
+
+impl Snackdrawer {
+    #[tracing::instrument(skip(self))]
+    pub async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
+        self.ports.drawers.list_by_owner(caller).await.map_err(AppError::from_store)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn create_drawer(
+        &self,
+        caller: UserId,
+        name: DrawerName,
+    ) -> Result<Drawer, AppError> {
+        match self.ports.drawers.create(caller, &name).await {
+            Err(StoreError::Duplicate) => Err(AppError::DrawerNameTaken(name)),
+            other => other.map_err(AppError::from_store),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn get_drawer(
+        &self,
+        caller: UserId,
+        id: DrawerId,
+    ) -> Result<DrawerWithContents, AppError> {
+        self.ports
+            .drawers
+            .find_with_contents(id)
+            .await
+            .map_err(AppError::from_store)?
+            .filter(|found| found.drawer.is_visible_to(caller))
+            .ok_or(AppError::DrawerNotFound(id))
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn put_snack_in_drawer(
+        &self,
+        caller: UserId,
+        drawer: DrawerId,
+        snack: SnackId,
+    ) -> Result<(), AppError> {
+        self.own_drawer(caller, drawer).await?;
+        match self.ports.drawers.add_snack(drawer, snack).await {
+            Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
+            Err(StoreError::MissingSnack) => Err(AppError::SnackDoesNotExist(snack)),
+            Err(StoreError::Duplicate) => Err(AppError::SnackAlreadyInDrawer { snack, drawer }),
+            other => other.map_err(AppError::from_store),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn take_snack_from_drawer(
+        &self,
+        caller: UserId,
+        drawer: DrawerId,
+        snack: SnackId,
+    ) -> Result<(), AppError> {
+        self.own_drawer(caller, drawer).await?;
+        match self.ports.drawers.remove_snack(drawer, snack).await {
+            Err(StoreError::MissingSnack) => Err(AppError::SnackNotInDrawer { snack, drawer }),
+            other => other.map_err(AppError::from_store),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
+        self.own_drawer(caller, drawer).await?;
+        match self.ports.drawers.delete(drawer).await {
+            Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
+            other => other.map_err(AppError::from_store),
+        }
+    }
+
+    /// Succeeds only if the drawer exists and belongs to the caller.
+    async fn own_drawer(&self, caller: UserId, id: DrawerId) -> Result<Drawer, AppError> {
+        self.ports
+            .drawers
+            .find(id)
+            .await
+            .map_err(AppError::from_store)?
+            .filter(|found| found.is_visible_to(caller))
+            .ok_or(AppError::DrawerDoesNotExist(id))
+    }
+}

@@ -1,0 +1,45 @@
+//! The records Snackdrawer keeps, and the one rule about who may see what.
+
+use super::{DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+}
+
+/// A user together with what logging in checks the password against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snack {
+    pub id: SnackId,
+    pub name: SnackName,
+}
+
+/// A drawer without its contents, as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawer {
+    pub id: DrawerId,
+    pub owner: UserId,
+    pub name: DrawerName,
+}
+
+impl Drawer {
+    /// Drawers are private: to anyone but their owner they do not exist at all, so callers
+    /// must answer "not found", never "forbidden", when this is false.
+    pub fn is_visible_to(&self, user: UserId) -> bool {
+        self.owner == user
+    }
+}
+
+/// A drawer with the snacks in it, in snack-id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawerWithContents {
+    pub drawer: Drawer,
+    pub contents: Vec<Snack>,
+}

@@ -1,0 +1,100 @@
+//! Names people choose: usernames, snack names and drawer names.
+//!
+//! All three follow one rule: 1 to 64 characters (Unicode scalar values, not bytes), compared
+//! exactly and case-sensitively, and free of control characters. The last part is ours: a NUL or a
+//! newline in a name breaks terminals, log lines and PostgreSQL's `text`, and no client needs one.
+
+use super::ValidationError;
+use std::fmt;
+
+/// The longest name, in characters, that any of the name types accepts.
+pub const NAME_MAX_CHARS: usize = 64;
+
+fn check_name(field: &'static str, raw: &str) -> Result<(), ValidationError> {
+    let chars = raw.chars().count();
+    if chars == 0 || chars > NAME_MAX_CHARS {
+        return Err(ValidationError::NameLength { field });
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(ValidationError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+                let raw = raw.into();
+                check_name($field, &raw)?;
+                Ok(Self(raw))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// The name a user registers and logs in with; unique across the service.
+    Username,
+    "username"
+);
+name_type!(
+    /// The name of a snack; unique across the global catalogue.
+    SnackName,
+    "name"
+);
+name_type!(
+    /// The name of a drawer; unique among one user's drawers only.
+    DrawerName,
+    "name"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_to_sixty_four_characters() {
+        assert!(SnackName::parse("").is_err());
+        assert!(SnackName::parse("a").is_ok());
+        assert!(SnackName::parse("é".repeat(64)).is_ok(), "limit counts characters, not bytes");
+        assert_eq!(
+            DrawerName::parse("x".repeat(65)).unwrap_err().to_string(),
+            "name must be 1 to 64 characters"
+        );
+    }
+
+    #[test]
+    fn names_reject_control_characters() {
+        assert_eq!(
+            Username::parse("nul\0byte").unwrap_err().to_string(),
+            "username must not contain control characters"
+        );
+        assert!(Username::parse("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn names_are_kept_exactly() {
+        let name = SnackName::parse(" Chocolate ").unwrap();
+        assert_eq!(name.as_str(), " Chocolate ");
+        assert_ne!(name, SnackName::parse(" chocolate ").unwrap());
+    }
+}

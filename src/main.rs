@@ -1,0 +1,53 @@
+//! The `snackdrawer` binary: read the configuration, start the service, stop cleanly on
+//! SIGINT or SIGTERM.
+
+use clap::Parser;
+use snackdrawer::config::Config;
+use snackdrawer::startup::Application;
+use snackdrawer::telemetry::{self, error_chain};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    telemetry::init_logging(config.log_format);
+    match serve(&config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error_chain(&*error), "snackdrawer stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let application = Application::build(config).await?;
+    tracing::info!(address = %application.local_addr()?, "snackdrawer is serving");
+    application.run_until(shutdown_signal()).await?;
+    tracing::info!("snackdrawer stopped cleanly");
+    Ok(())
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM (what orchestrators send).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

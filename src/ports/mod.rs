@@ -1,0 +1,16 @@
+//! The traits the core needs from the outside world.
+//!
+//! Each port is narrow enough that an in-memory fake is a page of code, and each method's
+//! documentation states which error it MUST return in which case, so every adapter (SQL, memory,
+//! and the decorators that wrap them) can be held to the same contract by the same tests.
+
+mod auth;
+mod clock;
+mod store;
+
+pub use auth::{AuthError, PasswordHasher, TokenService};
+pub use clock::Clock;
+pub use store::{DrawerRepository, SnackRepository, StoreError, UserRepository};
+
+/// Any error from below a port, kept as the cause without the core knowing its type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
