@@ -42,8 +42,9 @@ pub struct ScryptHasher {
     scrypt: Scrypt,
     /// A hash of a random password, checked against when the user does not exist.
     dummy: Phc,
-    /// Permits for running or waiting: `workers + queue` in all.
+    /// Permits for running or waiting: `capacity` (workers + queue) in all.
     admitted: Arc<Semaphore>,
+    capacity: usize,
     /// Permits for running.
     running: Arc<Semaphore>,
 }
@@ -62,12 +63,19 @@ impl ScryptHasher {
             .hash_password(&dummy_password)
             .map_err(|error| InvalidCost(error.to_string()))?;
         let workers = limits.workers.max(1);
+        let capacity = workers + limits.queue;
         Ok(Self {
             scrypt,
             dummy,
-            admitted: Arc::new(Semaphore::new(workers + limits.queue)),
+            admitted: Arc::new(Semaphore::new(capacity)),
+            capacity,
             running: Arc::new(Semaphore::new(workers)),
         })
+    }
+
+    /// Hashes running or waiting right now: the saturation of the hasher.
+    pub fn in_flight(&self) -> usize {
+        self.capacity - self.admitted.available_permits()
     }
 
     /// Runs `work` on the blocking pool within the limits, in the caller's span.

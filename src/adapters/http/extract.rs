@@ -95,7 +95,8 @@ impl JsonBody {
         if !value.is_object() {
             return Err(ApiError::BadBody("request body must be a JSON object".into()));
         }
-        serde_json::from_value(value)
+        // The path names the field: "password: invalid type: boolean `true`, expected a string".
+        serde_path_to_error::deserialize(value)
             .map_err(|error| ApiError::BadBody(format!("invalid request body: {error}")))
     }
 }

@@ -1,0 +1,99 @@
+//! The real `snackdrawer` binary as a child process, for black-box tests.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct RunningServer {
+    child: Child,
+    pub base_url: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl RunningServer {
+    /// Starts the binary on a free loopback port with JSON logs and cheap hashing; `env` adds
+    /// to or overrides that. Returns once the server says where it listens.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_snackdrawer"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SNACKDRAWER_LISTEN", "127.0.0.1:0")
+            .env("SNACKDRAWER_LOG_FORMAT", "json")
+            .env("SNACKDRAWER_SCRYPT_LOG_N", "4")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the snackdrawer binary starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let (logs, address_tx) = (logs.clone(), address_tx.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(address) = serving_address(&line) {
+                        let _ = address_tx.send(address);
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let address = address_rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the server did not report its address; logs: {:#?}", logs.lock().unwrap())
+        });
+        Self { child, base_url: format!("http://{address}"), logs }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits (up to 30 s) for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        signal_terminate(self.pid());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM for 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn signal_terminate(pid: u32) {
+    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill -TERM {pid} failed");
+}
+
+/// The address from the start-up line `{"message":"snackdrawer is serving","address":…}`.
+fn serving_address(line: &str) -> Option<String> {
+    let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+    (entry["message"] == "snackdrawer is serving")
+        .then(|| entry["address"].as_str())??
+        .to_owned()
+        .into()
+}

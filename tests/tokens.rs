@@ -1,0 +1,202 @@
+//! Every way a token can be wrong answers 401 "invalid authentication token", never a 500,
+//! through both token headers; and good tokens, including old-style ones, are accepted.
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::{SECRET, TOKEN_TTL, TestApp};
+
+const INVALID: &str = "401 Unauthorized: invalid authentication token";
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Claims as this service issues them for `user`.
+fn good_claims(user: i64) -> Value {
+    json!({
+        "exp": now() + 600,
+        "iat": now(),
+        "aud": "snackdrawer",
+        "user": user.to_string(),
+        "role": "user",
+    })
+}
+
+fn sign(claims: &Value, algorithm: Algorithm, secret: &[u8]) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(secret))
+        .unwrap()
+}
+
+fn without(mut claims: Value, field: &str) -> Value {
+    claims.as_object_mut().unwrap().remove(field);
+    claims
+}
+
+fn with(mut claims: Value, field: &str, value: Value) -> Value {
+    claims[field] = value;
+    claims
+}
+
+/// A test app with one registered user; returns the app and the user's id.
+async fn app_with_user() -> (TestApp, i64) {
+    let app = TestApp::new();
+    let id = app.register("alice").await;
+    (app, id)
+}
+
+/// Asserts the token is refused on a protected route, through both headers.
+async fn assert_refused(app: &TestApp, token: &str) {
+    for reply in [
+        app.get("/drawers/").token(token).send().await,
+        app.get("/drawers/").bearer(token).send().await,
+    ] {
+        reply.assert_error(401, INVALID);
+    }
+}
+
+async fn assert_accepted(app: &TestApp, token: &str) {
+    for reply in [
+        app.get("/drawers/").token(token).send().await,
+        app.get("/drawers/").bearer(token).send().await,
+    ] {
+        assert_eq!(reply.status, 200, "token refused: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn issued_tokens_carry_the_contract_claims() {
+    let (app, id) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["aud"], "snackdrawer");
+    assert_eq!(claims["user"], id.to_string());
+    assert_eq!(claims["role"], "user");
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert_eq!(lifetime, TOKEN_TTL.as_secs());
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(header["alg"], "HS256");
+}
+
+#[tokio::test]
+async fn tokens_minted_elsewhere_with_the_secret_are_accepted() {
+    let (app, id) = app_with_user().await;
+    assert_accepted(&app, &sign(&good_claims(id), Algorithm::HS256, SECRET)).await;
+    let numeric_user = with(good_claims(id), "user", json!(id));
+    assert_accepted(&app, &sign(&numeric_user, Algorithm::HS256, SECRET)).await;
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let (app, _) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    assert_accepted(&app, &token).await;
+    app.clock.advance(TOKEN_TTL + Duration::from_secs(1));
+    assert_refused(&app, &token).await;
+    // An old client's reaction to the 401: log in again, and carry on.
+    let fresh = app.log_in("alice").await;
+    assert_accepted(&app, &fresh).await;
+}
+
+#[tokio::test]
+async fn tokens_signed_with_another_secret_are_refused() {
+    let (app, id) = app_with_user().await;
+    assert_refused(&app, &sign(&good_claims(id), Algorithm::HS256, b"another secret")).await;
+}
+
+#[tokio::test]
+async fn unsigned_alg_none_tokens_are_refused() {
+    let (app, id) = app_with_user().await;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(good_claims(id).to_string());
+    assert_refused(&app, &format!("{header}.{payload}.")).await;
+    assert_refused(&app, &format!("{header}.{payload}")).await;
+}
+
+#[tokio::test]
+async fn tokens_with_another_algorithm_are_refused() {
+    let (app, id) = app_with_user().await;
+    assert_refused(&app, &sign(&good_claims(id), Algorithm::HS512, SECRET)).await;
+    assert_refused(&app, &sign(&good_claims(id), Algorithm::HS384, SECRET)).await;
+}
+
+#[tokio::test]
+async fn tokens_for_another_audience_or_none_are_refused() {
+    let (app, id) = app_with_user().await;
+    let wrong = with(good_claims(id), "aud", json!("someone-else"));
+    assert_refused(&app, &sign(&wrong, Algorithm::HS256, SECRET)).await;
+    assert_refused(&app, &sign(&without(good_claims(id), "aud"), Algorithm::HS256, SECRET)).await;
+}
+
+#[tokio::test]
+async fn tokens_missing_a_claim_are_refused() {
+    let (app, id) = app_with_user().await;
+    for claim in ["exp", "user", "role"] {
+        let token = sign(&without(good_claims(id), claim), Algorithm::HS256, SECRET);
+        assert_refused(&app, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_with_a_malformed_user_are_refused() {
+    let (app, id) = app_with_user().await;
+    for user in [
+        json!("abc"),
+        json!("-1"),
+        json!("0"),
+        json!(0),
+        json!(-3),
+        json!(""),
+        json!(null),
+        json!([id]),
+        json!("+1"),
+        json!(1.5),
+    ] {
+        let token = sign(&with(good_claims(id), "user", user.clone()), Algorithm::HS256, SECRET);
+        assert_refused(&app, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_exp_is_refused() {
+    let (app, id) = app_with_user().await;
+    for exp in [json!("tomorrow"), json!(-1), json!(null)] {
+        let token = sign(&with(good_claims(id), "exp", exp), Algorithm::HS256, SECRET);
+        assert_refused(&app, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn garbage_is_refused() {
+    let (app, _) = app_with_user().await;
+    for garbage in ["", "abc", "a.b.c", "Bearer", "....", "eyJhbGciOiJIUzI1NiJ9.e30.", "é"] {
+        assert_refused(&app, garbage).await;
+    }
+}
+
+#[tokio::test]
+async fn authorization_header_needs_the_bearer_scheme() {
+    let (app, _) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    let reply =
+        app.get("/drawers/").header("authorization", &format!("Basic {token}")).send().await;
+    reply.assert_error(401, INVALID);
+    let reply =
+        app.get("/drawers/").header("authorization", &format!("bearer {token}")).send().await;
+    assert_eq!(reply.status, 200, "the scheme is case-insensitive: {}", reply.text);
+}
+
+#[tokio::test]
+async fn refusals_ask_for_a_bearer_token() {
+    let app = TestApp::new();
+    let reply = app.get("/drawers/").send().await;
+    reply.assert_error(401, "401 Unauthorized: no authentication token");
+    assert_eq!(reply.headers["www-authenticate"], "Bearer");
+}
