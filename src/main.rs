@@ -2,8 +2,8 @@
 //! SIGINT or SIGTERM.
 
 use clap::Parser;
-use snackdrawer::config::Config;
-use snackdrawer::startup::Application;
+use snackdrawer::config::{Command, Config};
+use snackdrawer::startup::{Application, migrate_only};
 use snackdrawer::telemetry::{self, error_chain};
 use std::process::ExitCode;
 
@@ -11,7 +11,11 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init_logging(config.log_format);
-    match serve(&config).await {
+    let outcome = match config.command {
+        Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
+        Some(Command::Serve) | None => serve(&config).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %error_chain(&*error), "snackdrawer stopped");

@@ -1,15 +1,20 @@
-//! Wiring: turns a `Config` into running adapters, the application and a bound listener.
+//! Wiring: turns a `Config` into a store, adapters, the application and a bound listener.
 //!
 //! `Application::build` binds before it returns, so a test (or an operator) can ask for port 0
-//! and read the real address from `local_addr`.
+//! and read the real address from `local_addr`. A SQL database that cannot be reached at start
+//! does not stop the service: it serves 503s, keeps trying to migrate in the background, and
+//! becomes ready when the database answers.
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http;
 use crate::adapters::jwt::JwtTokens;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
+use crate::adapters::sql::{OpenError, PoolSettings, SqlStore};
 use crate::app::{AppError, Ports, Snackdrawer};
-use crate::config::Config;
+use crate::config::{Config, StoreUrl};
+use crate::ports::StoreError;
+use crate::telemetry::error_chain;
 use axum::Router;
 use std::future::Future;
 use std::io;
@@ -20,8 +25,10 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("unsupported DATABASE_URL {0:?}: this build serves only `memory`")]
-    UnsupportedStore(String),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("could not migrate the database")]
+    Migrate(#[source] StoreError),
     #[error(transparent)]
     Hashing(#[from] InvalidCost),
     #[error("could not seed the snack catalogue")]
@@ -37,13 +44,39 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
-        let app = Snackdrawer::new(ports(config)?);
-        if config.seed {
-            let added = app.seed_catalogue().await.map_err(StartupError::Seeding)?;
-            if added > 0 {
-                tracing::info!(added, "seeded the snack catalogue");
+        let hasher = Arc::new(ScryptHasher::new(
+            ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
+            HashingLimits { workers: config.hash_workers(), queue: config.hash_queue },
+        )?);
+        let tokens = Arc::new(JwtTokens::new(
+            &token_secret(config),
+            Duration::from_secs(config.token_ttl),
+            Arc::new(SystemClock),
+        ));
+        let app = match &config.database_url {
+            StoreUrl::Memory => {
+                let app =
+                    Snackdrawer::new(Ports::with_store(MemoryStore::new().into(), hasher, tokens));
+                prepare(&app, None, config.seed).await?;
+                app
             }
-        }
+            StoreUrl::Sql(url) => {
+                let store = SqlStore::open(url, pool_settings(config)).await?;
+                let app =
+                    Snackdrawer::new(Ports::with_store(Arc::new(store.clone()), hasher, tokens));
+                match prepare(&app, Some(&store), config.seed).await {
+                    Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
+                        tracing::warn!(
+                            error = %error_chain(&*cause),
+                            "the database is unreachable: serving 503 until it answers"
+                        );
+                        tokio::spawn(prepare_when_reachable(app.clone(), store, config.seed));
+                    }
+                    other => other?,
+                }
+                app
+            }
+        };
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| StartupError::Listen { address: config.listen.clone(), source })?;
@@ -64,24 +97,63 @@ impl Application {
     }
 }
 
-fn ports(config: &Config) -> Result<Ports, StartupError> {
-    if config.database_url != "memory" {
-        return Err(StartupError::UnsupportedStore(config.database_url.clone()));
+/// `snackdrawer migrate`: apply pending migrations and stop.
+pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
+    match &config.database_url {
+        StoreUrl::Memory => tracing::info!("the memory store has no schema to migrate"),
+        StoreUrl::Sql(url) => {
+            SqlStore::open(url, pool_settings(config))
+                .await?
+                .migrate()
+                .await
+                .map_err(StartupError::Migrate)?;
+            tracing::info!("the database schema is up to date");
+        }
     }
-    let store = Arc::new(MemoryStore::new());
-    let cost = ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p };
-    let limits = HashingLimits { workers: config.hash_workers(), queue: config.hash_queue };
-    Ok(Ports {
-        users: store.clone(),
-        snacks: store.clone(),
-        drawers: store,
-        hasher: Arc::new(ScryptHasher::new(cost, limits)?),
-        tokens: Arc::new(JwtTokens::new(
-            &token_secret(config),
-            Duration::from_secs(config.token_ttl),
-            Arc::new(SystemClock),
-        )),
-    })
+    Ok(())
+}
+
+/// Migrates (SQL stores) and seeds a fresh catalogue.
+async fn prepare(
+    app: &Snackdrawer,
+    sql: Option<&SqlStore>,
+    seed: bool,
+) -> Result<(), StartupError> {
+    if let Some(store) = sql {
+        store.migrate().await.map_err(StartupError::Migrate)?;
+    }
+    if seed {
+        let added = app.seed_catalogue().await.map_err(StartupError::Seeding)?;
+        if added > 0 {
+            tracing::info!(added, "seeded the snack catalogue");
+        }
+    }
+    Ok(())
+}
+
+/// Retries `prepare` with backoff (1 s doubling to 30 s) until the database lets it finish.
+async fn prepare_when_reachable(app: Snackdrawer, store: SqlStore, seed: bool) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        match prepare(&app, Some(&store), seed).await {
+            Ok(()) => {
+                tracing::info!("the database answers: schema migrated, serving normally");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), retry_in = ?wait, "database still not ready");
+            }
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn pool_settings(config: &Config) -> PoolSettings {
+    PoolSettings {
+        max_connections: config.db_max_connections,
+        acquire_timeout: config.db_acquire_timeout,
+    }
 }
 
 fn token_secret(config: &Config) -> Vec<u8> {

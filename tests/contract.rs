@@ -7,6 +7,7 @@ mod support;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snackdrawer::app::DEFAULT_CATALOGUE;
+use support::stores::{StoreKind, for_each_store};
 use support::{Reply, RequestBuilder, TestApp};
 
 const NO_TOKEN: &str = "401 Unauthorized: no authentication token";
@@ -77,8 +78,8 @@ fn catalogue_snack(id: usize) -> Value {
 }
 
 /// A seeded app with alice logged in.
-async fn seeded_with_alice() -> (TestApp, String) {
-    let app = TestApp::seeded().await;
+async fn seeded_with_alice(store: StoreKind) -> (TestApp, String) {
+    let app = TestApp::seeded(store).await;
     let token = app.user("alice").await;
     (app, token)
 }
@@ -90,8 +91,8 @@ struct Fixture {
     drawer: i64,
 }
 
-async fn alice_with_drawer(snacks: &[i64]) -> Fixture {
-    let (app, token) = seeded_with_alice().await;
+async fn alice_with_drawer(store: StoreKind, snacks: &[i64]) -> Fixture {
+    let (app, token) = seeded_with_alice(store).await;
     let drawer = app.drawer(&token, "foo").await;
     for &snack in snacks {
         assert_eq!(add_snack(&app, &token, drawer, json!(snack)).await.status, 201);
@@ -196,7 +197,7 @@ impl Call {
     }
 }
 
-/// Every protected route once, on `alice_with_drawer(&[1])`'s drawer.
+/// Every protected route once, on `alice_with_drawer(store, &[1])`'s drawer.
 fn protected_calls(drawer: i64) -> Vec<Call> {
     let call = |method: Method, path: String, body: Option<Value>, success| Call {
         method,
@@ -261,33 +262,29 @@ fn padded_body(len: usize) -> String {
 // POST /auth/users
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn register_answers_201_with_id_and_username_only() {
-    let app = TestApp::new();
+async fn register_answers_201_with_id_and_username_only(store: StoreKind) {
+    let app = TestApp::new(store).await;
     let reply = register(&app, "cookiemonster", "secret").await;
     let id = reply.json["id"].as_i64().expect("an integer id");
     assert!(id >= 1);
     assert_json(&reply, 201, json!({"id": id, "username": "cookiemonster"}));
 }
 
-#[tokio::test]
-async fn each_registration_gets_its_own_id() {
-    let app = TestApp::new();
+async fn each_registration_gets_its_own_id(store: StoreKind) {
+    let app = TestApp::new(store).await;
     let first = app.register("alice").await;
     let second = app.register("bob").await;
     assert_ne!(first, second);
 }
 
-#[tokio::test]
-async fn registering_a_taken_username_is_422() {
-    let app = TestApp::new();
+async fn registering_a_taken_username_is_422(store: StoreKind) {
+    let app = TestApp::new(store).await;
     app.register("alice").await;
     register(&app, "alice", "another password").await.assert_error(422, USERNAME_TAKEN);
 }
 
-#[tokio::test]
-async fn usernames_are_case_sensitive() {
-    let app = TestApp::new();
+async fn usernames_are_case_sensitive(store: StoreKind) {
+    let app = TestApp::new(store).await;
     app.register("alice").await;
     assert_eq!(register(&app, "Alice", "other").await.status, 201);
     log_in(&app, "Alice", "secret").await.assert_error(401, BAD_CREDENTIALS);
@@ -297,9 +294,8 @@ async fn usernames_are_case_sensitive() {
 // POST /auth/login
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn login_answers_201_with_a_token_only() {
-    let app = TestApp::new();
+async fn login_answers_201_with_a_token_only(store: StoreKind) {
+    let app = TestApp::new(store).await;
     app.register("alice").await;
     let reply = log_in(&app, "alice", "secret").await;
     let token = reply.json["token"].as_str().expect("a string token").to_owned();
@@ -308,9 +304,8 @@ async fn login_answers_201_with_a_token_only() {
     assert_eq!(app.get("/drawers/").token(&token).send().await.status, 200);
 }
 
-#[tokio::test]
-async fn wrong_password_and_unknown_user_get_the_same_401() {
-    let app = TestApp::new();
+async fn wrong_password_and_unknown_user_get_the_same_401(store: StoreKind) {
+    let app = TestApp::new(store).await;
     app.register("alice").await;
     let wrong_password = log_in(&app, "alice", "not the password").await;
     let unknown_user = log_in(&app, "mallory", "secret").await;
@@ -322,46 +317,40 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 // GET /snacks/ and GET /snacks/{id}
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn snack_list_is_the_catalogue_in_id_order() {
-    let app = TestApp::seeded().await;
+async fn snack_list_is_the_catalogue_in_id_order(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     let expected: Vec<Value> = (1..=DEFAULT_CATALOGUE.len()).map(catalogue_snack).collect();
     let reply = app.get("/snacks/").send().await;
     assert_json(&reply, 200, json!({ "snacks": expected }));
     assert_eq!(reply.json["snacks"][0], json!({"id": 1, "name": "chips"}));
 }
 
-#[tokio::test]
-async fn snack_list_of_an_empty_store_is_empty() {
-    let app = TestApp::new();
+async fn snack_list_of_an_empty_store_is_empty(store: StoreKind) {
+    let app = TestApp::new(store).await;
     assert_json(&app.get("/snacks/").send().await, 200, json!({"snacks": []}));
 }
 
-#[tokio::test]
-async fn snack_list_needs_no_token_and_shows_new_snacks_last() {
-    let (app, token) = seeded_with_alice().await;
+async fn snack_list_needs_no_token_and_shows_new_snacks_last(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     let id = create_snack(&app, &token, "salted caramel").await.json["snack"]["id"].clone();
     let snacks = app.get("/snacks/").send().await.json["snacks"].as_array().unwrap().clone();
     assert_eq!(snacks.len(), DEFAULT_CATALOGUE.len() + 1);
     assert_eq!(snacks.last(), Some(&json!({"id": id, "name": "salted caramel"})));
 }
 
-#[tokio::test]
-async fn get_snack_by_id() {
-    let app = TestApp::seeded().await;
+async fn get_snack_by_id(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     assert_json(&app.get("/snacks/1").send().await, 200, json!({"snack": catalogue_snack(1)}));
     assert_json(&app.get("/snacks/12").send().await, 200, json!({"snack": catalogue_snack(12)}));
 }
 
-#[tokio::test]
-async fn get_snack_zero_is_400() {
-    let app = TestApp::seeded().await;
+async fn get_snack_zero_is_400(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     app.get("/snacks/0").send().await.assert_error(400, "400 Bad Request: snack ID must be >= 1");
 }
 
-#[tokio::test]
-async fn get_missing_snack_is_404() {
-    let app = TestApp::seeded().await;
+async fn get_missing_snack_is_404(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     app.get("/snacks/99")
         .send()
         .await
@@ -372,9 +361,8 @@ async fn get_missing_snack_is_404() {
 // POST /snacks/
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn create_snack_answers_201_with_the_snack() {
-    let (app, token) = seeded_with_alice().await;
+async fn create_snack_answers_201_with_the_snack(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     let reply = create_snack(&app, &token, "salted caramel").await;
     let id = reply.json["snack"]["id"].as_i64().expect("an integer id");
     assert!(id > DEFAULT_CATALOGUE.len() as i64, "a new id: {id}");
@@ -383,18 +371,16 @@ async fn create_snack_answers_201_with_the_snack() {
     assert_json(&fetched, 200, json!({"snack": {"id": id, "name": "salted caramel"}}));
 }
 
-#[tokio::test]
-async fn create_snack_with_a_taken_name_is_422() {
-    let (app, token) = seeded_with_alice().await;
+async fn create_snack_with_a_taken_name_is_422(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     create_snack(&app, &token, "pretzels").await.assert_error(
         422,
         r#"422 Unprocessable Entity: snack with name "pretzels" already exists"#,
     );
 }
 
-#[tokio::test]
-async fn snack_names_are_global_across_users() {
-    let (app, alice) = seeded_with_alice().await;
+async fn snack_names_are_global_across_users(store: StoreKind) {
+    let (app, alice) = seeded_with_alice(store).await;
     let bob = app.user("bob").await;
     assert_eq!(create_snack(&app, &alice, "salted caramel").await.status, 201);
     create_snack(&app, &bob, "salted caramel").await.assert_error(
@@ -403,9 +389,8 @@ async fn snack_names_are_global_across_users() {
     );
 }
 
-#[tokio::test]
-async fn snack_names_are_case_sensitive() {
-    let app = TestApp::new();
+async fn snack_names_are_case_sensitive(store: StoreKind) {
+    let app = TestApp::new(store).await;
     let token = app.user("alice").await;
     let upper = create_snack(&app, &token, "Chocolate").await;
     let lower = create_snack(&app, &token, "chocolate").await;
@@ -421,15 +406,13 @@ async fn snack_names_are_case_sensitive() {
 // GET /drawers/ and POST /drawers/
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn drawer_list_of_a_new_user_is_empty() {
-    let (app, token) = seeded_with_alice().await;
+async fn drawer_list_of_a_new_user_is_empty(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     assert_json(&app.get("/drawers/").token(&token).send().await, 200, json!({"drawers": []}));
 }
 
-#[tokio::test]
-async fn drawer_list_shows_only_the_callers_drawers_without_contents() {
-    let Fixture { app, token: alice, drawer: foo } = alice_with_drawer(&[1, 2]).await;
+async fn drawer_list_shows_only_the_callers_drawers_without_contents(store: StoreKind) {
+    let Fixture { app, token: alice, drawer: first } = alice_with_drawer(store, &[1, 2]).await;
     let bob = app.user("bob").await;
     app.drawer(&bob, "bobs").await;
     let bar = app.drawer(&alice, "bar").await;
@@ -437,22 +420,20 @@ async fn drawer_list_shows_only_the_callers_drawers_without_contents() {
     assert_json(
         &reply,
         200,
-        json!({"drawers": [{"id": foo, "name": "foo"}, {"id": bar, "name": "bar"}]}),
+        json!({"drawers": [{"id": first, "name": "foo"}, {"id": bar, "name": "bar"}]}),
     );
 }
 
-#[tokio::test]
-async fn create_drawer_answers_201_with_empty_contents() {
-    let (app, token) = seeded_with_alice().await;
+async fn create_drawer_answers_201_with_empty_contents(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     let reply = create_drawer(&app, &token, "foo").await;
     let id = reply.json["drawer"]["id"].as_i64().expect("an integer id");
     assert!(id >= 1);
     assert_json(&reply, 201, json!({"drawer": {"contents": [], "id": id, "name": "foo"}}));
 }
 
-#[tokio::test]
-async fn create_drawer_with_a_name_the_caller_uses_is_422() {
-    let (app, token) = seeded_with_alice().await;
+async fn create_drawer_with_a_name_the_caller_uses_is_422(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     app.drawer(&token, "foo").await;
     create_drawer(&app, &token, "foo").await.assert_error(
         422,
@@ -460,18 +441,16 @@ async fn create_drawer_with_a_name_the_caller_uses_is_422() {
     );
 }
 
-#[tokio::test]
-async fn another_user_may_reuse_a_drawer_name() {
-    let (app, alice) = seeded_with_alice().await;
+async fn another_user_may_reuse_a_drawer_name(store: StoreKind) {
+    let (app, alice) = seeded_with_alice(store).await;
     let bob = app.user("bob").await;
     let alices = app.drawer(&alice, "foo").await;
     let bobs = app.drawer(&bob, "foo").await;
     assert_ne!(alices, bobs);
 }
 
-#[tokio::test]
-async fn drawer_names_are_case_sensitive() {
-    let (app, token) = seeded_with_alice().await;
+async fn drawer_names_are_case_sensitive(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     app.drawer(&token, "foo").await;
     assert_eq!(create_drawer(&app, &token, "Foo").await.status, 201);
 }
@@ -480,9 +459,8 @@ async fn drawer_names_are_case_sensitive() {
 // GET /drawers/{id}
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn get_drawer_lists_contents_in_snack_id_order() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[3, 1]).await;
+async fn get_drawer_lists_contents_in_snack_id_order(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[3, 1]).await;
     let expected = json!({"drawer": {
         "contents": [catalogue_snack(1), catalogue_snack(3)],
         "id": drawer,
@@ -491,15 +469,13 @@ async fn get_drawer_lists_contents_in_snack_id_order() {
     assert_json(&get_drawer(&app, &token, drawer).await, 200, expected);
 }
 
-#[tokio::test]
-async fn get_drawer_zero_is_400() {
-    let (app, token) = seeded_with_alice().await;
+async fn get_drawer_zero_is_400(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     get_drawer(&app, &token, 0).await.assert_error(400, "400 Bad Request: drawer ID must be >= 1");
 }
 
-#[tokio::test]
-async fn get_missing_drawer_is_404() {
-    let (app, token) = seeded_with_alice().await;
+async fn get_missing_drawer_is_404(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     get_drawer(&app, &token, 9)
         .await
         .assert_error(404, "404 Not Found: drawer with ID == 9 not found");
@@ -509,34 +485,30 @@ async fn get_missing_drawer_is_404() {
 // POST /drawers/{id}
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn add_snack_answers_201_with_a_message() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn add_snack_answers_201_with_a_message(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     let reply = add_snack(&app, &token, drawer, json!(2)).await;
     assert_json(&reply, 201, json!({"message": "snack added to drawer"}));
     assert_eq!(contents_ids(&app, &token, drawer).await, [2]);
 }
 
-#[tokio::test]
-async fn add_snack_to_missing_drawer_is_404() {
-    let (app, token) = seeded_with_alice().await;
+async fn add_snack_to_missing_drawer_is_404(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     add_snack(&app, &token, 9, json!(2))
         .await
         .assert_error(404, "404 Not Found: drawer with ID 9 does not exist");
 }
 
-#[tokio::test]
-async fn add_missing_snack_is_422() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn add_missing_snack_is_422(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     add_snack(&app, &token, drawer, json!(99))
         .await
         .assert_error(422, "422 Unprocessable Entity: snack with ID 99 does not exist");
     assert!(contents_ids(&app, &token, drawer).await.is_empty());
 }
 
-#[tokio::test]
-async fn add_snack_already_in_drawer_is_422() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[2]).await;
+async fn add_snack_already_in_drawer_is_422(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[2]).await;
     add_snack(&app, &token, drawer, json!(2)).await.assert_error(
         422,
         &format!(
@@ -546,9 +518,8 @@ async fn add_snack_already_in_drawer_is_422() {
     assert_eq!(contents_ids(&app, &token, drawer).await, [2]);
 }
 
-#[tokio::test]
-async fn add_snack_needs_snack_to_be_an_integer_of_at_least_one() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn add_snack_needs_snack_to_be_an_integer_of_at_least_one(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     let not_positive_integers = [
         json!(0),
         json!(-1),
@@ -576,9 +547,8 @@ async fn add_snack_needs_snack_to_be_an_integer_of_at_least_one() {
 // DELETE /drawers/{id} and DELETE /drawers/{id}/snacks/{snack_id} (our additions)
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn delete_drawer_answers_204_and_the_drawer_is_gone() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn delete_drawer_answers_204_and_the_drawer_is_gone(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     assert_no_content(&delete_drawer(&app, &token, drawer).await);
     get_drawer(&app, &token, drawer)
         .await
@@ -586,68 +556,59 @@ async fn delete_drawer_answers_204_and_the_drawer_is_gone() {
     assert_json(&app.get("/drawers/").token(&token).send().await, 200, json!({"drawers": []}));
 }
 
-#[tokio::test]
-async fn deleting_a_drawer_twice_is_404_the_second_time() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn deleting_a_drawer_twice_is_404_the_second_time(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     assert_no_content(&delete_drawer(&app, &token, drawer).await);
     assert_error_shape(&delete_drawer(&app, &token, drawer).await, 404);
 }
 
-#[tokio::test]
-async fn a_deleted_drawers_name_can_be_used_again() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn a_deleted_drawers_name_can_be_used_again(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     assert_no_content(&delete_drawer(&app, &token, drawer).await);
     let again = app.drawer(&token, "foo").await;
     assert!(contents_ids(&app, &token, again).await.is_empty());
 }
 
-#[tokio::test]
-async fn delete_drawer_zero_is_400() {
-    let (app, token) = seeded_with_alice().await;
+async fn delete_drawer_zero_is_400(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     delete_drawer(&app, &token, 0)
         .await
         .assert_error(400, "400 Bad Request: drawer ID must be >= 1");
 }
 
-#[tokio::test]
-async fn remove_snack_answers_204_and_the_snack_is_gone() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1, 3]).await;
+async fn remove_snack_answers_204_and_the_snack_is_gone(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1, 3]).await;
     assert_no_content(&remove_snack(&app, &token, drawer, 1).await);
     assert_eq!(contents_ids(&app, &token, drawer).await, [3]);
 }
 
-#[tokio::test]
-async fn removing_a_snack_twice_is_404_the_second_time() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn removing_a_snack_twice_is_404_the_second_time(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     assert_no_content(&remove_snack(&app, &token, drawer, 1).await);
     assert_error_shape(&remove_snack(&app, &token, drawer, 1).await, 404);
 }
 
-#[tokio::test]
-async fn removing_a_snack_that_is_not_in_the_drawer_is_404() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn removing_a_snack_that_is_not_in_the_drawer_is_404(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     assert_error_shape(&remove_snack(&app, &token, drawer, 2).await, 404);
     assert_error_shape(&remove_snack(&app, &token, drawer, 99).await, 404);
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn removing_from_a_missing_drawer_is_404() {
-    let (app, token) = seeded_with_alice().await;
+async fn removing_from_a_missing_drawer_is_404(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     assert_error_shape(&remove_snack(&app, &token, 9, 1).await, 404);
 }
 
-#[tokio::test]
-async fn a_removed_snack_can_be_added_again() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn a_removed_snack_can_be_added_again(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     assert_no_content(&remove_snack(&app, &token, drawer, 1).await);
     assert_eq!(add_snack(&app, &token, drawer, json!(1)).await.status, 201);
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn remove_snack_with_id_zero_is_400() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn remove_snack_with_id_zero_is_400(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     remove_snack(&app, &token, drawer, 0)
         .await
         .assert_error(400, "400 Bad Request: snack ID must be >= 1");
@@ -660,8 +621,8 @@ async fn remove_snack_with_id_zero_is_400() {
 // Tokens on protected routes
 // ---------------------------------------------------------------------------------------------
 
-async fn every_protected_route_accepts(header: TokenHeader) {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn every_protected_route_accepts(store: StoreKind, header: TokenHeader) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     for call in protected_calls(drawer) {
         let reply = header.attach(call.request(&app), &token).send().await;
         assert_eq!(
@@ -675,28 +636,24 @@ async fn every_protected_route_accepts(header: TokenHeader) {
     }
 }
 
-#[tokio::test]
-async fn every_protected_route_accepts_x_access_token() {
-    every_protected_route_accepts(TokenHeader::AccessToken).await;
+async fn every_protected_route_accepts_x_access_token(store: StoreKind) {
+    every_protected_route_accepts(store, TokenHeader::AccessToken).await;
 }
 
-#[tokio::test]
-async fn every_protected_route_accepts_authorization_bearer() {
-    every_protected_route_accepts(TokenHeader::Bearer).await;
+async fn every_protected_route_accepts_authorization_bearer(store: StoreKind) {
+    every_protected_route_accepts(store, TokenHeader::Bearer).await;
 }
 
-#[tokio::test]
-async fn every_protected_route_without_a_token_is_401() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn every_protected_route_without_a_token_is_401(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     for call in protected_calls(drawer) {
         call.request(&app).send().await.assert_error(401, NO_TOKEN);
     }
     assert_eq!(contents_ids(&app, &token, drawer).await, [1], "nothing changed");
 }
 
-#[tokio::test]
-async fn every_protected_route_with_a_garbage_token_is_401() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn every_protected_route_with_a_garbage_token_is_401(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     for call in protected_calls(drawer) {
         for header in TokenHeader::BOTH {
             let reply = header.attach(call.request(&app), "not-a-jwt").send().await;
@@ -710,9 +667,8 @@ async fn every_protected_route_with_a_garbage_token_is_401() {
 // Check order: token (401), path id < 1 (400), body (400), existence (404), business (422)
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn token_is_checked_before_the_path_id() {
-    let app = TestApp::seeded().await;
+async fn token_is_checked_before_the_path_id(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     app.post("/drawers/0").raw_body(NOT_JSON).send().await.assert_error(401, NO_TOKEN);
     app.get("/drawers/0").send().await.assert_error(401, NO_TOKEN);
     app.delete("/drawers/0").send().await.assert_error(401, NO_TOKEN);
@@ -720,9 +676,8 @@ async fn token_is_checked_before_the_path_id() {
     app.get("/drawers/0").token("garbage").send().await.assert_error(401, INVALID_TOKEN);
 }
 
-#[tokio::test]
-async fn token_is_checked_before_the_body() {
-    let app = TestApp::seeded().await;
+async fn token_is_checked_before_the_body(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     for path in ["/snacks/", "/drawers/", "/drawers/1"] {
         app.post(path).raw_body(NOT_JSON).send().await.assert_error(401, NO_TOKEN);
         let too_large = padded_body(BODY_LIMIT + 1);
@@ -730,9 +685,8 @@ async fn token_is_checked_before_the_body() {
     }
 }
 
-#[tokio::test]
-async fn path_id_is_checked_before_the_body() {
-    let (app, token) = seeded_with_alice().await;
+async fn path_id_is_checked_before_the_body(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     post_raw(&app, &token, "/drawers/0", NOT_JSON)
         .await
         .assert_error(400, "400 Bad Request: drawer ID must be >= 1");
@@ -741,9 +695,8 @@ async fn path_id_is_checked_before_the_body() {
         .assert_error(400, "400 Bad Request: drawer ID must be >= 1");
 }
 
-#[tokio::test]
-async fn body_is_checked_before_the_drawer_exists() {
-    let (app, token) = seeded_with_alice().await;
+async fn body_is_checked_before_the_drawer_exists(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     assert_bad_request(&post_raw(&app, &token, "/drawers/9", NOT_JSON).await, "JSON");
     add_snack(&app, &token, 9, json!(0))
         .await
@@ -752,9 +705,8 @@ async fn body_is_checked_before_the_drawer_exists() {
     assert_bad_request(&missing_field, "snack");
 }
 
-#[tokio::test]
-async fn drawer_existence_is_checked_before_the_snack() {
-    let (app, token) = seeded_with_alice().await;
+async fn drawer_existence_is_checked_before_the_snack(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     add_snack(&app, &token, 9, json!(99))
         .await
         .assert_error(404, "404 Not Found: drawer with ID 9 does not exist");
@@ -764,18 +716,16 @@ async fn drawer_existence_is_checked_before_the_snack() {
 // Ownership: another user's drawer is indistinguishable from a missing one
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn another_user_cannot_read_a_drawer() {
-    let Fixture { app, drawer, .. } = alice_with_drawer(&[1]).await;
+async fn another_user_cannot_read_a_drawer(store: StoreKind) {
+    let Fixture { app, drawer, .. } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     get_drawer(&app, &bob, drawer)
         .await
         .assert_error(404, &format!("404 Not Found: drawer with ID == {drawer} not found"));
 }
 
-#[tokio::test]
-async fn another_user_cannot_add_to_a_drawer() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn another_user_cannot_add_to_a_drawer(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     let not_found = format!("404 Not Found: drawer with ID {drawer} does not exist");
     // A new snack, one already inside and a missing one all answer alike: no 422 gives it away.
@@ -785,32 +735,28 @@ async fn another_user_cannot_add_to_a_drawer() {
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn another_user_cannot_remove_from_a_drawer() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn another_user_cannot_remove_from_a_drawer(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     assert_error_shape(&remove_snack(&app, &bob, drawer, 1).await, 404);
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn another_user_cannot_delete_a_drawer() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn another_user_cannot_delete_a_drawer(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     assert_error_shape(&delete_drawer(&app, &bob, drawer).await, 404);
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn another_users_drawers_are_not_listed() {
-    let Fixture { app, .. } = alice_with_drawer(&[1]).await;
+async fn another_users_drawers_are_not_listed(store: StoreKind) {
+    let Fixture { app, .. } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     assert_json(&app.get("/drawers/").token(&bob).send().await, 200, json!({"drawers": []}));
 }
 
-#[tokio::test]
-async fn a_drawer_is_unchanged_by_another_users_attempts() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1, 3]).await;
+async fn a_drawer_is_unchanged_by_another_users_attempts(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1, 3]).await;
     let before = get_drawer(&app, &token, drawer).await;
     let bob = app.user("bob").await;
     add_snack(&app, &bob, drawer, json!(2)).await;
@@ -829,9 +775,8 @@ async fn bobs_attempts(app: &TestApp, bob: &str, drawer: i64) -> Vec<Reply> {
     ]
 }
 
-#[tokio::test]
-async fn another_users_drawer_answers_exactly_like_a_missing_one() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn another_users_drawer_answers_exactly_like_a_missing_one(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     let bob = app.user("bob").await;
     let while_alices = bobs_attempts(&app, &bob, drawer).await;
     assert_no_content(&delete_drawer(&app, &token, drawer).await);
@@ -846,9 +791,8 @@ async fn another_users_drawer_answers_exactly_like_a_missing_one() {
 // Bodies
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn bodies_that_are_not_json_objects_are_400() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn bodies_that_are_not_json_objects_are_400(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     let cases = [
         ("", "JSON"),
         (NOT_JSON, "JSON"),
@@ -867,18 +811,16 @@ async fn bodies_that_are_not_json_objects_are_400() {
     }
 }
 
-#[tokio::test]
-async fn bodies_missing_a_field_are_400_naming_it() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn bodies_missing_a_field_are_400_naming_it(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     for route in body_routes(drawer) {
         let reply = app.post(&route.path).token(&token).json(route.without_field()).send().await;
         assert_bad_request(&reply, route.field);
     }
 }
 
-#[tokio::test]
-async fn bodies_with_a_wrongly_typed_field_are_400() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn bodies_with_a_wrongly_typed_field_are_400(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     for route in body_routes(drawer) {
         for wrong in [json!(null), json!(true), json!([]), json!({})] {
             let body = route.with_field(wrong);
@@ -889,9 +831,8 @@ async fn bodies_with_a_wrongly_typed_field_are_400() {
     }
 }
 
-#[tokio::test]
-async fn unknown_extra_fields_are_ignored() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn unknown_extra_fields_are_ignored(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     for route in body_routes(drawer) {
         let mut body = route.valid.clone();
         body["extra"] = json!({"anything": [1, 2, 3]});
@@ -900,18 +841,16 @@ async fn unknown_extra_fields_are_ignored() {
     }
 }
 
-#[tokio::test]
-async fn bodies_over_64_kib_are_413() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn bodies_over_64_kib_are_413(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     for route in body_routes(drawer) {
         let reply = post_raw(&app, &token, &route.path, padded_body(BODY_LIMIT + 1)).await;
         assert_error_shape(&reply, 413);
     }
 }
 
-#[tokio::test]
-async fn bodies_of_exactly_64_kib_are_read() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn bodies_of_exactly_64_kib_are_read(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     for route in body_routes(drawer) {
         // The padding is all there is, so the body is read and found to lack its fields.
         let reply = post_raw(&app, &token, &route.path, padded_body(BODY_LIMIT)).await;
@@ -923,9 +862,8 @@ async fn bodies_of_exactly_64_kib_are_read() {
 // Limits on names and passwords
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn names_of_64_characters_are_accepted() {
-    let (app, token) = seeded_with_alice().await;
+async fn names_of_64_characters_are_accepted(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     // Characters, not bytes: 64 two-byte characters fit.
     let name = "é".repeat(64);
     let user = register(&app, &name, "secret").await;
@@ -936,9 +874,8 @@ async fn names_of_64_characters_are_accepted() {
     assert_eq!((drawer.status.as_u16(), &drawer.json["drawer"]["name"]), (201, &json!(name)));
 }
 
-#[tokio::test]
-async fn names_of_65_characters_or_none_are_400() {
-    let (app, token) = seeded_with_alice().await;
+async fn names_of_65_characters_or_none_are_400(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     for name in ["a".repeat(65), String::new()] {
         assert_bad_request(&register(&app, &name, "secret").await, "username");
         assert_bad_request(&log_in(&app, &name, "secret").await, "username");
@@ -949,17 +886,15 @@ async fn names_of_65_characters_or_none_are_400() {
     assert_eq!(snacks, DEFAULT_CATALOGUE.len());
 }
 
-#[tokio::test]
-async fn passwords_of_1024_bytes_are_accepted() {
-    let app = TestApp::new();
+async fn passwords_of_1024_bytes_are_accepted(store: StoreKind) {
+    let app = TestApp::new(store).await;
     let password = "p".repeat(1024);
     assert_eq!(register(&app, "alice", &password).await.status, 201);
     assert_eq!(log_in(&app, "alice", &password).await.status, 201);
 }
 
-#[tokio::test]
-async fn passwords_over_1024_bytes_or_empty_are_400() {
-    let app = TestApp::new();
+async fn passwords_over_1024_bytes_or_empty_are_400(store: StoreKind) {
+    let app = TestApp::new(store).await;
     app.register("alice").await;
     // 513 two-byte characters are 1026 bytes: the limit counts bytes.
     for password in ["p".repeat(1025), "é".repeat(513), String::new()] {
@@ -973,9 +908,8 @@ async fn passwords_over_1024_bytes_or_empty_are_400() {
 // Routing
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn unknown_routes_are_404_in_the_error_shape() {
-    let (app, token) = seeded_with_alice().await;
+async fn unknown_routes_are_404_in_the_error_shape(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     for path in ["/", "/nope", "/auth", "/auth/nope", "/snack/1", "/drawers/1/snacks", "/metrics/x"]
     {
         assert_error_shape(&app.get(path).token(&token).send().await, 404);
@@ -983,9 +917,8 @@ async fn unknown_routes_are_404_in_the_error_shape() {
     }
 }
 
-#[tokio::test]
-async fn trailing_slashes_on_items_and_auth_routes_are_unknown() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn trailing_slashes_on_items_and_auth_routes_are_unknown(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     assert_error_shape(&app.get("/snacks/1/").send().await, 404);
     assert_error_shape(&app.get(&format!("/drawers/{drawer}/")).token(&token).send().await, 404);
     let credentials = json!({"username": "alice", "password": "secret"});
@@ -995,9 +928,8 @@ async fn trailing_slashes_on_items_and_auth_routes_are_unknown() {
     }
 }
 
-#[tokio::test]
-async fn wrong_methods_are_405_in_the_error_shape() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[]).await;
+async fn wrong_methods_are_405_in_the_error_shape(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
     let wrong = [
         (Method::GET, "/auth/users".to_owned()),
         (Method::GET, "/auth/login".to_owned()),
@@ -1016,9 +948,8 @@ async fn wrong_methods_are_405_in_the_error_shape() {
     }
 }
 
-#[tokio::test]
-async fn snacks_and_drawers_without_trailing_slash_serve_the_same() {
-    let (app, token) = seeded_with_alice().await;
+async fn snacks_and_drawers_without_trailing_slash_serve_the_same(store: StoreKind) {
+    let (app, token) = seeded_with_alice(store).await;
     assert_same_reply(&app.get("/snacks").send().await, &app.get("/snacks/").send().await);
     let created = app.post("/snacks").token(&token).json(json!({"name": "nachos"})).send().await;
     let id = created.json["snack"]["id"].clone();
@@ -1032,9 +963,8 @@ async fn snacks_and_drawers_without_trailing_slash_serve_the_same() {
     assert_json(&without, 200, json!({"drawers": [{"id": id, "name": "foo"}]}));
 }
 
-#[tokio::test]
-async fn non_numeric_and_negative_ids_are_unknown_routes() {
-    let Fixture { app, token, drawer } = alice_with_drawer(&[1]).await;
+async fn non_numeric_and_negative_ids_are_unknown_routes(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[1]).await;
     let snack_paths = ["/snacks/abc", "/snacks/-1", "/snacks/1.5", "/snacks/+1", "/snacks/1e3"];
     for path in snack_paths {
         assert_error_shape(&app.get(path).send().await, 404);
@@ -1051,9 +981,83 @@ async fn non_numeric_and_negative_ids_are_unknown_routes() {
     assert_eq!(contents_ids(&app, &token, drawer).await, [1]);
 }
 
-#[tokio::test]
-async fn unknown_id_routes_are_404_even_without_a_token() {
-    let app = TestApp::seeded().await;
+async fn unknown_id_routes_are_404_even_without_a_token(store: StoreKind) {
+    let app = TestApp::seeded(store).await;
     assert_error_shape(&app.get("/drawers/abc").send().await, 404);
     assert_error_shape(&app.delete("/drawers/-1").send().await, 404);
 }
+
+for_each_store!(
+    register_answers_201_with_id_and_username_only,
+    each_registration_gets_its_own_id,
+    registering_a_taken_username_is_422,
+    usernames_are_case_sensitive,
+    login_answers_201_with_a_token_only,
+    wrong_password_and_unknown_user_get_the_same_401,
+    snack_list_is_the_catalogue_in_id_order,
+    snack_list_of_an_empty_store_is_empty,
+    snack_list_needs_no_token_and_shows_new_snacks_last,
+    get_snack_by_id,
+    get_snack_zero_is_400,
+    get_missing_snack_is_404,
+    create_snack_answers_201_with_the_snack,
+    create_snack_with_a_taken_name_is_422,
+    snack_names_are_global_across_users,
+    snack_names_are_case_sensitive,
+    drawer_list_of_a_new_user_is_empty,
+    drawer_list_shows_only_the_callers_drawers_without_contents,
+    create_drawer_answers_201_with_empty_contents,
+    create_drawer_with_a_name_the_caller_uses_is_422,
+    another_user_may_reuse_a_drawer_name,
+    drawer_names_are_case_sensitive,
+    get_drawer_lists_contents_in_snack_id_order,
+    get_drawer_zero_is_400,
+    get_missing_drawer_is_404,
+    add_snack_answers_201_with_a_message,
+    add_snack_to_missing_drawer_is_404,
+    add_missing_snack_is_422,
+    add_snack_already_in_drawer_is_422,
+    add_snack_needs_snack_to_be_an_integer_of_at_least_one,
+    delete_drawer_answers_204_and_the_drawer_is_gone,
+    deleting_a_drawer_twice_is_404_the_second_time,
+    a_deleted_drawers_name_can_be_used_again,
+    delete_drawer_zero_is_400,
+    remove_snack_answers_204_and_the_snack_is_gone,
+    removing_a_snack_twice_is_404_the_second_time,
+    removing_a_snack_that_is_not_in_the_drawer_is_404,
+    removing_from_a_missing_drawer_is_404,
+    a_removed_snack_can_be_added_again,
+    remove_snack_with_id_zero_is_400,
+    every_protected_route_accepts_x_access_token,
+    every_protected_route_accepts_authorization_bearer,
+    every_protected_route_without_a_token_is_401,
+    every_protected_route_with_a_garbage_token_is_401,
+    token_is_checked_before_the_path_id,
+    token_is_checked_before_the_body,
+    path_id_is_checked_before_the_body,
+    body_is_checked_before_the_drawer_exists,
+    drawer_existence_is_checked_before_the_snack,
+    another_user_cannot_read_a_drawer,
+    another_user_cannot_add_to_a_drawer,
+    another_user_cannot_remove_from_a_drawer,
+    another_user_cannot_delete_a_drawer,
+    another_users_drawers_are_not_listed,
+    a_drawer_is_unchanged_by_another_users_attempts,
+    another_users_drawer_answers_exactly_like_a_missing_one,
+    bodies_that_are_not_json_objects_are_400,
+    bodies_missing_a_field_are_400_naming_it,
+    bodies_with_a_wrongly_typed_field_are_400,
+    unknown_extra_fields_are_ignored,
+    bodies_over_64_kib_are_413,
+    bodies_of_exactly_64_kib_are_read,
+    names_of_64_characters_are_accepted,
+    names_of_65_characters_or_none_are_400,
+    passwords_of_1024_bytes_are_accepted,
+    passwords_over_1024_bytes_or_empty_are_400,
+    unknown_routes_are_404_in_the_error_shape,
+    trailing_slashes_on_items_and_auth_routes_are_unknown,
+    wrong_methods_are_405_in_the_error_shape,
+    snacks_and_drawers_without_trailing_slash_serve_the_same,
+    non_numeric_and_negative_ids_are_unknown_routes,
+    unknown_id_routes_are_404_even_without_a_token,
+);

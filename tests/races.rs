@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::json;
+use support::stores::{StoreKind, for_each_store};
 use support::{TestApp, concurrently};
 
 const RACERS: usize = 24;
@@ -15,9 +16,8 @@ fn assert_one_winner(statuses: &[u16]) {
     assert_eq!((created, refused), (1, RACERS - 1), "statuses: {statuses:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_registrations_of_one_username_give_one_account() {
-    let app = std::sync::Arc::new(TestApp::new());
+async fn concurrent_registrations_of_one_username_give_one_account(store: StoreKind) {
+    let app = std::sync::Arc::new(TestApp::new(store).await);
     let statuses = concurrently((0..RACERS).map(|_| {
         let app = app.clone();
         async move {
@@ -30,9 +30,8 @@ async fn concurrent_registrations_of_one_username_give_one_account() {
     app.log_in("popular").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_creations_of_one_snack_give_one_snack() {
-    let app = std::sync::Arc::new(TestApp::new());
+async fn concurrent_creations_of_one_snack_give_one_snack(store: StoreKind) {
+    let app = std::sync::Arc::new(TestApp::new(store).await);
     let token = app.user("alice").await;
     let statuses = concurrently((0..RACERS).map(|_| {
         let (app, token) = (app.clone(), token.clone());
@@ -47,9 +46,8 @@ async fn concurrent_creations_of_one_snack_give_one_snack() {
     assert_eq!(snacks, json!({"snacks": [{"id": 1, "name": "pretzels"}]}));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_additions_of_one_snack_to_one_drawer_add_it_once() {
-    let app = std::sync::Arc::new(TestApp::seeded().await);
+async fn concurrent_additions_of_one_snack_to_one_drawer_add_it_once(store: StoreKind) {
+    let app = std::sync::Arc::new(TestApp::seeded(store).await);
     let token = app.user("alice").await;
     let drawer = app.drawer(&token, "desk").await;
     let statuses = concurrently((0..RACERS).map(|_| {
@@ -64,3 +62,9 @@ async fn concurrent_additions_of_one_snack_to_one_drawer_add_it_once() {
     let contents = app.get(&format!("/drawers/{drawer}")).token(&token).send().await;
     assert_eq!(contents.json["drawer"]["contents"], json!([{"id": 3, "name": "popcorn"}]));
 }
+
+for_each_store!(
+    concurrent_registrations_of_one_username_give_one_account,
+    concurrent_creations_of_one_snack_give_one_snack,
+    concurrent_additions_of_one_snack_to_one_drawer_add_it_once,
+);

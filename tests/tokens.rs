@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::stores::StoreKind;
 use support::{SECRET, TOKEN_TTL, TestApp};
 
 const INVALID: &str = "401 Unauthorized: invalid authentication token";
@@ -44,7 +45,7 @@ fn with(mut claims: Value, field: &str, value: Value) -> Value {
 
 /// A test app with one registered user; returns the app and the user's id.
 async fn app_with_user() -> (TestApp, i64) {
-    let app = TestApp::new();
+    let app = TestApp::new(StoreKind::Memory).await;
     let id = app.register("alice").await;
     (app, id)
 }
@@ -195,7 +196,7 @@ async fn authorization_header_needs_the_bearer_scheme() {
 
 #[tokio::test]
 async fn refusals_ask_for_a_bearer_token() {
-    let app = TestApp::new();
+    let app = TestApp::new(StoreKind::Memory).await;
     let reply = app.get("/drawers/").send().await;
     reply.assert_error(401, "401 Unauthorized: no authentication token");
     assert_eq!(reply.headers["www-authenticate"], "Bearer");

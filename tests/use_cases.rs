@@ -9,6 +9,7 @@ use snackdrawer::domain::{DrawerId, DrawerName, Password, SnackId, SnackName, Us
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;
 use support::TestApp;
+use support::stores::StoreKind;
 
 fn username(raw: &str) -> Username {
     Username::parse(raw).unwrap()
@@ -20,7 +21,7 @@ fn password(raw: &str) -> Password {
 
 #[tokio::test]
 async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
-    let core = TestApp::new().app;
+    let core = TestApp::new(StoreKind::Memory).await.app;
     let user = core.register(username("ann"), password("pw")).await.unwrap();
     let token = core.log_in(username("ann"), password("pw")).await.unwrap();
     assert_eq!(core.authenticate(token.expose()).unwrap(), user.id);
@@ -28,7 +29,7 @@ async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
 
 #[tokio::test]
 async fn unknown_users_and_wrong_passwords_fail_alike() {
-    let core = TestApp::new().app;
+    let core = TestApp::new(StoreKind::Memory).await.app;
     core.register(username("ann"), password("pw")).await.unwrap();
     let wrong = core.log_in(username("ann"), password("nope")).await.unwrap_err();
     let unknown = core.log_in(username("bob"), password("pw")).await.unwrap_err();
@@ -38,7 +39,7 @@ async fn unknown_users_and_wrong_passwords_fail_alike() {
 
 #[tokio::test]
 async fn seeding_fills_an_empty_catalogue_once() {
-    let core = TestApp::new().app;
+    let core = TestApp::new(StoreKind::Memory).await.app;
     assert_eq!(core.seed_catalogue().await.unwrap(), DEFAULT_CATALOGUE.len());
     assert_eq!(core.seed_catalogue().await.unwrap(), 0, "a second start adds nothing");
     let names: Vec<String> =
@@ -48,7 +49,7 @@ async fn seeding_fills_an_empty_catalogue_once() {
 
 #[tokio::test]
 async fn a_catalogue_with_snacks_is_not_seeded() {
-    let core = TestApp::new().app;
+    let core = TestApp::new(StoreKind::Memory).await.app;
     core.create_snack(SnackName::parse("kale chips").unwrap()).await.unwrap();
     assert_eq!(core.seed_catalogue().await.unwrap(), 0);
     assert_eq!(core.list_snacks().await.unwrap().len(), 1);
@@ -56,7 +57,7 @@ async fn a_catalogue_with_snacks_is_not_seeded() {
 
 #[tokio::test]
 async fn another_users_drawer_does_not_exist_for_you() {
-    let core = TestApp::seeded().await.app;
+    let core = TestApp::seeded(StoreKind::Memory).await.app;
     let ann = core.register(username("ann"), password("pw")).await.unwrap().id;
     let bob = core.register(username("bob"), password("pw")).await.unwrap().id;
     let drawer = core.create_drawer(ann, DrawerName::parse("desk").unwrap()).await.unwrap().id;
@@ -80,7 +81,7 @@ async fn another_users_drawer_does_not_exist_for_you() {
 
 #[tokio::test]
 async fn deleting_a_drawer_deletes_its_contents() {
-    let core = TestApp::seeded().await.app;
+    let core = TestApp::seeded(StoreKind::Memory).await.app;
     let ann = core.register(username("ann"), password("pw")).await.unwrap().id;
     let name = DrawerName::parse("desk").unwrap();
     let drawer = core.create_drawer(ann, name.clone()).await.unwrap().id;

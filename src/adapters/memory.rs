@@ -9,7 +9,7 @@ use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
     SnackName, User, UserId, Username, ValidationError,
 };
-use crate::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
+use crate::ports::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -51,6 +51,14 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave State half-updated in a way that matters
         // more than refusing all further requests would, so recover the guard.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MemoryStore {
+    /// Memory is always there.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

@@ -5,3 +5,4 @@ pub mod http;
 pub mod jwt;
 pub mod memory;
 pub mod scrypt;
+pub mod sql;

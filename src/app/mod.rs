@@ -13,8 +13,8 @@ pub use catalogue::DEFAULT_CATALOGUE;
 
 use crate::domain::{DrawerId, DrawerName, SnackId, SnackName, ValidationError};
 use crate::ports::{
-    AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, TokenService,
-    UserRepository,
+    AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
+    TokenService, UserRepository,
 };
 use std::sync::Arc;
 
@@ -24,8 +24,30 @@ pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     pub snacks: Arc<dyn SnackRepository>,
     pub drawers: Arc<dyn DrawerRepository>,
+    pub store_health: Arc<dyn StoreHealth>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn TokenService>,
+}
+
+impl Ports {
+    /// Ports whose storage roles are all played by one store.
+    pub fn with_store<S>(
+        store: Arc<S>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenService>,
+    ) -> Self
+    where
+        S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
+    {
+        Self {
+            users: store.clone(),
+            snacks: store.clone(),
+            drawers: store.clone(),
+            store_health: store,
+            hasher,
+            tokens,
+        }
+    }
 }
 
 /// The application: the use cases over a set of ports.
@@ -37,6 +59,12 @@ pub struct Snackdrawer {
 impl Snackdrawer {
     pub fn new(ports: Ports) -> Self {
         Self { ports }
+    }
+
+    /// Whether this replica can serve requests now: its store answers.
+    #[tracing::instrument(skip(self))]
+    pub async fn readiness(&self) -> Result<(), AppError> {
+        self.ports.store_health.ping().await.map_err(AppError::from_store)
     }
 }
 

@@ -10,7 +10,7 @@ mod store;
 
 pub use auth::{AuthError, PasswordHasher, TokenService};
 pub use clock::Clock;
-pub use store::{DrawerRepository, SnackRepository, StoreError, UserRepository};
+pub use store::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -31,6 +31,13 @@ pub enum StoreError {
 }
 
 #[async_trait]
+pub trait StoreHealth: Send + Sync {
+    /// Succeeds if the store can serve requests now. MUST return `Unavailable` if it cannot
+    /// (unreachable, not migrated yet), so readiness probes can take the replica out of rotation.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
 pub trait UserRepository: Send + Sync {
     /// Adds a user. MUST return `Duplicate` if the username is taken (exact, case-sensitive).
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError>;

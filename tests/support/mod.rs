@@ -1,10 +1,11 @@
-//! Shared test harness: an application on in-memory adapters with a cheap password hash and a
-//! clock the test controls, driven in-process through the real router.
+//! Shared test harness: an application on a fresh store (memory, SQLite or PostgreSQL) with a
+//! cheap password hash and a clock the test controls, driven in-process through the real router.
 //!
 //! Each test binary compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
 pub mod server;
+pub mod stores;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,12 +14,12 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use snackdrawer::adapters::http::router;
 use snackdrawer::adapters::jwt::JwtTokens;
-use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::app::{Ports, Snackdrawer};
+use snackdrawer::app::Snackdrawer;
 use snackdrawer::ports::Clock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use stores::{StoreGuard, StoreKind, fresh_ports};
 use tower::ServiceExt;
 
 /// The secret tests sign tokens with.
@@ -63,29 +64,25 @@ pub struct TestApp {
     pub app: Snackdrawer,
     pub clock: Arc<ManualClock>,
     router: Router,
+    _store: StoreGuard,
 }
 
 impl TestApp {
-    /// An empty store: no users, no snacks.
-    pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
+    /// A fresh, empty store of the given kind: no users, no snacks.
+    pub async fn new(store: StoreKind) -> Self {
         let clock = Arc::new(ManualClock::new());
         let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 2, queue: 1024 })
             .expect("cheap scrypt parameters are valid");
-        let app = Snackdrawer::new(Ports {
-            users: store.clone(),
-            snacks: store.clone(),
-            drawers: store,
-            hasher: Arc::new(hasher),
-            tokens: Arc::new(JwtTokens::new(SECRET, TOKEN_TTL, clock.clone())),
-        });
-        Self { router: router(app.clone()), app, clock }
+        let tokens = JwtTokens::new(SECRET, TOKEN_TTL, clock.clone());
+        let (ports, guard) = fresh_ports(store, Arc::new(hasher), Arc::new(tokens)).await;
+        let app = Snackdrawer::new(ports);
+        Self { router: router(app.clone()), app, clock, _store: guard }
     }
 
-    /// A store with the default catalogue (snacks 1 to 12, "chips" first).
-    pub async fn seeded() -> Self {
-        let test_app = Self::new();
-        test_app.app.seed_catalogue().await.expect("seeding an empty memory store works");
+    /// A fresh store with the default catalogue (snacks 1 to 12, "chips" first).
+    pub async fn seeded(store: StoreKind) -> Self {
+        let test_app = Self::new(store).await;
+        test_app.app.seed_catalogue().await.expect("seeding an empty store works");
         test_app
     }
 

@@ -13,8 +13,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts the binary on a free loopback port with JSON logs and cheap hashing; `env` adds
-    /// to or overrides that. Returns once the server says where it listens.
+    /// Starts the binary on a free loopback port with JSON logs, cheap hashing and the memory
+    /// store; `env` adds to or overrides that. Returns once the server says where it listens.
     pub fn start(env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_snackdrawer"));
         command
@@ -23,6 +23,7 @@ impl RunningServer {
             .env("SNACKDRAWER_LISTEN", "127.0.0.1:0")
             .env("SNACKDRAWER_LOG_FORMAT", "json")
             .env("SNACKDRAWER_SCRYPT_LOG_N", "4")
+            .env("DATABASE_URL", "memory")
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -64,8 +64,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %error_chain(&self), "request failed");
+        // An outage (503) is worth a warning per request; a 500 is a bug.
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %error_chain(&self), "request failed: dependency unavailable");
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = %error_chain(&self), "request failed");
+            }
+            _ => {}
         }
         let reason = status.canonical_reason().unwrap_or("Error");
         let body = json!({ "error": format!("{} {reason}: {self}", status.as_u16()) });

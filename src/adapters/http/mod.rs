@@ -8,6 +8,7 @@ mod auth;
 mod drawers;
 mod error;
 mod extract;
+mod probes;
 mod snacks;
 
 pub use error::ApiError;
@@ -30,6 +31,8 @@ pub fn router(app: Snackdrawer) -> Router {
         .merge(with_and_without_slash("/drawers", get(drawers::list).post(drawers::create)))
         .route("/drawers/{id}", get(drawers::get).post(drawers::add_snack).delete(drawers::delete))
         .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -1,0 +1,18 @@
+//! Probes for orchestrators: `/healthz` says the process is alive (it never looks at the
+//! database, so a database outage does not get every replica restarted); `/readyz` says whether
+//! this replica can serve now, and answers 503 while its store cannot.
+
+use super::ApiError;
+use crate::app::Snackdrawer;
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(app): State<Snackdrawer>) -> Result<Json<Value>, ApiError> {
+    app.readiness().await?;
+    Ok(Json(json!({ "status": "ready" })))
+}

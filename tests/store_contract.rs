@@ -1,0 +1,203 @@
+//! The repository ports' contract, written once and run against every store: what each method
+//! returns, and which `StoreError` it MUST return when, as the port documentation promises.
+
+mod support;
+
+use snackdrawer::adapters::jwt::JwtTokens;
+use snackdrawer::adapters::scrypt::{HashingLimits, ScryptHasher};
+use snackdrawer::app::Ports;
+use snackdrawer::domain::{
+    DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
+};
+use snackdrawer::ports::StoreError;
+use std::sync::Arc;
+use support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports};
+use support::{CHEAP_SCRYPT, ManualClock, SECRET, TOKEN_TTL};
+
+async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
+    let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 1, queue: 8 }).unwrap();
+    let tokens = JwtTokens::new(SECRET, TOKEN_TTL, Arc::new(ManualClock::new()));
+    fresh_ports(kind, Arc::new(hasher), Arc::new(tokens)).await
+}
+
+fn username(raw: &str) -> Username {
+    Username::parse(raw).unwrap()
+}
+
+fn snack_name(raw: &str) -> SnackName {
+    SnackName::parse(raw).unwrap()
+}
+
+fn drawer_name(raw: &str) -> DrawerName {
+    DrawerName::parse(raw).unwrap()
+}
+
+fn snack_id(raw: i64) -> SnackId {
+    SnackId::new(raw).unwrap()
+}
+
+async fn user(ports: &Ports, name: &str) -> UserId {
+    ports.users.create(&username(name), &PasswordHash::new("$hash")).await.unwrap().id
+}
+
+async fn snacks(ports: &Ports, names: &[&str]) -> Vec<SnackId> {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(ports.snacks.create(&snack_name(name)).await.unwrap().id);
+    }
+    ids
+}
+
+async fn contents(ports: &Ports, drawer: DrawerId) -> Vec<SnackId> {
+    let found = ports.drawers.find_with_contents(drawer).await.unwrap().unwrap();
+    found.contents.into_iter().map(|snack| snack.id).collect()
+}
+
+async fn users_are_found_by_exact_username(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = ports.users.create(&username("Ann"), &PasswordHash::new("$h1")).await.unwrap();
+    assert_eq!(ann.username, username("Ann"));
+    let found = ports.users.find_by_username(&username("Ann")).await.unwrap().unwrap();
+    assert_eq!(found.user, ann);
+    assert_eq!(found.password_hash, PasswordHash::new("$h1"));
+    assert!(ports.users.find_by_username(&username("ann")).await.unwrap().is_none());
+}
+
+async fn a_taken_username_is_a_duplicate(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    user(&ports, "ann").await;
+    let again = ports.users.create(&username("ann"), &PasswordHash::new("$h2")).await;
+    assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
+    let other_case = ports.users.create(&username("ANN"), &PasswordHash::new("$h2")).await;
+    assert!(other_case.is_ok(), "usernames are case-sensitive");
+}
+
+async fn snacks_are_listed_in_id_order(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    assert!(ports.snacks.list().await.unwrap().is_empty());
+    let ids = snacks(&ports, &["b", "a", "c"]).await;
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids grow: {ids:?}");
+    let listed: Vec<String> =
+        ports.snacks.list().await.unwrap().into_iter().map(|s| s.name.into_string()).collect();
+    assert_eq!(listed, ["b", "a", "c"]);
+    assert_eq!(ports.snacks.get(ids[1]).await.unwrap().unwrap().name, snack_name("a"));
+    assert!(ports.snacks.get(snack_id(999)).await.unwrap().is_none());
+}
+
+async fn a_taken_snack_name_is_a_duplicate(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    snacks(&ports, &["chips"]).await;
+    let again = ports.snacks.create(&snack_name("chips")).await;
+    assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
+    assert!(ports.snacks.create(&snack_name("Chips")).await.is_ok());
+    assert_eq!(ports.snacks.list().await.unwrap().len(), 2);
+}
+
+async fn drawer_names_are_unique_per_owner_only(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let (ann, bob) = (user(&ports, "ann").await, user(&ports, "bob").await);
+    let desk = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap();
+    assert_eq!((desk.owner, desk.name.as_str()), (ann, "desk"));
+    let again = ports.drawers.create(ann, &drawer_name("desk")).await;
+    assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
+    assert!(ports.drawers.create(bob, &drawer_name("desk")).await.is_ok());
+}
+
+async fn drawers_are_listed_per_owner_in_id_order(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let (ann, bob) = (user(&ports, "ann").await, user(&ports, "bob").await);
+    for (owner, name) in [(ann, "z"), (bob, "b1"), (ann, "a")] {
+        ports.drawers.create(owner, &drawer_name(name)).await.unwrap();
+    }
+    let anns: Vec<String> = ports
+        .drawers
+        .list_by_owner(ann)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name.into_string())
+        .collect();
+    assert_eq!(anns, ["z", "a"]);
+    let found = ports.drawers.list_by_owner(bob).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(ports.drawers.find(found[0].id).await.unwrap().unwrap().owner, bob);
+    assert!(ports.drawers.find(DrawerId::new(999).unwrap()).await.unwrap().is_none());
+    assert!(ports.drawers.find_with_contents(DrawerId::new(999).unwrap()).await.unwrap().is_none());
+}
+
+async fn contents_come_in_snack_id_order(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let ids = snacks(&ports, &["a", "b", "c"]).await;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    assert!(contents(&ports, drawer).await.is_empty());
+    for id in [ids[2], ids[0]] {
+        ports.drawers.add_snack(drawer, id).await.unwrap();
+    }
+    assert_eq!(contents(&ports, drawer).await, [ids[0], ids[2]]);
+}
+
+async fn adding_names_what_is_wrong(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let chips = snacks(&ports, &["chips"]).await[0];
+    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    let missing_drawer = ports.drawers.add_snack(DrawerId::new(999).unwrap(), chips).await;
+    assert!(matches!(missing_drawer, Err(StoreError::MissingDrawer)), "{missing_drawer:?}");
+    let missing_snack = ports.drawers.add_snack(drawer, snack_id(999)).await;
+    assert!(matches!(missing_snack, Err(StoreError::MissingSnack)), "{missing_snack:?}");
+    ports.drawers.add_snack(drawer, chips).await.unwrap();
+    let twice = ports.drawers.add_snack(drawer, chips).await;
+    assert!(matches!(twice, Err(StoreError::Duplicate)), "{twice:?}");
+    assert_eq!(contents(&ports, drawer).await, [chips]);
+}
+
+async fn removing_takes_out_only_what_is_there(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let ids = snacks(&ports, &["a", "b"]).await;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    ports.drawers.add_snack(drawer, ids[0]).await.unwrap();
+    ports.drawers.add_snack(drawer, ids[1]).await.unwrap();
+    ports.drawers.remove_snack(drawer, ids[0]).await.unwrap();
+    let again = ports.drawers.remove_snack(drawer, ids[0]).await;
+    assert!(matches!(again, Err(StoreError::MissingSnack)), "{again:?}");
+    let no_drawer = ports.drawers.remove_snack(DrawerId::new(999).unwrap(), ids[1]).await;
+    assert!(matches!(no_drawer, Err(StoreError::MissingSnack)), "{no_drawer:?}");
+    assert_eq!(contents(&ports, drawer).await, [ids[1]]);
+    assert_eq!(ports.snacks.list().await.unwrap().len(), 2, "the snacks themselves stay");
+}
+
+async fn deleting_a_drawer_takes_its_contents(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let chips = snacks(&ports, &["chips"]).await[0];
+    let desk = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    ports.drawers.add_snack(desk, chips).await.unwrap();
+    ports.drawers.delete(desk).await.unwrap();
+    assert!(ports.drawers.find(desk).await.unwrap().is_none());
+    let again = ports.drawers.delete(desk).await;
+    assert!(matches!(again, Err(StoreError::MissingDrawer)), "{again:?}");
+    let reborn = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    assert_ne!(reborn, desk);
+    assert!(contents(&ports, reborn).await.is_empty(), "no contents survive the old drawer");
+}
+
+async fn a_fresh_store_is_healthy(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    ports.store_health.ping().await.unwrap();
+}
+
+for_each_store!(
+    users_are_found_by_exact_username,
+    a_taken_username_is_a_duplicate,
+    snacks_are_listed_in_id_order,
+    a_taken_snack_name_is_a_duplicate,
+    drawer_names_are_unique_per_owner_only,
+    drawers_are_listed_per_owner_in_id_order,
+    contents_come_in_snack_id_order,
+    adding_names_what_is_wrong,
+    removing_takes_out_only_what_is_there,
+    deleting_a_drawer_takes_its_contents,
+    a_fresh_store_is_healthy,
+);

@@ -1,0 +1,177 @@
+//! The three stores, each fresh for one test: memory, SQLite in a temporary file, and
+//! PostgreSQL in a database created for the test and dropped after it.
+//!
+//! PostgreSQL tests run when `SNACKDRAWER_TEST_POSTGRES_URL` points at a server where the user
+//! may create databases (e.g. `postgres://postgres@127.0.0.1:5432/postgres`); without it they
+//! announce, on the terminal and once per test binary, that they were skipped.
+// Not every test binary runs on every store.
+#![allow(unused_macros, unused_imports)]
+
+use sea_orm::{ConnectionTrait, Database};
+use snackdrawer::adapters::memory::MemoryStore;
+use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
+use snackdrawer::app::Ports;
+use snackdrawer::ports::{PasswordHasher, TokenService};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub const POSTGRES_URL_VARIABLE: &str = "SNACKDRAWER_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps a test's database alive; dropping it deletes the database.
+pub enum StoreGuard {
+    Nothing,
+    SqliteFile(tempfile::TempDir),
+    Postgres(FreshDatabase),
+}
+
+pub const TEST_POOL: PoolSettings =
+    PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
+
+/// Ports over a fresh, migrated store of `kind`.
+pub async fn fresh_ports(
+    kind: StoreKind,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+) -> (Ports, StoreGuard) {
+    match kind {
+        StoreKind::Memory => {
+            (Ports::with_store(Arc::new(MemoryStore::new()), hasher, tokens), StoreGuard::Nothing)
+        }
+        StoreKind::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let url = sqlite_url(&dir);
+            let store = migrated_sql_store(&url).await;
+            (Ports::with_store(Arc::new(store), hasher, tokens), StoreGuard::SqliteFile(dir))
+        }
+        StoreKind::Postgres => {
+            let database = FreshDatabase::create().await;
+            let store = migrated_sql_store(&database.url).await;
+            (Ports::with_store(Arc::new(store), hasher, tokens), StoreGuard::Postgres(database))
+        }
+    }
+}
+
+pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}?mode=rwc", dir.path().join("snackdrawer.db").display())
+}
+
+pub async fn migrated_sql_store(url: &str) -> SqlStore {
+    let store = SqlStore::open(url, TEST_POOL).await.expect("the test database opens");
+    store.migrate().await.expect("the test database migrates");
+    store
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VARIABLE).ok().filter(|url| !url.is_empty())
+}
+
+/// True if PostgreSQL tests can run; otherwise says so, loudly and once per test binary.
+pub fn postgres_enabled() -> bool {
+    static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+    let enabled = postgres_admin_url().is_some();
+    if !enabled {
+        ANNOUNCED.call_once(|| {
+            // Straight to stderr: libtest captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: PostgreSQL tests in this binary did not run. \
+                 Set {POSTGRES_URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/postgres ***\n"
+            );
+        });
+    }
+    enabled
+}
+
+/// A database made for one test on the server of `SNACKDRAWER_TEST_POSTGRES_URL`.
+pub struct FreshDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl FreshDatabase {
+    pub async fn create() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let admin_url = postgres_admin_url().expect("PostgreSQL tests are switched on");
+        let name = format!(
+            "snackdrawer_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let admin = Database::connect(&admin_url).await.expect("the PostgreSQL server answers");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("the test user may create databases");
+        admin.close().await.ok();
+        let (server, _) = admin_url.rsplit_once('/').expect("a URL ending in /database");
+        Self { url: format!("{server}/{name}"), name, admin_url }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on; use a thread.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
+                admin.close().await
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            let _ =
+                writeln!(std::io::stderr(), "warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Writes one `#[tokio::test]` per store for each listed test function, which takes the
+/// `StoreKind` to run on: `mod memory { fn name() }`, `mod sqlite { … }`, `mod postgres { … }`.
+macro_rules! for_each_store {
+    ($($test:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::support::stores::StoreKind::Memory).await
+                }
+            )+
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::support::stores::StoreKind::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if $crate::support::stores::postgres_enabled() {
+                        super::$test($crate::support::stores::StoreKind::Postgres).await
+                    }
+                }
+            )+
+        }
+    };
+}
+pub(crate) use for_each_store;
