@@ -9,9 +9,10 @@ use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
 };
-use snackdrawer::ports::StoreError;
+use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
 use std::sync::Arc;
-use support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
 use support::{CHEAP_SCRYPT, ManualClock, SECRET, TOKEN_TTL};
 
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
@@ -183,6 +184,42 @@ async fn deleting_a_drawer_takes_its_contents(kind: StoreKind) {
     assert!(contents(&ports, reborn).await.is_empty(), "no contents survive the old drawer");
 }
 
+/// Reading a drawer costs the same number of statements with one snack in it as with twenty.
+async fn reading_a_drawer_costs_a_fixed_number_of_queries(kind: StoreKind) {
+    if kind == StoreKind::Memory {
+        return; // no queries to count
+    }
+    let (mut store, _guard) = fresh_sql_store(kind).await;
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    store.observe_statements(move |_, _| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let ann = UserRepository::create(&store, &username("ann"), &PasswordHash::new("$h"))
+        .await
+        .unwrap()
+        .id;
+    let mut statements_per_read = Vec::new();
+    for size in [1, 20] {
+        let drawer = DrawerRepository::create(&store, ann, &drawer_name(&format!("d{size}")))
+            .await
+            .unwrap()
+            .id;
+        for n in 0..size {
+            let snack = SnackRepository::create(&store, &snack_name(&format!("s{size}-{n}")))
+                .await
+                .unwrap();
+            store.add_snack(drawer, snack.id).await.unwrap();
+        }
+        let before = statements.load(Ordering::Relaxed);
+        let found = store.find_with_contents(drawer).await.unwrap().unwrap();
+        assert_eq!(found.contents.len(), size);
+        statements_per_read.push(statements.load(Ordering::Relaxed) - before);
+    }
+    assert_eq!(statements_per_read[0], statements_per_read[1], "{statements_per_read:?}");
+    assert!(statements_per_read[0] > 0, "the observer saw the statements");
+}
+
 async fn a_fresh_store_is_healthy(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     ports.store_health.ping().await.unwrap();
@@ -200,4 +237,5 @@ for_each_store!(
     removing_takes_out_only_what_is_there,
     deleting_a_drawer_takes_its_contents,
     a_fresh_store_is_healthy,
+    reading_a_drawer_costs_a_fixed_number_of_queries,
 );

@@ -46,17 +46,25 @@ pub async fn fresh_ports(
         StoreKind::Memory => {
             (Ports::with_store(Arc::new(MemoryStore::new()), hasher, tokens), StoreGuard::Nothing)
         }
+        StoreKind::Sqlite | StoreKind::Postgres => {
+            let (store, guard) = fresh_sql_store(kind).await;
+            (Ports::with_store(Arc::new(store), hasher, tokens), guard)
+        }
+    }
+}
+
+/// A fresh, migrated SQL store: SQLite in a temporary file, or a new PostgreSQL database.
+pub async fn fresh_sql_store(kind: StoreKind) -> (SqlStore, StoreGuard) {
+    match kind {
         StoreKind::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
-            let url = sqlite_url(&dir);
-            let store = migrated_sql_store(&url).await;
-            (Ports::with_store(Arc::new(store), hasher, tokens), StoreGuard::SqliteFile(dir))
+            (migrated_sql_store(&sqlite_url(&dir)).await, StoreGuard::SqliteFile(dir))
         }
         StoreKind::Postgres => {
             let database = FreshDatabase::create().await;
-            let store = migrated_sql_store(&database.url).await;
-            (Ports::with_store(Arc::new(store), hasher, tokens), StoreGuard::Postgres(database))
+            (migrated_sql_store(&database.url).await, StoreGuard::Postgres(database))
         }
+        StoreKind::Memory => panic!("the memory store is not a SQL store"),
     }
 }
 

@@ -83,6 +83,15 @@ impl SqlStore {
         Ok(Self { db, migrated: Arc::new(AtomicBool::new(false)) })
     }
 
+    /// Calls `observer` after every SQL statement this store (and its later clones) runs, with
+    /// how long it took and whether it failed: a hook for metrics, and for counting round trips.
+    pub fn observe_statements(
+        &mut self,
+        observer: impl Fn(Duration, bool) + Send + Sync + 'static,
+    ) {
+        self.db.set_metric_callback(move |info| observer(info.elapsed, info.failed));
+    }
+
     /// Applies pending migrations; harmless when there are none. Replicas starting together
     /// take turns: one transaction holds a lock (an advisory lock on PostgreSQL, an immediate
     /// write transaction on SQLite) while it migrates.
