@@ -1,0 +1,38 @@
+# Shared by the bench scripts: build the release binary, start it on a loopback port with the
+# given environment, wait until it answers, and stop it on exit.
+# shellcheck shell=bash
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+base="http://127.0.0.1:$PORT"
+server=""
+
+build_release() {
+  cargo build --release --quiet
+}
+
+# start_server VAR=value ...: starts ./target/release/snackdrawer with those variables.
+start_server() {
+  env SNACKDRAWER_LISTEN="127.0.0.1:$PORT" SNACKDRAWER_LOG_FORMAT=json RUST_LOG=warn "$@" \
+    ./target/release/snackdrawer >>/tmp/snackdrawer-bench.log 2>&1 &
+  server=$!
+  for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && return; sleep 0.1; done
+  echo "the server did not become ready; see /tmp/snackdrawer-bench.log" >&2
+  exit 1
+}
+
+stop_server() {
+  [ -n "$server" ] || return 0
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+trap stop_server EXIT
+
+# json_post PATH BODY [TOKEN]: prints the response body.
+json_post() {
+  curl -fs -X POST "$base$1" -H 'content-type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2"
+}
