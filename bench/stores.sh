@@ -25,7 +25,7 @@ measure() { # measure STORE-LABEL PATH [TOKEN]
 }
 
 run_store() { # run_store LABEL DATABASE_URL
-  start_server DATABASE_URL="$2" SNACKDRAWER_JWT_SECRET=bench
+  start_server DATABASE_URL="$2" SNACKDRAWER_JWT_SECRET=bench-secret-bench-secret-bench-secret
   json_post /auth/users '{"username": "bench", "password": "pw"}' >/dev/null
   local token drawer
   token=$(json_post /auth/login '{"username": "bench", "password": "pw"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')

@@ -2,6 +2,7 @@
 //! at start by clap. `snackdrawer --help` is the reference; the README repeats it.
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use std::fmt;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
@@ -39,14 +40,16 @@ pub struct Config {
           value_parser = parse_seconds, global = true)]
     pub db_acquire_timeout: Duration,
 
-    /// Secret that signs access tokens (HS256). When unset a random one is generated at start,
-    /// so tokens do not survive a restart and are not accepted by other replicas.
-    #[arg(long, env = "SNACKDRAWER_JWT_SECRET", hide_env_values = true, global = true)]
-    pub jwt_secret: Option<String>,
+    /// Secret that signs access tokens (HS256), at least 32 bytes (`openssl rand -base64 32`).
+    /// When unset a random one is generated at start, so tokens do not survive a restart and
+    /// are not accepted by other replicas.
+    #[arg(long, env = "SNACKDRAWER_JWT_SECRET", hide_env_values = true, global = true,
+          value_parser = JwtSecret::parse)]
+    pub jwt_secret: Option<JwtSecret>,
 
     /// How long an access token stays valid, in seconds.
     #[arg(long, env = "SNACKDRAWER_TOKEN_TTL", default_value_t = 900,
-          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
     pub token_ttl: u64,
 
     /// Do not fill an empty snack catalogue with the default snacks.
@@ -78,8 +81,19 @@ pub struct Config {
 
     /// Password hashes allowed to wait for a worker; beyond that, register and login answer
     /// 503 with Retry-After instead of queueing without bound.
-    #[arg(long, env = "SNACKDRAWER_HASH_QUEUE", default_value_t = 64, global = true)]
-    pub hash_queue: usize,
+    #[arg(long, env = "SNACKDRAWER_HASH_QUEUE", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(0..=10_000), global = true)]
+    pub hash_queue: u16,
+
+    /// Seconds a request may take, body upload included, before it is answered 503.
+    #[arg(long, env = "SNACKDRAWER_REQUEST_TIMEOUT", default_value = "30",
+          value_parser = parse_seconds, global = true)]
+    pub request_timeout: Duration,
+
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT before exiting anyway.
+    #[arg(long, env = "SNACKDRAWER_SHUTDOWN_GRACE", default_value = "10",
+          value_parser = parse_seconds, global = true)]
+    pub shutdown_grace: Duration,
 
     /// Log format: `text` for people, `json` for machines, `auto` picks text on a terminal.
     #[arg(long, env = "SNACKDRAWER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
@@ -94,8 +108,38 @@ pub enum Command {
     Migrate,
 }
 
+/// The token signing secret; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtSecret(String);
+
+impl JwtSecret {
+    /// HS256 wants a key at least as long as its 256-bit hash; an empty or short one would let
+    /// tokens be guessed or forged.
+    pub const MIN_BYTES: usize = 32;
+
+    fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "must be at least {} bytes (try `openssl rand -base64 32`)",
+                Self::MIN_BYTES
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret(..)")
+    }
+}
+
 /// Which store `DATABASE_URL` selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     Memory,
     /// A `sqlite:` or `postgres:` URL, passed to the SQL store as it is.
@@ -111,6 +155,29 @@ impl StoreUrl {
         } else {
             Err("expected `memory`, `sqlite://FILE?mode=rwc` or `postgres://…`".to_owned())
         }
+    }
+}
+
+/// Shows the URL without its password, so configuration can be logged.
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory => f.write_str("memory"),
+            Self::Sql(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/db` becomes `scheme://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***{}", &rest[userinfo.len()..])
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -142,10 +209,41 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// Parses as the binary would, but ignoring the environment, which the test runner's
+    /// caller may have filled (DATABASE_URL is common).
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let mut command = Config::command();
+        let ids: Vec<_> = command.get_arguments().map(|arg| arg.get_id().clone()).collect();
+        for id in ids {
+            command = command.mut_arg(id, |arg| arg.env(None));
+        }
+        Config::from_arg_matches(&command.try_get_matches_from(args)?)
+    }
+
+    #[test]
+    fn short_or_empty_secrets_are_refused() {
+        assert!(parse(&["snackdrawer", "--jwt-secret", ""]).is_err());
+        assert!(parse(&["snackdrawer", "--jwt-secret", "short"]).is_err());
+        let config = parse(&["snackdrawer", "--jwt-secret", &"k".repeat(32)]).unwrap();
+        assert_eq!(format!("{:?}", config.jwt_secret), "Some(JwtSecret(..))");
+    }
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        let config =
+            parse(&["snackdrawer", "--database-url", "postgres://app:hunter2@db:5432/snacks"])
+                .unwrap();
+        assert_eq!(format!("{:?}", config.database_url), "postgres://app:***@db:5432/snacks");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let plain = parse(&["snackdrawer", "--database-url", "postgres://app@db/snacks"]).unwrap();
+        assert_eq!(format!("{:?}", plain.database_url), "postgres://app@db/snacks");
+    }
 
     #[test]
     fn defaults_serve_on_port_8000_with_seeding() {
-        let config = Config::try_parse_from(["snackdrawer"]).unwrap();
+        let config = parse(&["snackdrawer"]).unwrap();
         assert_eq!(config.listen, "0.0.0.0:8000");
         assert_eq!(config.token_ttl, 900);
         assert!(config.seed);
@@ -153,7 +251,7 @@ mod tests {
 
     #[test]
     fn the_default_store_is_an_sqlite_file_in_the_working_directory() {
-        let config = Config::try_parse_from(["snackdrawer"]).unwrap();
+        let config = parse(&["snackdrawer"]).unwrap();
         assert_eq!(config.database_url, StoreUrl::Sql("sqlite://snackdrawer.db?mode=rwc".into()));
         assert_eq!(config.command, None);
     }
@@ -161,39 +259,34 @@ mod tests {
     #[test]
     fn unknown_database_urls_are_refused_at_parse_time() {
         for url in ["mysql://localhost/x", "snackdrawer.db", ""] {
-            assert!(
-                Config::try_parse_from(["snackdrawer", "--database-url", url]).is_err(),
-                "{url}"
-            );
+            assert!(parse(&["snackdrawer", "--database-url", url]).is_err(), "{url}");
         }
-        let memory = Config::try_parse_from(["snackdrawer", "--database-url", "memory"]).unwrap();
+        let memory = parse(&["snackdrawer", "--database-url", "memory"]).unwrap();
         assert_eq!(memory.database_url, StoreUrl::Memory);
     }
 
     #[test]
     fn settings_may_follow_the_migrate_command() {
-        let config =
-            Config::try_parse_from(["snackdrawer", "migrate", "--database-url", "memory"]).unwrap();
+        let config = parse(&["snackdrawer", "migrate", "--database-url", "memory"]).unwrap();
         assert_eq!(config.command, Some(Command::Migrate));
         assert_eq!(config.database_url, StoreUrl::Memory);
     }
 
     #[test]
     fn acquire_timeout_takes_decimal_seconds() {
-        let config =
-            Config::try_parse_from(["snackdrawer", "--db-acquire-timeout", "0.25"]).unwrap();
+        let config = parse(&["snackdrawer", "--db-acquire-timeout", "0.25"]).unwrap();
         assert_eq!(config.db_acquire_timeout, Duration::from_millis(250));
-        assert!(Config::try_parse_from(["snackdrawer", "--db-acquire-timeout", "0"]).is_err());
+        assert!(parse(&["snackdrawer", "--db-acquire-timeout", "0"]).is_err());
     }
 
     #[test]
     fn no_seed_flag_turns_seeding_off() {
-        let config = Config::try_parse_from(["snackdrawer", "--no-seed"]).unwrap();
+        let config = parse(&["snackdrawer", "--no-seed"]).unwrap();
         assert!(!config.seed);
     }
 
     #[test]
     fn zero_token_lifetime_is_refused() {
-        assert!(Config::try_parse_from(["snackdrawer", "--token-ttl", "0"]).is_err());
+        assert!(parse(&["snackdrawer", "--token-ttl", "0"]).is_err());
     }
 }

@@ -40,13 +40,14 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    shutdown_grace: Duration,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let hasher = Arc::new(ScryptHasher::new(
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
-            HashingLimits { workers: config.hash_workers(), queue: config.hash_queue },
+            HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
         )?);
         let tokens = Arc::new(JwtTokens::new(
             &token_secret(config),
@@ -80,7 +81,8 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| StartupError::Listen { address: config.listen.clone(), source })?;
-        Ok(Self { listener, router: http::router(app) })
+        let router = http::router(app, config.request_timeout);
+        Ok(Self { listener, router, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -88,12 +90,25 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
-    /// finish before returning.
+    /// finish, for at most the shutdown grace, before returning.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signalled = stopping.clone();
+        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            signalled.notify_one();
+        });
+        let grace = self.shutdown_grace;
+        tokio::select! {
+            served = serving => served,
+            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "in-flight requests outlived the shutdown grace; exiting anyway");
+                Ok(())
+            }
+        }
     }
 }
 
@@ -158,7 +173,7 @@ fn pool_settings(config: &Config) -> PoolSettings {
 
 fn token_secret(config: &Config) -> Vec<u8> {
     match &config.jwt_secret {
-        Some(secret) => secret.clone().into_bytes(),
+        Some(secret) => secret.as_bytes().to_vec(),
         None => {
             tracing::warn!(
                 "SNACKDRAWER_JWT_SECRET is not set: using a random secret, so tokens will not \

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
 use support::server::RunningServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// What the old service's clients do: register, log in, send `x-access-token`, and log in
 /// again when a request answers 401.
@@ -61,6 +63,7 @@ impl OldClient {
 #[tokio::test]
 async fn an_old_client_session_works_unchanged() {
     let server = RunningServer::start(&[("SNACKDRAWER_TOKEN_TTL", "1")]);
+    // Tokens are valid through the second their `exp` names: 1 s of lifetime means up to 2 s.
     let mut client = OldClient::new(&server);
 
     let (status, body) = client.get("/snacks/").await;
@@ -79,7 +82,7 @@ async fn an_old_client_session_works_unchanged() {
     assert_eq!((status, body), (StatusCode::CREATED, json!({"message": "snack added to drawer"})));
 
     // The one-second token expires; the client's re-login recovers.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let (status, body) = client.get("/drawers/1").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, json!({"error": "401 Unauthorized: invalid authentication token"}));
@@ -91,28 +94,57 @@ async fn an_old_client_session_works_unchanged() {
     );
 }
 
+/// Opens a connection and sends a registration's headers and the first half of its body, so
+/// the request is certainly in flight (the server is waiting for the rest).
+async fn half_sent_registration(server: &RunningServer) -> (TcpStream, &'static [u8]) {
+    let body: &'static [u8] = br#"{"username": "late", "password": "pw"}"#;
+    let address = server.base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /auth/users HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    (stream, &body[10..])
+}
+
+async fn read_status(mut stream: TcpStream) -> String {
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
-    // A costly hash keeps the registration in flight while the signal arrives.
-    let mut server = RunningServer::start(&[("SNACKDRAWER_SCRYPT_LOG_N", "16")]);
-    let url = server.url("/auth/users");
-    let in_flight = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(url)
-            .json(&json!({"username": "late", "password": "pw"}))
-            .send()
-            .await
-            .map(|response| response.status())
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let status = tokio::task::spawn_blocking(move || {
-        let status = server.terminate();
-        (status, server.logs())
-    });
-    let (exit, logs) = status.await.unwrap();
-    assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::CREATED);
-    assert!(exit.success(), "exit status {exit:?}; logs: {logs:#?}");
+    let mut server = RunningServer::start(&[]);
+    let (mut stream, rest) = half_sent_registration(&server).await;
+    tokio::time::sleep(Duration::from_millis(100)).await; // let the server read what was sent
+    support::server::signal_terminate(server.pid());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(rest).await.unwrap();
+    assert_eq!(read_status(stream).await, "HTTP/1.1 201 Created");
+    let exit = tokio::task::spawn_blocking(move || (server.terminate(), server.logs()));
+    let (status, logs) = exit.await.unwrap();
+    assert!(status.success(), "exit status {status:?}; logs: {logs:#?}");
     assert!(logs.iter().any(|line| line.contains("stopped cleanly")), "{logs:#?}");
+}
+
+#[tokio::test]
+async fn a_stalled_request_is_cut_off_and_does_not_hold_up_shutdown() {
+    let mut server = RunningServer::start(&[
+        ("SNACKDRAWER_REQUEST_TIMEOUT", "0.5"),
+        ("SNACKDRAWER_SHUTDOWN_GRACE", "1"),
+    ]);
+    let (stream, _never_sent) = half_sent_registration(&server).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), read_status(stream)).await;
+    assert_eq!(status.unwrap(), "HTTP/1.1 503 Service Unavailable");
+
+    // Another stalled client during shutdown: the process still exits within the grace.
+    let (_stalled, _) = half_sent_registration(&server).await;
+    let exit = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
+    assert!(exit.success(), "{exit:?}");
 }
 
 #[test]
@@ -130,6 +162,10 @@ fn help_explains_every_setting() {
         "SNACKDRAWER_HASH_WORKERS",
         "SNACKDRAWER_HASH_QUEUE",
         "SNACKDRAWER_LOG_FORMAT",
+        "SNACKDRAWER_DB_MAX_CONNECTIONS",
+        "SNACKDRAWER_DB_ACQUIRE_TIMEOUT",
+        "SNACKDRAWER_REQUEST_TIMEOUT",
+        "SNACKDRAWER_SHUTDOWN_GRACE",
     ] {
         assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
     }

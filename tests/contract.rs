@@ -945,6 +945,19 @@ async fn wrong_methods_are_405_in_the_error_shape(store: StoreKind) {
     for (method, path) in wrong {
         let reply = app.request(method, &path).token(&token).send().await;
         assert_error_shape(&reply, 405);
+        assert!(reply.headers.contains_key("allow"), "405 says what is allowed: {path}");
+    }
+    let allowed = app.request(Method::PUT, "/snacks/").send().await;
+    assert_eq!(allowed.headers["allow"], "GET,HEAD,POST");
+}
+
+async fn a_non_numeric_id_is_404_whatever_the_method(store: StoreKind) {
+    let app = TestApp::new(store).await;
+    for path in ["/snacks/abc", "/drawers/abc", "/drawers/-1/snacks/1", "/drawers/1/snacks/x"] {
+        for method in [Method::PUT, Method::PATCH, Method::GET, Method::DELETE] {
+            let reply = app.request(method.clone(), path).send().await;
+            assert_error_shape(&reply, 404);
+        }
     }
 }
 
@@ -1057,6 +1070,7 @@ for_each_store!(
     unknown_routes_are_404_in_the_error_shape,
     trailing_slashes_on_items_and_auth_routes_are_unknown,
     wrong_methods_are_405_in_the_error_shape,
+    a_non_numeric_id_is_404_whatever_the_method,
     snacks_and_drawers_without_trailing_slash_serve_the_same,
     non_numeric_and_negative_ids_are_unknown_routes,
     unknown_id_routes_are_404_even_without_a_token,

@@ -5,16 +5,24 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const CORE: [&str; 3] = ["src/domain", "src/ports", "src/app"];
-const ADAPTER_LIBRARIES: [&str; 8] = [
+/// Libraries that belong in adapters.
+const ADAPTER_LIBRARIES: [&str; 12] = [
     "axum",
     "sea_orm",
+    "sea-orm",
+    "sqlx",
     "jsonwebtoken",
     "scrypt",
     "autometrics",
     "opentelemetry",
     "prometheus",
-    "sea-orm",
+    "tokio",
+    "hyper",
+    "tower",
 ];
+
+/// The crate's outer layers, which the core must not reach into either.
+const OUTER_MODULES: [&str; 3] = ["crate::adapters", "crate::startup", "crate::config"];
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
@@ -27,19 +35,19 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// Library names that appear in `text` as whole words (so `scrypted` would not count).
+/// Library names that appear in `text` as whole words (so `scrypted` would not count), and
+/// paths into the crate's outer layers.
 fn named_libraries(text: &str) -> Vec<&'static str> {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    ADAPTER_LIBRARIES
-        .into_iter()
-        .filter(|library| {
-            text.match_indices(library).any(|(at, _)| {
-                let before = text[..at].chars().next_back();
-                let after = text[at + library.len()..].chars().next();
-                !before.is_some_and(is_word) && !after.is_some_and(is_word)
-            })
+    let libraries = ADAPTER_LIBRARIES.into_iter().filter(|library| {
+        text.match_indices(library).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + library.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
         })
-        .collect()
+    });
+    let outer = OUTER_MODULES.into_iter().filter(|path| text.contains(path));
+    libraries.chain(outer).collect()
 }
 
 #[test]
@@ -47,6 +55,8 @@ fn the_detector_finds_library_names_as_words() {
     assert_eq!(named_libraries("use axum::Router;"), ["axum"]);
     assert_eq!(named_libraries("// hashed with scrypt."), ["scrypt"]);
     assert!(named_libraries("let axumish = prometheus_like;").is_empty());
+    assert_eq!(named_libraries("use crate::adapters::memory;"), ["crate::adapters"]);
+    assert!(named_libraries("/// The adapters a service runs on.").is_empty());
 }
 
 #[test]

@@ -92,7 +92,10 @@ impl Client {
 async fn sqlite_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let env = [("DATABASE_URL", url.as_str()), ("SNACKDRAWER_JWT_SECRET", "stays the same")];
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SNACKDRAWER_JWT_SECRET", "the same secret across both starts!"),
+    ];
 
     let mut first = RunningServer::start(&env);
     let client = Client::new(&first);

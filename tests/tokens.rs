@@ -177,7 +177,7 @@ async fn malformed_exp_is_refused() {
 #[tokio::test]
 async fn garbage_is_refused() {
     let (app, _) = app_with_user().await;
-    for garbage in ["", "abc", "a.b.c", "Bearer", "....", "eyJhbGciOiJIUzI1NiJ9.e30.", "é"] {
+    for garbage in ["abc", "a.b.c", "Bearer", "....", "eyJhbGciOiJIUzI1NiJ9.e30.", "é"] {
         assert_refused(&app, garbage).await;
     }
 }
@@ -195,9 +195,70 @@ async fn authorization_header_needs_the_bearer_scheme() {
 }
 
 #[tokio::test]
+async fn only_the_user_role_is_accepted() {
+    let (app, id) = app_with_user().await;
+    let admin = with(good_claims(id), "role", json!("admin"));
+    assert_refused(&app, &sign(&admin, Algorithm::HS256, SECRET)).await;
+}
+
+#[tokio::test]
+async fn an_audience_list_holding_ours_is_accepted() {
+    let (app, id) = app_with_user().await;
+    let listed = with(good_claims(id), "aud", json!(["other", "snackdrawer"]));
+    assert_accepted(&app, &sign(&listed, Algorithm::HS256, SECRET)).await;
+    let without_iat = without(good_claims(id), "iat");
+    assert_accepted(&app, &sign(&without_iat, Algorithm::HS256, SECRET)).await;
+}
+
+#[tokio::test]
+async fn an_empty_token_header_counts_as_absent() {
+    let (app, _) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    let reply = app.get("/drawers/").header("x-access-token", "").send().await;
+    reply.assert_error(401, "401 Unauthorized: no authentication token");
+    let reply = app.get("/drawers/").header("x-access-token", "").bearer(&token).send().await;
+    assert_eq!(
+        reply.status, 200,
+        "an empty x-access-token must not hide Authorization: {}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn x_access_token_wins_over_authorization() {
+    let (app, _) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    let reply = app.get("/drawers/").token(&token).bearer("garbage").send().await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply = app.get("/drawers/").token("garbage").bearer(&token).send().await;
+    reply.assert_error(401, INVALID);
+}
+
+#[tokio::test]
+async fn a_token_header_sent_twice_is_refused() {
+    let (app, _) = app_with_user().await;
+    let token = app.log_in("alice").await;
+    for (first, second) in [(token.as_str(), "garbage"), ("garbage", token.as_str())] {
+        let reply = app.get("/drawers/").token(first).token(second).send().await;
+        reply.assert_error(401, INVALID);
+        let reply = app.get("/drawers/").bearer(first).bearer(second).send().await;
+        reply.assert_error(401, INVALID);
+    }
+}
+
+#[tokio::test]
 async fn refusals_ask_for_a_bearer_token() {
     let app = TestApp::new(StoreKind::Memory).await;
     let reply = app.get("/drawers/").send().await;
     reply.assert_error(401, "401 Unauthorized: no authentication token");
     assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    let reply = app.get("/drawers/").token("garbage").send().await;
+    assert_eq!(reply.headers["www-authenticate"], r#"Bearer error="invalid_token""#);
+    let login =
+        app.post("/auth/login").json(json!({"username": "nobody", "password": "x"})).send().await;
+    assert_eq!(login.status, 401);
+    assert!(
+        !login.headers.contains_key("www-authenticate"),
+        "a failed login is not a token problem"
+    );
 }

@@ -134,3 +134,19 @@ async fn checking_an_unknown_user_does_real_hashing_work() {
     assert!(refuses_while(&hasher, busy).await, "the unknown-user check took no worker");
     assert!(!hasher.verify(&password("pw"), None).await.unwrap(), "an unknown user never matches");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_gives_up_does_not_free_its_hashing_slot() {
+    let hasher = slow_hasher(HashingLimits { workers: 1, queue: 0 });
+    let abandoned = {
+        let hasher = hasher.clone();
+        tokio::spawn(async move { hasher.hash(&password("pw")).await })
+    };
+    while hasher.in_flight() == 0 && !abandoned.is_finished() {
+        tokio::task::yield_now().await;
+    }
+    abandoned.abort(); // what hyper does to a handler when its client hangs up
+    let _ = abandoned.await;
+    assert_eq!(hasher.in_flight(), 1, "the hash still runs, so it still counts");
+    assert!(matches!(hasher.hash(&password("other")).await, Err(AuthError::Overloaded)));
+}

@@ -23,17 +23,27 @@ pub struct JwtTokens {
     clock: Arc<dyn Clock>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Claims {
+/// What `issue` writes.
+#[derive(Serialize)]
+struct IssuedClaims<'a> {
     exp: u64,
     iat: u64,
-    aud: String,
+    aud: &'a str,
+    user: String,
+    role: &'a str,
+}
+
+/// What `verify` insists on; `aud` is checked by jsonwebtoken (a string or a list holding ours)
+/// and anything else in the token is ignored.
+#[derive(Deserialize)]
+struct PresentedClaims {
+    exp: u64,
     user: UserClaim,
     role: String,
 }
 
 /// The old service wrote the user id as a string; some clients mint tokens with a number.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum UserClaim {
     Digits(String),
@@ -76,12 +86,12 @@ impl JwtTokens {
 impl TokenService for JwtTokens {
     fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
         let now = self.unix_now();
-        let claims = Claims {
-            exp: now + self.lifetime.as_secs(),
+        let claims = IssuedClaims {
+            exp: now.saturating_add(self.lifetime.as_secs()),
             iat: now,
-            aud: AUDIENCE.to_owned(),
-            user: UserClaim::Digits(user.to_string()),
-            role: ROLE.to_owned(),
+            aud: AUDIENCE,
+            user: user.to_string(),
+            role: ROLE,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map(AccessToken::new)
@@ -89,10 +99,12 @@ impl TokenService for JwtTokens {
     }
 
     fn verify(&self, token: &str) -> Result<UserId, AuthError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AuthError::InvalidToken)?
-            .claims;
-        if claims.exp <= self.unix_now() {
+        let claims =
+            jsonwebtoken::decode::<PresentedClaims>(token, &self.decoding, &self.validation)
+                .map_err(|_| AuthError::InvalidToken)?
+                .claims;
+        // Valid through the second `exp` names, as jsonwebtoken itself counts without leeway.
+        if claims.exp < self.unix_now() || claims.role != ROLE {
             return Err(AuthError::InvalidToken);
         }
         claims.user.user_id().ok_or(AuthError::InvalidToken)

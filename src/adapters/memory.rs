@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::ports::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 #[derive(Default)]
@@ -23,7 +23,9 @@ pub struct MemoryStore {
 struct State {
     users: BTreeMap<Username, Credentials>,
     snacks: BTreeMap<SnackId, Snack>,
+    snack_names: HashSet<SnackName>,
     drawers: BTreeMap<DrawerId, Drawer>,
+    drawer_names: HashSet<(UserId, DrawerName)>,
     /// (drawer, snack) pairs; ordered so a drawer's contents come out in snack-id order.
     contents: BTreeSet<(DrawerId, SnackId)>,
     user_ids: Sequence,
@@ -48,8 +50,8 @@ impl MemoryStore {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave State half-updated in a way that matters
-        // more than refusing all further requests would, so recover the guard.
+        // No method panics between two related updates, so state behind a poisoned lock is
+        // still consistent; refusing every later request would help nobody.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -95,7 +97,7 @@ impl SnackRepository for MemoryStore {
 
     async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
         let mut state = self.state();
-        if state.snacks.values().any(|snack| &snack.name == name) {
+        if !state.snack_names.insert(name.clone()) {
             return Err(StoreError::Duplicate);
         }
         let snack = Snack { id: state.snack_ids.next(SnackId::new), name: name.clone() };
@@ -113,7 +115,7 @@ impl DrawerRepository for MemoryStore {
 
     async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
         let mut state = self.state();
-        if state.drawers.values().any(|d| d.owner == owner && &d.name == name) {
+        if !state.drawer_names.insert((owner, name.clone())) {
             return Err(StoreError::Duplicate);
         }
         let drawer = Drawer { id: state.drawer_ids.next(DrawerId::new), owner, name: name.clone() };
@@ -133,11 +135,8 @@ impl DrawerRepository for MemoryStore {
         let Some(drawer) = state.drawers.get(&id).cloned() else {
             return Ok(None);
         };
-        let contents = state
-            .contents
-            .range((id, SnackId::new(1).expect("1 is a valid id"))..)
-            .take_while(|(drawer_id, _)| *drawer_id == id)
-            .map(|(_, snack_id)| state.snacks[snack_id].clone())
+        let contents = contents_of(&state.contents, id)
+            .map(|snack_id| state.snacks[&snack_id].clone())
             .collect();
         Ok(Some(DrawerWithContents { drawer, contents }))
     }
@@ -166,10 +165,26 @@ impl DrawerRepository for MemoryStore {
 
     async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state.drawers.remove(&drawer).is_none() {
+        let Some(removed) = state.drawers.remove(&drawer) else {
             return Err(StoreError::MissingDrawer);
+        };
+        state.drawer_names.remove(&(removed.owner, removed.name));
+        let snacks: Vec<SnackId> = contents_of(&state.contents, drawer).collect();
+        for snack in snacks {
+            state.contents.remove(&(drawer, snack));
         }
-        state.contents.retain(|(drawer_id, _)| *drawer_id != drawer);
         Ok(())
     }
+}
+
+/// The snacks in one drawer, in id order: a range of the ordered (drawer, snack) pairs.
+fn contents_of(
+    contents: &BTreeSet<(DrawerId, SnackId)>,
+    drawer: DrawerId,
+) -> impl Iterator<Item = SnackId> + '_ {
+    let first_snack = SnackId::new(1).expect("ids start at 1");
+    contents
+        .range((drawer, first_snack)..)
+        .take_while(move |(drawer_id, _)| *drawer_id == drawer)
+        .map(|(_, snack)| *snack)
 }

@@ -78,22 +78,25 @@ impl ScryptHasher {
         self.capacity - self.admitted.available_permits()
     }
 
-    /// Runs `work` on the blocking pool within the limits, in the caller's span.
+    /// Runs `work` on the blocking pool within the limits, in the caller's span. The permits
+    /// travel with the work, not with the caller: a client that hangs up does not free a
+    /// worker slot while its hash is still being computed.
     async fn off_the_workers<T: Send + 'static>(
         &self,
         work: impl FnOnce(Scrypt) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _admitted =
+        let admitted =
             Arc::clone(&self.admitted).try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
-        let _running = Arc::clone(&self.running)
-            .acquire_owned()
-            .await
-            .map_err(|error| AuthError::Internal(error.into()))?;
+        let running =
+            Arc::clone(&self.running).acquire_owned().await.expect("the semaphore is never closed");
         let scrypt = self.scrypt;
         let span = Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(scrypt)))
-            .await
-            .map_err(|error| AuthError::Internal(error.into()))
+        tokio::task::spawn_blocking(move || {
+            let _permits = (admitted, running);
+            span.in_scope(|| work(scrypt))
+        })
+        .await
+        .map_err(|error| AuthError::Internal(error.into()))
     }
 }
 

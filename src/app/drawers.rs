@@ -47,7 +47,7 @@ impl Snackdrawer {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        self.own_drawer(caller, drawer).await?;
+        self.check_owner(caller, drawer).await?;
         match self.ports.drawers.add_snack(drawer, snack).await {
             Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
             Err(StoreError::MissingSnack) => Err(AppError::SnackDoesNotExist(snack)),
@@ -63,7 +63,7 @@ impl Snackdrawer {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        self.own_drawer(caller, drawer).await?;
+        self.check_owner(caller, drawer).await?;
         match self.ports.drawers.remove_snack(drawer, snack).await {
             Err(StoreError::MissingSnack) => Err(AppError::SnackNotInDrawer { snack, drawer }),
             other => other.map_err(AppError::from_store),
@@ -72,7 +72,7 @@ impl Snackdrawer {
 
     #[tracing::instrument(skip(self))]
     pub async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
-        self.own_drawer(caller, drawer).await?;
+        self.check_owner(caller, drawer).await?;
         match self.ports.drawers.delete(drawer).await {
             Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
             other => other.map_err(AppError::from_store),
@@ -80,13 +80,10 @@ impl Snackdrawer {
     }
 
     /// Succeeds only if the drawer exists and belongs to the caller.
-    async fn own_drawer(&self, caller: UserId, id: DrawerId) -> Result<Drawer, AppError> {
-        self.ports
-            .drawers
-            .find(id)
-            .await
-            .map_err(AppError::from_store)?
-            .filter(|found| found.is_visible_to(caller))
-            .ok_or(AppError::DrawerDoesNotExist(id))
+    async fn check_owner(&self, caller: UserId, id: DrawerId) -> Result<(), AppError> {
+        match self.ports.drawers.find(id).await.map_err(AppError::from_store)? {
+            Some(found) if found.is_visible_to(caller) => Ok(()),
+            _ => Err(AppError::DrawerDoesNotExist(id)),
+        }
     }
 }

@@ -13,8 +13,8 @@ pub use catalogue::DEFAULT_CATALOGUE;
 
 use crate::domain::{DrawerId, DrawerName, SnackId, SnackName, ValidationError};
 use crate::ports::{
-    AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, UserRepository,
+    AuthError, BoxError, DrawerRepository, PasswordHasher, SnackRepository, StoreError,
+    StoreHealth, TokenService, UserRepository,
 };
 use std::sync::Arc;
 
@@ -99,10 +99,10 @@ pub enum AppError {
     SnackNotInDrawer { snack: SnackId, drawer: DrawerId },
     /// A dependency is down or saturated; the request may succeed if retried later.
     #[error("service temporarily unavailable, retry later")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Unavailable(#[source] BoxError),
     /// A bug or broken invariant; the cause is for the logs, not for the client.
     #[error("internal error")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Internal(#[source] BoxError),
 }
 
 impl AppError {

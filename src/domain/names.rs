@@ -1,8 +1,10 @@
 //! Names people choose: usernames, snack names and drawer names.
 //!
 //! All three follow one rule: 1 to 64 characters (Unicode scalar values, not bytes), compared
-//! exactly and case-sensitively, and free of control characters. The last part is ours: a NUL or a
-//! newline in a name breaks terminals, log lines and PostgreSQL's `text`, and no client needs one.
+//! exactly and case-sensitively, and free of control characters. The last part is ours: a NUL
+//! breaks PostgreSQL's `text`, a newline or line separator forges log lines, and bidirectional
+//! overrides make a name display as something else; no client needs any of them. (Zero-width
+//! joiners stay allowed: emoji are made of them.)
 
 use super::ValidationError;
 use std::fmt;
@@ -15,10 +17,16 @@ fn check_name(field: &'static str, raw: &str) -> Result<(), ValidationError> {
     if chars == 0 || chars > NAME_MAX_CHARS {
         return Err(ValidationError::NameLength { field });
     }
-    if raw.chars().any(char::is_control) {
+    if raw.chars().any(is_disallowed) {
         return Err(ValidationError::ControlCharacter { field });
     }
     Ok(())
+}
+
+fn is_disallowed(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 macro_rules! name_type {
@@ -89,6 +97,9 @@ mod tests {
             "username must not contain control characters"
         );
         assert!(Username::parse("line\nbreak").is_err());
+        assert!(SnackName::parse("evil\u{202E}gnp.exe").is_err(), "bidi override");
+        assert!(SnackName::parse("a\u{2028}b").is_err(), "line separator");
+        assert!(SnackName::parse("👩\u{200D}🍳 snacks").is_ok(), "emoji with joiners");
     }
 
     #[test]

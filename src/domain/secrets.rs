@@ -19,8 +19,9 @@ macro_rules! redacted_debug {
     };
 }
 
-/// A password as the user typed it: 1 to 1024 bytes, anything allowed.
-#[derive(Clone, PartialEq, Eq)]
+/// A password as the user typed it: 1 to 1024 bytes, anything allowed. Deliberately not
+/// comparable: checking one is the hasher's job, in constant time.
+#[derive(Clone)]
 pub struct Password(String);
 redacted_debug!(Password);
 
@@ -54,7 +55,7 @@ impl PasswordHash {
 }
 
 /// A signed access token handed to a client after logging in.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct AccessToken(String);
 redacted_debug!(AccessToken);
 

@@ -76,7 +76,7 @@ impl TestApp {
         let tokens = JwtTokens::new(SECRET, TOKEN_TTL, clock.clone());
         let (ports, guard) = fresh_ports(store, Arc::new(hasher), Arc::new(tokens)).await;
         let app = Snackdrawer::new(ports);
-        Self { router: router(app.clone()), app, clock, _store: guard }
+        Self { router: router(app.clone(), Duration::from_secs(30)), app, clock, _store: guard }
     }
 
     /// A fresh store with the default catalogue (snacks 1 to 12, "chips" first).

@@ -4,10 +4,12 @@
 //! wrote them. Causes of 5xx answers are logged here (inside the request's span) and never sent
 //! to the client.
 
+use super::extract::numeric_ids;
 use crate::app::AppError;
 use crate::domain::ValidationError;
 use crate::telemetry::error_chain;
 use axum::Json;
+use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -26,6 +28,8 @@ pub enum ApiError {
     UnknownRoute(String),
     #[error("method {0} is not allowed for {1}")]
     MethodNotAllowed(Method, String),
+    #[error("the request did not complete within {0:?}")]
+    TimedOut(std::time::Duration),
 }
 
 impl From<ValidationError> for ApiError {
@@ -42,6 +46,7 @@ impl ApiError {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -78,14 +83,18 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": format!("{} {reason}: {self}", status.as_u16()) });
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        match status {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
+        // RFC 6750: say how to authenticate when the token is missing or bad (not for a
+        // failed login, which is about a password).
+        let challenge = match &self {
+            Self::MissingToken => Some("Bearer"),
+            Self::App(AppError::InvalidToken) => Some(r#"Bearer error="invalid_token""#),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -95,6 +104,15 @@ pub async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::UnknownRoute(format!("{method} {}", uri.path()))
 }
 
-pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+/// A known route with a method it does not serve; but a non-numeric id makes the route
+/// unknown whatever the method, so that is checked first.
+pub async fn method_not_allowed(
+    method: Method,
+    uri: Uri,
+    segments: Option<Path<Vec<String>>>,
+) -> ApiError {
+    if segments.is_some_and(|Path(segments)| numeric_ids(&segments).is_none()) {
+        return ApiError::UnknownRoute(format!("{method} {}", uri.path()));
+    }
     ApiError::MethodNotAllowed(method, uri.path().to_owned())
 }

@@ -4,7 +4,7 @@
 //! handler asks for it, so a bad body never hides a bad id.
 
 use super::ApiError;
-use crate::app::Snackdrawer;
+use crate::app::{AppError, Snackdrawer};
 use crate::domain::UserId;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -20,19 +20,24 @@ impl<S: Send + Sync, const N: usize> FromRequestParts<S> for PathIds<N> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let route = format!("{} {}", parts.method, parts.uri.path());
-        let unknown = || ApiError::UnknownRoute(route.clone());
-        let Path(segments) =
-            Path::<Vec<String>>::from_request_parts(parts, state).await.map_err(|_| unknown())?;
-        let ids = segments
-            .iter()
-            .map(|segment| {
-                segment.bytes().all(|b| b.is_ascii_digit()).then(|| segment.parse().ok()).flatten()
-            })
-            .collect::<Option<Vec<i64>>>()
-            .ok_or_else(unknown)?;
-        ids.try_into().map(PathIds).map_err(|_| unknown())
+        let segments = Path::<Vec<String>>::from_request_parts(parts, state).await.ok();
+        segments
+            .and_then(|Path(segments)| numeric_ids(&segments))
+            .and_then(|ids| ids.try_into().ok())
+            .map(PathIds)
+            .ok_or_else(|| ApiError::UnknownRoute(format!("{} {}", parts.method, parts.uri.path())))
     }
+}
+
+/// The segments as ids, if every one is plain ASCII digits that fit an `i64`.
+pub fn numeric_ids(segments: &[String]) -> Option<Vec<i64>> {
+    segments
+        .iter()
+        .map(|segment| {
+            let digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| segment.parse().ok()).flatten()
+        })
+        .collect()
 }
 
 /// The authenticated user making the request.
@@ -48,18 +53,25 @@ impl FromRequestParts<Snackdrawer> for Caller {
 }
 
 /// The token from `x-access-token` (what old clients send) or `Authorization: Bearer`.
+/// An empty header counts as absent; when both are sent, `x-access-token` wins; a header sent
+/// twice is ambiguous and refused.
 fn presented_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let invalid = || ApiError::App(crate::app::AppError::InvalidToken);
-    if let Some(value) = headers.get("x-access-token") {
-        return value.to_str().map_err(|_| invalid());
-    }
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::MissingToken);
+    let invalid = || ApiError::App(AppError::InvalidToken);
+    let single = |name| -> Result<Option<&str>, ApiError> {
+        let mut values = headers.get_all(name).iter().filter(|value| !value.is_empty());
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(value), None) => value.to_str().map(Some).map_err(|_| invalid()),
+            (Some(_), Some(_)) => Err(invalid()),
+        }
     };
-    let value = value.to_str().map_err(|_| invalid())?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
-        _ => Err(invalid()),
+    if let Some(token) = single(header::HeaderName::from_static("x-access-token"))? {
+        return Ok(token);
+    }
+    match single(header::AUTHORIZATION)?.map(|value| value.split_once(' ')) {
+        None => Err(ApiError::MissingToken),
+        Some(Some((scheme, token))) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        Some(_) => Err(invalid()),
     }
 }
 

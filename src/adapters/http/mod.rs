@@ -15,14 +15,18 @@ pub use error::ApiError;
 
 use crate::app::Snackdrawer;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
+use std::time::Duration;
 
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP API over an application.
-pub fn router(app: Snackdrawer) -> Router {
+/// The whole HTTP API over an application; a request that takes longer than `request_timeout`
+/// (reading its body included) is answered 503.
+pub fn router(app: Snackdrawer, request_timeout: Duration) -> Router {
     Router::new()
         .route("/auth/users", post(auth::register))
         .route("/auth/login", post(auth::log_in))
@@ -36,7 +40,17 @@ pub fn router(app: Snackdrawer) -> Router {
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(request_timeout, deadline))
         .with_state(app)
+}
+
+/// Bounds every request, so a stalled client or a stuck dependency cannot hold a connection
+/// (or a graceful shutdown) forever.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::TimedOut(limit).into_response(),
+    }
 }
 
 /// The old service answered `/snacks` like `/snacks/` (through a redirect); serving both
