@@ -10,7 +10,9 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 
-/// How a repository call can fail.
+/// How a repository call can fail. Besides the cases each method names, ANY method may return
+/// `Unavailable` (the store cannot answer now) or `Internal` (a bug or corrupt data), and
+/// nothing else.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule refused the write; nothing was written.
