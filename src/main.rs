@@ -10,11 +10,18 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    telemetry::init_logging(config.log_format);
+    let telemetry = match telemetry::init(config.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("snackdrawer: {}", error_chain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
     let outcome = match config.command {
         Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
-        Some(Command::Serve) | None => serve(&config).await,
+        Some(Command::Serve) | None => serve(&config, telemetry.exporting()).await,
     };
+    telemetry.shutdown().await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -24,9 +31,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(config: &Config, exporting: bool) -> Result<(), Box<dyn std::error::Error>> {
     let application = Application::build(config).await?;
-    tracing::info!(address = %application.local_addr()?, "snackdrawer is serving");
+    tracing::info!(
+        address = %application.local_addr()?,
+        trace_export = exporting,
+        "snackdrawer is serving"
+    );
     application.run_until(shutdown_signal()).await?;
     tracing::info!("snackdrawer stopped cleanly");
     Ok(())

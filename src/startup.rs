@@ -9,6 +9,8 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::http;
 use crate::adapters::jwt::JwtTokens;
 use crate::adapters::memory::MemoryStore;
+use crate::adapters::metrics;
+use crate::adapters::observed::Observed;
 use crate::adapters::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
 use crate::adapters::sql::{OpenError, PoolSettings, SqlStore};
 use crate::app::{AppError, Ports, Snackdrawer};
@@ -45,26 +47,27 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
-        let hasher = Arc::new(ScryptHasher::new(
+        metrics::init();
+        let hasher = Arc::new(Observed::auth(ScryptHasher::new(
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
             HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
-        )?);
-        let tokens = Arc::new(JwtTokens::new(
+        )?));
+        let tokens = Arc::new(Observed::auth(JwtTokens::new(
             &token_secret(config),
             Duration::from_secs(config.token_ttl),
             Arc::new(SystemClock),
-        ));
+        )));
         let app = match &config.database_url {
             StoreUrl::Memory => {
-                let app =
-                    Snackdrawer::new(Ports::with_store(MemoryStore::new().into(), hasher, tokens));
+                let store = Observed::store(MemoryStore::new(), "memory");
+                let app = Snackdrawer::new(Ports::with_store(Arc::new(store), hasher, tokens));
                 prepare(&app, None, config.seed).await?;
                 app
             }
             StoreUrl::Sql(url) => {
                 let store = SqlStore::open(url, pool_settings(config)).await?;
-                let app =
-                    Snackdrawer::new(Ports::with_store(Arc::new(store.clone()), hasher, tokens));
+                let observed = Observed::store(store.clone(), store.system_name());
+                let app = Snackdrawer::new(Ports::with_store(Arc::new(observed), hasher, tokens));
                 match prepare(&app, Some(&store), config.seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
                         tracing::warn!(
@@ -97,7 +100,8 @@ impl Application {
     ) -> io::Result<()> {
         let stopping = Arc::new(tokio::sync::Notify::new());
         let signalled = stopping.clone();
-        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let serving = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             signalled.notify_one();
         });

@@ -4,5 +4,7 @@ pub mod clock;
 pub mod http;
 pub mod jwt;
 pub mod memory;
+pub mod metrics;
+pub mod observed;
 pub mod scrypt;
 pub mod sql;

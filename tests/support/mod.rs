@@ -15,7 +15,7 @@ use serde_json::Value;
 use snackdrawer::adapters::http::router;
 use snackdrawer::adapters::jwt::JwtTokens;
 use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::app::Snackdrawer;
+use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::ports::Clock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -60,6 +60,15 @@ pub async fn concurrently<T: Send + 'static>(
     results
 }
 
+/// The harness's clock, cheap hasher and token service.
+pub fn auth_adapters() -> (Arc<ManualClock>, ScryptHasher, JwtTokens) {
+    let clock = Arc::new(ManualClock::new());
+    let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 2, queue: 1024 })
+        .expect("cheap scrypt parameters are valid");
+    let tokens = JwtTokens::new(SECRET, TOKEN_TTL, clock.clone());
+    (clock, hasher, tokens)
+}
+
 pub struct TestApp {
     pub app: Snackdrawer,
     pub clock: Arc<ManualClock>,
@@ -70,11 +79,13 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh, empty store of the given kind: no users, no snacks.
     pub async fn new(store: StoreKind) -> Self {
-        let clock = Arc::new(ManualClock::new());
-        let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 2, queue: 1024 })
-            .expect("cheap scrypt parameters are valid");
-        let tokens = JwtTokens::new(SECRET, TOKEN_TTL, clock.clone());
+        let (clock, hasher, tokens) = auth_adapters();
         let (ports, guard) = fresh_ports(store, Arc::new(hasher), Arc::new(tokens)).await;
+        Self::with_ports(ports, clock, guard)
+    }
+
+    /// An app over `ports` as given: for tests that wrap or replace adapters.
+    pub fn with_ports(ports: Ports, clock: Arc<ManualClock>, guard: StoreGuard) -> Self {
         let app = Snackdrawer::new(ports);
         Self { router: router(app.clone(), Duration::from_secs(30)), app, clock, _store: guard }
     }

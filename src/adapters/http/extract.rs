@@ -48,7 +48,9 @@ impl FromRequestParts<Snackdrawer> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Snackdrawer) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers)?;
-        Ok(Caller(app.authenticate(token)?))
+        let user = app.authenticate(token)?;
+        tracing::Span::current().record("enduser.id", user.get());
+        Ok(Caller(user))
     }
 }
 

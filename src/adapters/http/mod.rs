@@ -8,10 +8,12 @@ mod auth;
 mod drawers;
 mod error;
 mod extract;
+mod observe;
 mod probes;
 mod snacks;
 
 pub use error::ApiError;
+pub use observe::TRACE_ID_HEADER;
 
 use crate::app::Snackdrawer;
 use axum::Router;
@@ -37,10 +39,12 @@ pub fn router(app: Snackdrawer, request_timeout: Duration) -> Router {
         .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack))
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(observe::metrics_endpoint))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(request_timeout, deadline))
+        .layer(middleware::from_fn(observe::observe_requests))
         .with_state(app)
 }
 

@@ -83,6 +83,15 @@ impl SqlStore {
         Ok(Self { db, migrated: Arc::new(AtomicBool::new(false)) })
     }
 
+    /// The database product, as OpenTelemetry's `db.system.name` spells it.
+    pub fn system_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => "postgresql",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other_sql",
+        }
+    }
+
     /// Calls `observer` after every SQL statement this store (and its later clones) runs, with
     /// how long it took and whether it failed: a hook for metrics, and for counting round trips.
     pub fn observe_statements(

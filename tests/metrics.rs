@@ -1,0 +1,259 @@
+//! `/metrics` after known traffic: every family the dashboards rely on, with the expected
+//! labels and exact counts, the two exposition formats, exemplars, and no secrets.
+//!
+//! Metrics are process-wide, so this binary holds a single test that drives all its traffic
+//! itself and starts from zero.
+
+mod support;
+
+use async_trait::async_trait;
+use opentelemetry::trace::TracerProvider as _;
+use serde_json::json;
+use snackdrawer::adapters::memory::MemoryStore;
+use snackdrawer::adapters::observed::Observed;
+use snackdrawer::app::Ports;
+use snackdrawer::ports::{StoreError, StoreHealth};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use support::stores::StoreGuard;
+use support::{Reply, TestApp, auth_adapters};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// A store whose health check always fails, so `/readyz` answers 503.
+struct Unhealthy;
+
+#[async_trait]
+impl StoreHealth for Unhealthy {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("the test says so".into()))
+    }
+}
+
+/// The app as production wires it: every port observed.
+async fn observed_app() -> TestApp {
+    let (clock, hasher, tokens) = auth_adapters();
+    let store = Arc::new(Observed::store(MemoryStore::new(), "memory"));
+    let ports = Ports {
+        users: store.clone(),
+        snacks: store.clone(),
+        drawers: store,
+        store_health: Arc::new(Observed::store(Unhealthy, "memory")),
+        hasher: Arc::new(Observed::auth(hasher)),
+        tokens: Arc::new(Observed::auth(tokens)),
+    };
+    let app = TestApp::with_ports(ports, clock, StoreGuard::Nothing);
+    app.app.seed_catalogue().await.unwrap();
+    app
+}
+
+/// The value of the one sample whose name is `name` and whose labels include every `label`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    let matching: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .collect();
+    assert_eq!(matching.len(), 1, "one {name} sample with {labels:?}, found {matching:#?}");
+    let value = matching[0].rsplit(' ').next().unwrap();
+    value.parse().unwrap_or_else(|_| panic!("a number in {}", matching[0]))
+}
+
+async fn scrape(app: &TestApp, accept: Option<&str>) -> Reply {
+    let request = app.get("/metrics");
+    let request = match accept {
+        Some(accept) => request.header("accept", accept),
+        None => request,
+    };
+    let reply = request.send().await;
+    assert_eq!(reply.status, 200);
+    reply
+}
+
+#[tokio::test]
+async fn metrics_tell_what_happened() {
+    // Tracing on, as in the binary: an SDK tracer without an exporter gives trace ids.
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let app = observed_app().await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/snacks/").send().await.status, 200);
+    }
+    let password = "correct horse battery staple";
+    let credentials = json!({"username": "metered", "password": password});
+    assert_eq!(app.post("/auth/users").json(credentials.clone()).send().await.status, 201);
+    let login = app.post("/auth/login").json(credentials).send().await;
+    let token = login.json["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/drawers/").token(&token).send().await.status, 200);
+    assert_eq!(app.get("/drawers/").token("garbage").send().await.status, 401);
+    assert_eq!(app.get("/snacks/99").send().await.status, 404);
+    assert_eq!(app.get("/no/such/route").send().await.status, 404);
+    assert_eq!(app.get("/readyz").send().await.status, 503);
+
+    let text = scrape(&app, None).await;
+    assert_eq!(text.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = text.text;
+    let http = |route: &str, method: &str, status: u16| {
+        sample(
+            &text,
+            "http_server_request_duration_seconds_count",
+            &[
+                &format!(r#"http_route="{route}""#),
+                &format!(r#"http_request_method="{method}""#),
+                &format!(r#"http_response_status_code="{status}""#),
+            ],
+        )
+    };
+    assert_eq!(http("/snacks/", "GET", 200), 3.0);
+    assert_eq!(http("/auth/users", "POST", 201), 1.0);
+    assert_eq!(http("/auth/login", "POST", 201), 1.0);
+    assert_eq!(http("/drawers/", "GET", 200), 1.0);
+    assert_eq!(http("/drawers/", "GET", 401), 1.0);
+    assert_eq!(http("/snacks/{id}", "GET", 404), 1.0);
+    assert_eq!(http("unmatched", "GET", 404), 1.0);
+    assert_eq!(http("/readyz", "GET", 503), 1.0);
+    assert!(!text.contains("/no/such/route"), "raw paths are never labels");
+    let bucket_10s = sample(
+        &text,
+        "http_server_request_duration_seconds_bucket",
+        &[r#"le="10.0""#, r#"http_route="/snacks/""#],
+    );
+    assert_eq!(bucket_10s, 3.0, "buckets reach 10 s");
+    assert_eq!(
+        sample(&text, "http_server_active_requests", &[r#"http_request_method="GET""#]),
+        1.0,
+        "the scrape itself"
+    );
+
+    let calls = |function: &str, result: &str| {
+        sample(
+            &text,
+            "function_calls_total",
+            &[
+                &format!(r#"function="{function}""#),
+                &format!(r#"result="{result}""#),
+                r#"service_name="snackdrawer""#,
+            ],
+        )
+    };
+    assert_eq!(calls("SnackRepository::list", "ok"), 4.0, "three requests and the seeding's look");
+    assert_eq!(calls("SnackRepository::create", "ok"), 12.0, "the seeded catalogue");
+    assert_eq!(calls("SnackRepository::get", "ok"), 1.0);
+    assert_eq!(calls("UserRepository::create", "ok"), 1.0);
+    assert_eq!(calls("UserRepository::find_by_username", "ok"), 1.0);
+    assert_eq!(calls("DrawerRepository::list_by_owner", "ok"), 1.0);
+    assert_eq!(calls("PasswordHasher::hash", "ok"), 1.0);
+    assert_eq!(calls("PasswordHasher::verify", "ok"), 1.0);
+    assert_eq!(calls("TokenService::issue", "ok"), 1.0);
+    assert_eq!(
+        calls("TokenService::verify", "ok"),
+        2.0,
+        "an invalid token is an answer, not a failure"
+    );
+    assert_eq!(calls("StoreHealth::ping", "error"), 1.0);
+    assert_eq!(calls("GET /snacks/", "ok"), 3.0);
+    assert_eq!(calls("GET /readyz", "error"), 1.0, "5xx counts against the API objective");
+    assert_eq!(
+        sample(
+            &text,
+            "function_calls_total",
+            &[
+                r#"function="GET /snacks/""#,
+                r#"objective_name="api""#,
+                r#"objective_percentile="99.9""#
+            ]
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "function_calls_duration_seconds_count",
+            &[r#"function="DrawerRepository::list_by_owner""#]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "function_calls_duration_seconds_bucket",
+            &[
+                r#"function="GET /snacks/""#,
+                r#"le="0.25""#,
+                r#"objective_latency_threshold="0.25""#,
+            ]
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(&text, "function_calls_concurrent", &[r#"function="SnackRepository::list""#]),
+        0.0
+    );
+    let commit = env!("AUTOMETRICS_COMMIT");
+    assert_eq!(
+        sample(
+            &text,
+            "build_info",
+            &[
+                &format!(r#"version="{}""#, env!("CARGO_PKG_VERSION")),
+                &format!(r#"commit="{commit}""#)
+            ]
+        ),
+        1.0
+    );
+    assert!(!commit.is_empty());
+    for secret in [password, token.as_str()] {
+        assert!(!text.contains(secret), "a secret leaked into the metrics");
+    }
+    promtool_accepts(&text);
+
+    let openmetrics = scrape(&app, Some("application/openmetrics-text; version=1.0.0")).await;
+    assert_eq!(
+        openmetrics.headers["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(openmetrics.text.ends_with("# EOF\n"));
+    for family in
+        ["http_server_request_duration_seconds_bucket", "function_calls_duration_seconds_bucket"]
+    {
+        let exemplar = openmetrics
+            .text
+            .lines()
+            .filter(|line| line.starts_with(family))
+            .find_map(|line| line.split_once(r#" # {"#).map(|(_, exemplar)| exemplar.to_owned()))
+            .unwrap_or_else(|| panic!("no exemplar on {family}"));
+        let trace_id = exemplar.split(r#"trace_id=""#).nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(trace_id.len(), 32, "{exemplar}");
+        assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit()) && trace_id != "0".repeat(32));
+    }
+}
+
+/// `promtool check metrics` on the Prometheus text, when promtool is installed (CI installs it).
+fn promtool_accepts(text: &str) {
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: promtool is not installed (apt-get install -y prometheus) ***\n"
+        );
+        return;
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
