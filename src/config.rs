@@ -95,6 +95,25 @@ pub struct Config {
           value_parser = parse_seconds, global = true)]
     pub shutdown_grace: Duration,
 
+    /// OTLP endpoint to export traces to, e.g. http://localhost:4318 (HTTP) or
+    /// http://localhost:4317 (gRPC). Unset: traces are not exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+
+    /// OTLP transport: `http/protobuf` or `grpc`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_PROTOCOL", default_value = "http/protobuf",
+          value_parser = ["http/protobuf", "grpc"], global = true)]
+    pub otel_exporter_otlp_protocol: String,
+
+    /// Extra headers on every export, `key=value,key2=value2` (values URL-encoded), e.g. an
+    /// API key such as `x-honeycomb-team=…`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_HEADERS", hide_env_values = true, global = true)]
+    pub otel_exporter_otlp_headers: Option<String>,
+
+    /// Service name on exported spans.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "snackdrawer", global = true)]
+    pub otel_service_name: String,
+
     /// Log format: `text` for people, `json` for machines, `auto` picks text on a terminal.
     #[arg(long, env = "SNACKDRAWER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
     pub log_format: LogFormat,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    let telemetry = match telemetry::init(config.log_format) {
+    let telemetry = match telemetry::init(&config) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("snackdrawer: {}", error_chain(&error));

@@ -5,25 +5,29 @@
 //! a trace id for its logs, its `x-trace-id` header and the metrics' exemplars. Logs and traces
 //! are filtered separately: `RUST_LOG=warn` thins the logs without switching tracing off.
 
-use crate::config::LogFormat;
+use crate::config::{Config, LogFormat};
 use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
-use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{
+    Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use percent_encoding::percent_decode_str;
+use std::collections::HashMap;
 use std::io::IsTerminal;
-use tracing_subscriber::filter::{FilterExt, LevelFilter};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// The service name on spans when `OTEL_SERVICE_NAME` does not give one.
+/// The service name on spans when `OTEL_SERVICE_NAME` does not give one (see `Config`).
 pub const DEFAULT_SERVICE_NAME: &str = "snackdrawer";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("unsupported OTEL_EXPORTER_OTLP_PROTOCOL {0:?}: use grpc or http/protobuf")]
-    Protocol(String),
+    #[error("OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas")]
+    Headers,
     #[error("cannot build the OTLP exporter")]
     Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
 }
@@ -40,14 +44,13 @@ fn env(name: &str) -> Option<String> {
 
 /// Installs the global subscriber and tracer. Call once, inside the tokio runtime (the gRPC
 /// exporter needs it), before anything logs.
-pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
-    let exporter = span_exporter_from_env()?;
+pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
+    let exporter = span_exporter(config)?;
     let exporting = exporter.is_some();
-    let provider = tracer_provider(exporter);
+    let provider = tracer_provider(exporter, &config.otel_service_name);
+    let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let traces = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("snackdrawer"))
-        .with_filter(LevelFilter::INFO.or(log_filter()));
+    let traces = trace_layer(&provider).with_filter(LevelFilter::INFO.or(log_filter()));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -78,39 +81,86 @@ impl Telemetry {
     }
 }
 
+/// The layer turning tracing spans into OpenTelemetry spans, configured for cost: no
+/// busy/idle timing, source locations or thread names on every span, and only warnings and
+/// errors (not every log line) become span events. Public so the instrumentation benchmark
+/// measures exactly what the binary runs.
+pub fn trace_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("snackdrawer"))
+        .with_tracked_inactivity(false)
+        .with_location(false)
+        .with_threads(false)
+        .with_filter(filter_fn(|metadata| {
+            metadata.is_span() || *metadata.level() <= tracing::Level::WARN
+        }))
+}
+
+/// A real SDK tracer provider with no exporter: ids for logs and exemplars, nothing sent.
+pub fn local_tracer_provider() -> SdkTracerProvider {
+    tracer_provider(None, DEFAULT_SERVICE_NAME)
+}
+
 fn log_filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// Tracing export is on exactly when an OTLP endpoint is configured. The exporter reads the
-/// endpoint, headers, timeout and compression variables itself; the protocol is ours to read.
-fn span_exporter_from_env() -> Result<Option<SpanExporter>, TelemetryError> {
-    if env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_none()
-        && env("OTEL_EXPORTER_OTLP_ENDPOINT").is_none()
-    {
+/// timeout, compression and signal-specific (`OTEL_EXPORTER_OTLP_TRACES_*`) variables itself.
+fn span_exporter(config: &Config) -> Result<Option<SpanExporter>, TelemetryError> {
+    let traces_endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    let endpoint = config.otel_exporter_otlp_endpoint.as_deref().filter(|e| !e.is_empty());
+    if endpoint.is_none() && traces_endpoint.is_none() {
         return Ok(None);
     }
-    let protocol = env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
-        .unwrap_or_else(|| "http/protobuf".to_owned());
-    let exporter = match protocol.as_str() {
-        "grpc" => SpanExporter::builder().with_tonic().build(),
-        "http/protobuf" => {
-            SpanExporter::builder().with_http().with_protocol(Protocol::HttpBinary).build()
+    let headers = parse_headers(config.otel_exporter_otlp_headers.as_deref().unwrap_or(""))?;
+    let exporter = if config.otel_exporter_otlp_protocol == "grpc" {
+        let headers =
+            axum::http::HeaderMap::try_from(&headers).map_err(|_| TelemetryError::Headers)?;
+        let mut builder = SpanExporter::builder()
+            .with_tonic()
+            .with_metadata(tonic::metadata::MetadataMap::from_headers(headers));
+        if let (Some(endpoint), None) = (endpoint, &traces_endpoint) {
+            builder = builder.with_endpoint(endpoint);
         }
-        other => return Err(TelemetryError::Protocol(other.to_owned())),
+        builder.build()
+    } else {
+        let mut builder = SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_headers(headers);
+        // The generic endpoint names the collector; traces go to its /v1/traces path.
+        if let (Some(endpoint), None) = (endpoint, &traces_endpoint) {
+            builder =
+                builder.with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')));
+        }
+        builder.build()
     };
     exporter.map(Some).map_err(TelemetryError::Exporter)
 }
 
-/// The SDK reads `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_TRACES_SAMPLER`
-/// (`_ARG`) itself; the service name defaults to `snackdrawer` here.
-fn tracer_provider(exporter: Option<SpanExporter>) -> SdkTracerProvider {
-    let mut resource = Resource::builder();
-    if env("OTEL_SERVICE_NAME").is_none() {
-        resource = resource.with_service_name(DEFAULT_SERVICE_NAME);
-    }
-    let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
+/// `key=value,key2=value2`, values URL-encoded, as the OpenTelemetry specification writes them.
+fn parse_headers(raw: &str) -> Result<HashMap<String, String>, TelemetryError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').ok_or(TelemetryError::Headers)?;
+            let value = percent_decode_str(value.trim())
+                .decode_utf8()
+                .map_err(|_| TelemetryError::Headers)?;
+            Ok((key.trim().to_owned(), value.into_owned()))
+        })
+        .collect()
+}
+
+/// The SDK reads `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_TRACES_SAMPLER` (`_ARG`) itself.
+fn tracer_provider(exporter: Option<SpanExporter>, service_name: &str) -> SdkTracerProvider {
+    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(exporter) = exporter {
         builder = builder.with_batch_exporter(exporter);
     }
@@ -158,4 +208,18 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_pairs_with_url_encoded_values() {
+        let headers = parse_headers("x-honeycomb-team=abc, authorization=Bearer%20t0k").unwrap();
+        assert_eq!(headers["x-honeycomb-team"], "abc");
+        assert_eq!(headers["authorization"], "Bearer t0k");
+        assert!(parse_headers("").unwrap().is_empty());
+        assert!(parse_headers("no-equals-sign").is_err());
+    }
 }

@@ -7,9 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
-use support::server::RunningServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use support::server::{RunningServer, half_sent_registration, read_status};
+use tokio::io::AsyncWriteExt;
 
 /// What the old service's clients do: register, log in, send `x-access-token`, and log in
 /// again when a request answers 401.
@@ -94,28 +93,6 @@ async fn an_old_client_session_works_unchanged() {
     );
 }
 
-/// Opens a connection and sends a registration's headers and the first half of its body, so
-/// the request is certainly in flight (the server is waiting for the rest).
-async fn half_sent_registration(server: &RunningServer) -> (TcpStream, &'static [u8]) {
-    let body: &'static [u8] = br#"{"username": "late", "password": "pw"}"#;
-    let address = server.base_url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let head = format!(
-        "POST /auth/users HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body[..10]).await.unwrap();
-    (stream, &body[10..])
-}
-
-async fn read_status(mut stream: TcpStream) -> String {
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response.lines().next().unwrap_or_default().to_owned()
-}
-
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let mut server = RunningServer::start(&[]);
@@ -166,6 +143,10 @@ fn help_explains_every_setting() {
         "SNACKDRAWER_DB_ACQUIRE_TIMEOUT",
         "SNACKDRAWER_REQUEST_TIMEOUT",
         "SNACKDRAWER_SHUTDOWN_GRACE",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_SERVICE_NAME",
     ] {
         assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
     }

@@ -5,6 +5,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 pub struct RunningServer {
     child: Child,
@@ -97,4 +99,26 @@ fn serving_address(line: &str) -> Option<String> {
         .then(|| entry["address"].as_str())??
         .to_owned()
         .into()
+}
+
+/// Opens a connection and sends a registration's headers and the first half of its body, so
+/// the request is certainly in flight (the server is waiting for the rest).
+pub async fn half_sent_registration(server: &RunningServer) -> (TcpStream, &'static [u8]) {
+    let body: &'static [u8] = br#"{"username": "late", "password": "pw"}"#;
+    let address = server.base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /auth/users HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    (stream, &body[10..])
+}
+
+pub async fn read_status(mut stream: TcpStream) -> String {
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
 }

@@ -26,9 +26,15 @@ use std::time::Duration;
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP API over an application; a request that takes longer than `request_timeout`
-/// (reading its body included) is answered 503.
+/// The whole HTTP API over an application, observed (see `observe.rs`); a request that takes
+/// longer than `request_timeout` (reading its body included) is answered 503.
 pub fn router(app: Snackdrawer, request_timeout: Duration) -> Router {
+    unobserved_router(app, request_timeout).layer(middleware::from_fn(observe::observe_requests))
+}
+
+/// The same API without request telemetry: the baseline the instrumentation benchmark
+/// compares against.
+pub fn unobserved_router(app: Snackdrawer, request_timeout: Duration) -> Router {
     Router::new()
         .route("/auth/users", post(auth::register))
         .route("/auth/login", post(auth::log_in))
@@ -44,7 +50,6 @@ pub fn router(app: Snackdrawer, request_timeout: Duration) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(request_timeout, deadline))
-        .layer(middleware::from_fn(observe::observe_requests))
         .with_state(app)
 }
 

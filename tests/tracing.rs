@@ -1,0 +1,329 @@
+//! The real binary exporting to a real OTLP receiver, over gRPC and over HTTP/protobuf: spans
+//! nest request → use case → port with the OpenTelemetry attributes, a `traceparent` joins the
+//! caller's trace, the JSON logs carry the same trace id, 5xx (not 4xx) marks a span as an
+//! error, and no password or token appears anywhere.
+
+mod support;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode as SpanStatus;
+use prost::Message;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use support::server::{RunningServer, half_sent_registration, read_status};
+
+const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+const PASSWORD: &str = "tr0ub4dor&3-never-logged";
+
+/// Every export request the receiver got, with its headers.
+type Received = Arc<Mutex<Vec<(HeaderMap, ExportTraceServiceRequest)>>>;
+
+async fn http_receiver(received: Received) -> SocketAddr {
+    let app = Router::new().route(
+        "/v1/traces",
+        post(move |headers: HeaderMap, body: Bytes| async move {
+            let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
+            received.lock().unwrap().push((headers, request));
+            ExportTraceServiceResponse::default().encode_to_vec().into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+struct GrpcReceiver(Received);
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let headers = request.metadata().clone().into_headers();
+        self.0.lock().unwrap().push((headers, request.into_inner()));
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn grpc_receiver(received: Received) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(GrpcReceiver(received)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    address
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    let value = attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?.value.as_ref()?;
+    Some(match value {
+        AnyValue::StringValue(text) => text.clone(),
+        AnyValue::IntValue(number) => number.to_string(),
+        AnyValue::BoolValue(flag) => flag.to_string(),
+        AnyValue::DoubleValue(number) => number.to_string(),
+        other => format!("{other:?}"),
+    })
+}
+
+struct Exported {
+    spans: Vec<Span>,
+    service_names: Vec<String>,
+    headers: Vec<HeaderMap>,
+}
+
+impl Exported {
+    fn from(received: &Received) -> Self {
+        let received = received.lock().unwrap();
+        let mut exported = Self { spans: vec![], service_names: vec![], headers: vec![] };
+        for (headers, request) in received.iter() {
+            exported.headers.push(headers.clone());
+            for resource_spans in &request.resource_spans {
+                let resource = resource_spans.resource.as_ref().map(|r| r.attributes.as_slice());
+                exported.service_names.extend(attribute(resource.unwrap_or(&[]), "service.name"));
+                for scope in &resource_spans.scope_spans {
+                    exported.spans.extend(scope.spans.iter().cloned());
+                }
+            }
+        }
+        exported
+    }
+
+    /// The one span named `name` whose parent is `parent` (any parent when `None`).
+    fn span(&self, name: &str, parent: Option<&Span>) -> &Span {
+        let found: Vec<&Span> = self
+            .spans
+            .iter()
+            .filter(|span| span.name == name)
+            .filter(|span| {
+                parent
+                    .is_none_or(|p| span.parent_span_id == p.span_id && span.trace_id == p.trace_id)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one span {name:?} under {:?}; all: {:#?}",
+            parent.map(|p| &p.name),
+            self.names()
+        );
+        found[0]
+    }
+
+    /// The one server span named `name` that answered `status`.
+    fn request(&self, name: &str, status: u16) -> &Span {
+        let status = status.to_string();
+        let found: Vec<&Span> = self
+            .spans
+            .iter()
+            .filter(|span| span.name == name)
+            .filter(|span| {
+                attribute(&span.attributes, "http.response.status_code").as_deref() == Some(&status)
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "one {name} answering {status}; all: {:#?}", self.names());
+        found[0]
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.spans.iter().map(|span| span.name.as_str()).collect()
+    }
+}
+
+fn status_code(span: &Span) -> i32 {
+    span.status.as_ref().map_or(SpanStatus::Unset as i32, |status| status.code)
+}
+
+async fn the_trace_is_whole(
+    protocol: &str,
+    receiver: SocketAddr,
+    received: Received,
+    service: Option<&str>,
+) {
+    let endpoint = format!("http://{receiver}");
+    let mut env = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=test-team-key"),
+        ("SNACKDRAWER_REQUEST_TIMEOUT", "0.5"),
+    ];
+    if let Some(service) = service {
+        env.push(("OTEL_SERVICE_NAME", service));
+    }
+    let mut server = RunningServer::start(&env);
+    let http = reqwest::Client::new();
+    let credentials = json!({"username": "traced", "password": PASSWORD});
+    let registered = http.post(server.url("/auth/users")).json(&credentials).send().await.unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: Value = http
+        .post(server.url("/auth/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let drawer: Value = http
+        .post(server.url("/drawers/"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "desk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/drawers/{}", drawer["drawer"]["id"]);
+    let read = http
+        .get(server.url(&path))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+        .header("user-agent", "trace-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(read.headers()["x-trace-id"], CALLER_TRACE, "the response names the trace");
+    let refused = http.get(server.url("/drawers/")).bearer_auth("garbage").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let (stalled, _) = half_sent_registration(&server).await;
+    assert_eq!(read_status(stalled).await, "HTTP/1.1 503 Service Unavailable");
+
+    let logs = tokio::task::spawn_blocking(move || {
+        assert!(server.terminate().success());
+        server.logs()
+    })
+    .await
+    .unwrap();
+    let exported = Exported::from(&received);
+
+    // The caller's trace, continued: request → use case → database.
+    let request = exported.request("GET /drawers/{id}", 200);
+    assert_eq!(hex(&request.trace_id), CALLER_TRACE);
+    assert_eq!(hex(&request.parent_span_id), CALLER_SPAN);
+    assert_eq!(request.kind, SpanKind::Server as i32);
+    for (key, value) in [
+        ("http.request.method", "GET"),
+        ("http.route", "/drawers/{id}"),
+        ("http.response.status_code", "200"),
+        ("url.path", path.as_str()),
+        ("user_agent.original", "trace-test/1.0"),
+        ("client.address", "127.0.0.1"),
+        ("enduser.id", "1"),
+    ] {
+        assert_eq!(attribute(&request.attributes, key).as_deref(), Some(value), "{key}");
+    }
+    let use_case = exported.span("get_drawer", Some(request));
+    let database = exported.span("SELECT drawers", Some(use_case));
+    assert_eq!(database.kind, SpanKind::Client as i32);
+    for (key, value) in [
+        ("db.system.name", "memory"),
+        ("db.operation.name", "SELECT"),
+        ("db.collection.name", "drawers"),
+    ] {
+        assert_eq!(attribute(&database.attributes, key).as_deref(), Some(value), "{key}");
+    }
+
+    // Password work is in the trace too, hashing on the blocking pool included.
+    let register = exported.span("register", Some(exported.request("POST /auth/users", 201)));
+    exported.span("PasswordHasher::hash", Some(register));
+    exported.span("INSERT users", Some(register));
+    let log_in = exported.span("log_in", Some(exported.request("POST /auth/login", 201)));
+    exported.span("PasswordHasher::verify", Some(log_in));
+    exported.span("TokenService::issue", Some(log_in));
+
+    // 4xx is the client's problem; 5xx is ours.
+    let unauthorized = exported.span("GET /drawers/", None);
+    assert_eq!(
+        attribute(&unauthorized.attributes, "http.response.status_code").as_deref(),
+        Some("401")
+    );
+    assert_ne!(status_code(unauthorized), SpanStatus::Error as i32);
+    let timed_out = exported
+        .spans
+        .iter()
+        .find(|span| {
+            attribute(&span.attributes, "http.response.status_code").as_deref() == Some("503")
+        })
+        .expect("the timed-out request's span");
+    assert_eq!(status_code(timed_out), SpanStatus::Error as i32);
+
+    assert!(exported.service_names.iter().all(|name| name == service.unwrap_or("snackdrawer")));
+    assert!(
+        exported
+            .headers
+            .iter()
+            .all(|h| h.get("x-honeycomb-team").is_some_and(|v| v == "test-team-key"))
+    );
+
+    // The logs point at the same trace.
+    let access: Value = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["target"] == "snackdrawer::access" && line["route"] == "/drawers/{id}")
+        .expect("an access line for the drawer read");
+    assert_eq!(access["trace_id"], CALLER_TRACE);
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["span_id"].as_str().unwrap().len(), 16);
+
+    // No secret anywhere.
+    let attributes: Vec<String> = exported
+        .spans
+        .iter()
+        .flat_map(|span| span.attributes.iter().map(|kv| format!("{}={:?}", kv.key, kv.value)))
+        .collect();
+    for secret in [PASSWORD, token.as_str()] {
+        assert!(!logs.iter().any(|line| line.contains(secret)), "a secret in the logs");
+        assert!(!attributes.iter().any(|attr| attr.contains(secret)), "a secret in a span");
+    }
+}
+
+#[tokio::test]
+async fn traces_export_over_grpc() {
+    let received = Received::default();
+    let receiver = grpc_receiver(received.clone()).await;
+    the_trace_is_whole("grpc", receiver, received, None).await;
+}
+
+#[tokio::test]
+async fn traces_export_over_http_protobuf() {
+    let received = Received::default();
+    let receiver = http_receiver(received.clone()).await;
+    the_trace_is_whole("http/protobuf", receiver, received, Some("snackdrawer-under-test")).await;
+}
+
+#[tokio::test]
+async fn without_an_endpoint_nothing_is_exported() {
+    let server = RunningServer::start(&[]);
+    let serving =
+        server.logs().into_iter().find(|line| line.contains("snackdrawer is serving")).unwrap();
+    let serving: Value = serde_json::from_str(&serving).unwrap();
+    assert_eq!(serving["trace_export"], false);
+    let response = reqwest::get(server.url("/snacks/")).await.unwrap();
+    assert_eq!(response.headers()["x-trace-id"].len(), 32, "trace ids exist without export");
+}
