@@ -178,26 +178,16 @@ async fn the_trace_is_whole(
     let credentials = json!({"username": "traced", "password": PASSWORD});
     let registered = http.post(server.url("/auth/users")).json(&credentials).send().await.unwrap();
     assert_eq!(registered.status(), 201);
-    let login: Value = http
-        .post(server.url("/auth/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = http.post(server.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let login = post("/auth/login", None, credentials.clone()).await;
     let token = login["token"].as_str().unwrap().to_owned();
-    let drawer: Value = http
-        .post(server.url("/drawers/"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "desk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let drawer = post("/drawers/", Some(&token), json!({"name": "desk"})).await;
     let path = format!("/drawers/{}", drawer["drawer"]["id"]);
     let read = http
         .get(server.url(&path))
