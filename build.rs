@@ -23,6 +23,6 @@ fn main() {
         .or_else(|| git(&["rev-parse", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_owned());
     let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_default();
-    println!("cargo:rustc-env=AUTOMETRICS_COMMIT={commit}");
-    println!("cargo:rustc-env=AUTOMETRICS_BRANCH={branch}");
+    println!("cargo:rustc-env=SNACKDRAWER_COMMIT={commit}");
+    println!("cargo:rustc-env=SNACKDRAWER_BRANCH={branch}");
 }

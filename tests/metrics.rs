@@ -158,12 +158,14 @@ async fn metrics_tell_what_happened() {
     assert_eq!(calls("StoreHealth::ping", "error"), 1.0);
     assert_eq!(calls("GET /snacks/", "ok"), 3.0);
     assert_eq!(calls("GET /readyz", "error"), 1.0, "5xx counts against the API objective");
+    assert_eq!(calls("GET /snacks/", "error"), 0.0, "an error series exists at 0 before any error");
     assert_eq!(
         sample(
             &text,
             "function_calls_total",
             &[
                 r#"function="GET /snacks/""#,
+                r#"result="ok""#,
                 r#"objective_name="api""#,
                 r#"objective_percentile="99.9""#
             ]
@@ -194,7 +196,7 @@ async fn metrics_tell_what_happened() {
         sample(&text, "function_calls_concurrent", &[r#"function="SnackRepository::list""#]),
         0.0
     );
-    let commit = env!("AUTOMETRICS_COMMIT");
+    let commit = env!("SNACKDRAWER_COMMIT");
     assert_eq!(
         sample(
             &text,

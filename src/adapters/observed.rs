@@ -1,6 +1,6 @@
 //! `Observed<P>`: the decorator that makes every port call visible. It implements each port by
 //! wrapping another implementation of the same port, and around each call it opens a span
-//! (named and attributed after the OpenTelemetry conventions) and records autometrics'
+//! (named and attributed after the OpenTelemetry conventions) and records the autometrics-format
 //! function-call metrics through `metrics`, named `<PortTrait>::<method>`.
 //!
 //! A call counts as an error (`result="error"`, span status ERROR) only when the dependency

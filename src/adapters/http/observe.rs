@@ -47,37 +47,45 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     });
     span.set_parent(parent);
 
-    let _in_flight = metrics::request_started(method);
-    let api_call = metrics::record_api_request(route_function(method, route_label));
-    let mut response = next.run(request).instrument(span.clone()).await;
-
-    let status = response.status();
-    let elapsed = started.elapsed();
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        span.record("otel.status_code", "ERROR");
-    }
     let trace_id = {
         let context = span.context();
         let span_context = context.span().span_context().clone();
         span_context.is_valid().then(|| span_context.trace_id().to_string())
     };
-    metrics::request_finished(
-        route_label,
-        method,
-        status.as_u16(),
-        elapsed.as_secs_f64(),
-        trace_id.clone(),
-    );
+
+    let _in_flight = metrics::request_started(method);
+    let function = route_function(method, route_label);
+    let mut response = metrics::in_request_trace(trace_id.clone(), async {
+        let api_call = metrics::record_api_request(function);
+        let response = next.run(request).instrument(span.clone()).await;
+        let status = response.status();
+        api_call.finish(if status.is_server_error() {
+            CallOutcome::Error
+        } else {
+            CallOutcome::Ok
+        });
+        metrics::request_finished(
+            route_label,
+            method,
+            status.as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+        response
+    })
+    .await;
+
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     span.in_scope(|| {
-        let outcome = if status.is_server_error() { CallOutcome::Error } else { CallOutcome::Ok };
-        api_call.finish(outcome);
         tracing::info!(
             target: "snackdrawer::access",
             method,
             route = route_label,
             status = status.as_u16(),
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request served"
         );
     });
@@ -87,8 +95,8 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// `"GET /drawers/{id}"`, as the `function` label of the API's autometrics series. The labels
-/// must be `'static`; the set is bounded (routes × known methods), so each is leaked once.
+/// `"GET /drawers/{id}"`, as the `function` label of the API's call series. The labels are
+/// `'static`; the set is bounded (routes × known methods), so each is leaked once.
 fn route_function(method: &'static str, route: &str) -> &'static str {
     static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let name = format!("{method} {route}");

@@ -1,48 +1,191 @@
-//! autometrics' function-call families (`function_calls_total`, `..._duration_seconds`,
-//! `..._concurrent`, `build_info`), recorded through its tracker API.
+//! Function-call metrics in the autometrics format: `function_calls_total`,
+//! `function_calls_duration_seconds`, `function_calls_concurrent` and `build_info`, with the
+//! label names autometrics' dashboards and SLO rules select on (`function`, `module`,
+//! `service_name`, `result`, `objective_name`, `objective_percentile`,
+//! `objective_latency_threshold`).
 //!
-//! Why not the `#[autometrics]` macro: on an `#[async_trait]` decorator it cannot produce the
-//! `function="DrawerRepository::add_snack"` labels dashboards select on, and a call whose
-//! future is dropped (a client that hangs up) is never finished, leaving the in-flight gauge
-//! raised for good. The tracker API is what the macro expands to; here a guard finishes every
-//! call, cancelled ones included. That API is not covered by semver, hence the exact version
-//! pin in Cargo.toml.
+//! Why not the autometrics crate itself: its recorder rebuilds and hashes a dozen-string label
+//! set four times per call and builds an exemplar map each time, which measured as most of the
+//! instrumentation's cost (see README, Measuring). Here each function's series are resolved
+//! once and kept, so a call costs a map look-up by function name, two atomic updates and a
+//! clock read. (Also, the crate's macro cannot name calls `DrawerRepository::add_snack` on an
+//! async-trait decorator, and it leaves the in-flight gauge raised when a call is cancelled;
+//! the guard below finishes every call.)
 
-use autometrics::__private::{
-    AutometricsTracker, BuildInfoLabels, CounterLabels, GaugeLabels, HistogramLabels, TrackMetrics,
-};
-use autometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
-use autometrics::settings::AutometricsSettings;
-use prometheus_client::registry::Registry;
+use super::{LATENCY_BUCKETS, TraceExemplar, current_trace_id};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::exemplar::{CounterWithExemplar, HistogramWithExemplars};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
 
 const SERVICE_NAME: &str = "snackdrawer";
 const MODULE: &str = "snackdrawer";
+/// The version of the autometrics specification these series follow.
+const AUTOMETRICS_SPEC_VERSION: &str = "1.0.0";
 
-/// The API's service-level objective: 99.9 % of requests succeed (no 5xx) and 99 % are
-/// answered within 250 ms. Alert and recording rules select its labels
-/// (`objective_name="api"`).
-const API_OBJECTIVE: Objective = Objective::new("api")
-    .success_rate(ObjectivePercentile::P99_9)
-    .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+/// A service-level objective, as autometrics encodes one in labels.
+#[derive(Clone, Copy)]
+struct Objective {
+    name: &'static str,
+    success_percentile: &'static str,
+    latency_percentile: &'static str,
+    latency_threshold: &'static str,
+}
 
-/// Hands `registry` to autometrics, which adds its families, and sets `build_info` to this
-/// build (the crate version and the commit `build.rs` found). Must run before any call is
-/// measured; `super::http()` sees to that.
-pub(super) fn install(registry: Registry) -> &'static Registry {
-    let settings = AutometricsSettings::builder()
-        .service_name(SERVICE_NAME)
-        .histogram_buckets(super::LATENCY_BUCKETS)
-        .repo_url("")
-        .repo_provider("")
-        .prometheus_client_registry(registry)
-        .init();
-    AutometricsTracker::set_build_info(&BuildInfoLabels::new(
-        env!("CARGO_PKG_VERSION"),
-        env!("AUTOMETRICS_COMMIT"),
-        env!("AUTOMETRICS_BRANCH"),
-    ));
-    settings.prometheus_client_registry()
+/// The API's objective: 99.9 % of requests succeed (no 5xx) and 99 % are answered within
+/// 250 ms. Alert and recording rules select `objective_name="api"`.
+const API_OBJECTIVE: Objective = Objective {
+    name: "api",
+    success_percentile: "99.9",
+    latency_percentile: "99",
+    latency_threshold: "0.25",
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CounterLabels {
+    function: &'static str,
+    module: &'static str,
+    service_name: &'static str,
+    result: &'static str,
+    objective_name: &'static str,
+    objective_percentile: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HistogramLabels {
+    function: &'static str,
+    module: &'static str,
+    service_name: &'static str,
+    objective_name: &'static str,
+    objective_percentile: &'static str,
+    objective_latency_threshold: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GaugeLabels {
+    function: &'static str,
+    module: &'static str,
+    service_name: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildInfoLabels {
+    version: &'static str,
+    commit: &'static str,
+    branch: &'static str,
+    service_name: &'static str,
+    autometrics_version: &'static str,
+}
+
+type Counter = CounterWithExemplar<TraceExemplar>;
+type Histogram = HistogramWithExemplars<TraceExemplar>;
+
+struct Families {
+    calls: Family<CounterLabels, Counter>,
+    durations: Family<HistogramLabels, Histogram>,
+    concurrent: Family<GaugeLabels, Gauge>,
+    /// Each function's series, resolved on its first call.
+    resolved: RwLock<HashMap<&'static str, Arc<Series>>>,
+}
+
+/// One function's series.
+struct Series {
+    ok: Counter,
+    error: Counter,
+    cancelled: Counter,
+    duration: Histogram,
+    concurrent: Gauge,
+}
+
+static FAMILIES: OnceLock<Families> = OnceLock::new();
+
+/// Registers the call families and `build_info` (the crate version and the commit `build.rs`
+/// found) in `registry`.
+pub(super) fn register(registry: &mut Registry) {
+    let families = FAMILIES.get_or_init(|| Families {
+        calls: Family::default(),
+        durations: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS.into_iter())),
+        concurrent: Family::default(),
+        resolved: RwLock::default(),
+    });
+    registry.register(
+        "function_calls",
+        "Autometrics counter for tracking function calls",
+        families.calls.clone(),
+    );
+    registry.register_with_unit(
+        "function_calls_duration",
+        "Autometrics histogram for tracking function call duration",
+        Unit::Seconds,
+        families.durations.clone(),
+    );
+    registry.register(
+        "function_calls_concurrent",
+        "Autometrics gauge for tracking function calls in flight",
+        families.concurrent.clone(),
+    );
+    let build_info = Family::<BuildInfoLabels, Gauge>::default();
+    build_info
+        .get_or_create(&BuildInfoLabels {
+            version: env!("CARGO_PKG_VERSION"),
+            commit: env!("SNACKDRAWER_COMMIT"),
+            branch: env!("SNACKDRAWER_BRANCH"),
+            service_name: SERVICE_NAME,
+            autometrics_version: AUTOMETRICS_SPEC_VERSION,
+        })
+        .set(1);
+    registry.register("build_info", "The running build: version, commit and branch", build_info);
+}
+
+fn series(function: &'static str, objective: Option<Objective>) -> Arc<Series> {
+    super::init();
+    let families = FAMILIES.get().expect("init registers the families");
+    if let Some(found) = families.resolved.read().unwrap_or_else(|p| p.into_inner()).get(function) {
+        return found.clone();
+    }
+    let (objective_name, success, latency, threshold) = objective.map_or(("", "", "", ""), |o| {
+        (o.name, o.success_percentile, o.latency_percentile, o.latency_threshold)
+    });
+    let counter = |result| {
+        families
+            .calls
+            .get_or_create(&CounterLabels {
+                function,
+                module: MODULE,
+                service_name: SERVICE_NAME,
+                result,
+                objective_name,
+                objective_percentile: success,
+            })
+            .clone()
+    };
+    let resolved = Arc::new(Series {
+        ok: counter("ok"),
+        error: counter("error"),
+        cancelled: counter(""),
+        duration: families
+            .durations
+            .get_or_create(&HistogramLabels {
+                function,
+                module: MODULE,
+                service_name: SERVICE_NAME,
+                objective_name,
+                objective_percentile: latency,
+                objective_latency_threshold: threshold,
+            })
+            .clone(),
+        concurrent: families
+            .concurrent
+            .get_or_create(&GaugeLabels { function, module: MODULE, service_name: SERVICE_NAME })
+            .clone(),
+    });
+    let mut resolved_map = families.resolved.write().unwrap_or_else(|p| p.into_inner());
+    resolved_map.entry(function).or_insert(resolved).clone()
 }
 
 /// How a finished call counts: `Ok` is also an expected refusal (a duplicate name, a missing
@@ -56,32 +199,30 @@ pub enum CallOutcome {
 /// One call being measured. Dropping it finishes the measurement; a call dropped before it
 /// has an outcome was cancelled and is counted with an empty `result`.
 struct Measured {
-    function: &'static str,
-    objective: Option<fn() -> Objective>,
-    tracker: Option<AutometricsTracker>,
+    series: Arc<Series>,
+    started: Instant,
     outcome: Option<CallOutcome>,
 }
 
 impl Measured {
-    fn start(function: &'static str, objective: Option<fn() -> Objective>) -> Self {
-        super::http();
-        let tracker = AutometricsTracker::start(Some(&GaugeLabels::new(function, MODULE)));
-        Self { function, objective, tracker: Some(tracker), outcome: None }
+    fn start(function: &'static str, objective: Option<Objective>) -> Self {
+        let series = series(function, objective);
+        series.concurrent.inc();
+        Self { series, started: Instant::now(), outcome: None }
     }
 }
 
 impl Drop for Measured {
     fn drop(&mut self) {
-        let Some(tracker) = self.tracker.take() else { return };
-        let result = self.outcome.map(|outcome| match outcome {
-            CallOutcome::Ok => ("ok", None),
-            CallOutcome::Error => ("error", None),
-        });
-        let objective = || self.objective.map(|make| make());
-        let counter = CounterLabels::new(self.function, MODULE, "", "", result, objective());
-        let histogram = HistogramLabels::new(self.function, MODULE, objective());
-        // Exemplars (trace and span id) are read from the current span here.
-        tracker.finish(&counter, &histogram);
+        let exemplar = current_trace_id().map(|trace_id| TraceExemplar { trace_id });
+        let counter = match self.outcome {
+            Some(CallOutcome::Ok) => &self.series.ok,
+            Some(CallOutcome::Error) => &self.series.error,
+            None => &self.series.cancelled,
+        };
+        counter.inc_by(1, exemplar.clone());
+        self.series.duration.observe(self.started.elapsed().as_secs_f64(), exemplar);
+        self.series.concurrent.dec();
     }
 }
 
@@ -110,9 +251,9 @@ pub fn record_call_sync<T, E>(
 }
 
 /// Measures one HTTP request against the API objective, as `function="GET /drawers/{id}"`.
-/// Returns a guard: set its outcome when the response is known, drop it when done.
+/// Returns a guard: set its outcome when the response is known.
 pub fn record_api_request(function: &'static str) -> ApiRequest {
-    ApiRequest(Measured::start(function, Some(|| API_OBJECTIVE)))
+    ApiRequest(Measured::start(function, Some(API_OBJECTIVE)))
 }
 
 pub struct ApiRequest(Measured);

@@ -1,10 +1,11 @@
 //! Metrics: one Prometheus registry for the whole process, holding the HTTP families recorded
-//! by the router's middleware and the autometrics families recorded by the port decorators.
+//! by the router's middleware and the function-call families (in the autometrics format,
+//! `calls.rs`) recorded by the port decorators. It is made on first use; `init` makes it at
+//! start so `/metrics` is complete before the first request.
 //!
-//! This module (with `calls.rs`) is the only place that names autometrics, so replacing it —
-//! it is no longer developed upstream — means rewriting these files and nothing else.
-//! autometrics keeps its settings in a process-wide cell, so the registry is process-wide too
-//! and is made on first use.
+//! Exemplars carry the trace id of the request being served, which the HTTP middleware puts
+//! in a task-local (`in_request_trace`): reading it is far cheaper than asking the tracing
+//! subscriber for the current span's OpenTelemetry context on every call.
 
 mod calls;
 mod exposition;
@@ -17,6 +18,7 @@ use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
+use std::future::Future;
 use std::sync::OnceLock;
 
 /// Latency buckets for every histogram: fine-grained under 100 ms, where a healthy service
@@ -38,21 +40,34 @@ struct MethodLabel {
     http_request_method: &'static str,
 }
 
-/// The exemplar attached to a histogram bucket: the trace of a request that landed in it.
+/// The exemplar attached to a sample: the trace of a request that landed in it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TraceExemplar {
     trace_id: String,
 }
 
+tokio::task_local! {
+    static REQUEST_TRACE: Option<String>;
+}
+
+/// Runs `request` with `trace_id` as the exemplar of every call measured inside it.
+pub async fn in_request_trace<F: Future>(trace_id: Option<String>, request: F) -> F::Output {
+    REQUEST_TRACE.scope(trace_id, request).await
+}
+
+fn current_trace_id() -> Option<String> {
+    REQUEST_TRACE.try_with(Clone::clone).ok().flatten()
+}
+
 struct HttpFamilies {
-    registry: &'static Registry,
+    registry: Registry,
     duration: Family<RequestLabels, HistogramWithExemplars<TraceExemplar>>,
     active: Family<MethodLabel, Gauge>,
 }
 
 static HTTP: OnceLock<HttpFamilies> = OnceLock::new();
 
-/// Registers our families, then hands the registry to autometrics, which adds its own.
+/// Registers the HTTP families and the function-call families.
 fn http() -> &'static HttpFamilies {
     HTTP.get_or_init(|| {
         let mut registry = Registry::default();
@@ -71,7 +86,8 @@ fn http() -> &'static HttpFamilies {
             "HTTP requests being served right now",
             active.clone(),
         );
-        HttpFamilies { registry: calls::install(registry), duration, active }
+        calls::register(&mut registry);
+        HttpFamilies { registry, duration, active }
     })
 }
 
@@ -105,14 +121,8 @@ impl Drop for InFlight {
     }
 }
 
-/// Records a finished request; `trace_id` becomes the bucket's exemplar.
-pub fn request_finished(
-    route: &str,
-    method: &'static str,
-    status: u16,
-    seconds: f64,
-    trace_id: Option<String>,
-) {
+/// Records a finished request; the request's trace id becomes the bucket's exemplar.
+pub fn request_finished(route: &str, method: &'static str, status: u16, seconds: f64) {
     let labels = RequestLabels {
         http_route: route.to_owned(),
         http_request_method: method,
@@ -121,7 +131,7 @@ pub fn request_finished(
     http()
         .duration
         .get_or_create(&labels)
-        .observe(seconds, trace_id.map(|trace_id| TraceExemplar { trace_id }));
+        .observe(seconds, current_trace_id().map(|trace_id| TraceExemplar { trace_id }));
 }
 
 /// The exposition formats `/metrics` speaks.
@@ -145,7 +155,7 @@ impl Format {
 /// Every metric of the process, in `format`.
 pub fn render(format: Format) -> String {
     let mut openmetrics = String::new();
-    encode(&mut openmetrics, http().registry).expect("writing to a String cannot fail");
+    encode(&mut openmetrics, &http().registry).expect("writing to a String cannot fail");
     match format {
         Format::OpenMetrics => openmetrics,
         Format::Prometheus => exposition::openmetrics_to_prometheus(&openmetrics),
