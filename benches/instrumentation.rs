@@ -4,6 +4,10 @@
 //! exporter, as the binary runs without an OTLP endpoint). Rounds alternate so drift on a busy
 //! machine hits both; the median ratio is printed.
 //!
+//! It runs on the memory store, where a request costs a few microseconds and the
+//! instrumentation is most visible, and then on SQLite (a temporary file), where requests do
+//! real storage work as they do in production.
+//!
 //!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=20000 by default
 
 use axum::Router;
@@ -16,8 +20,10 @@ use snackdrawer::adapters::jwt::JwtTokens;
 use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::adapters::observed::Observed;
 use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
+use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreHealth, UserRepository};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -38,19 +44,49 @@ fn tokens() -> JwtTokens {
     JwtTokens::new(SECRET, Duration::from_secs(3600), Arc::new(SystemClock))
 }
 
-/// An app with the catalogue, one user and a drawer holding three snacks; returns the router
-/// and that user's token and drawer id.
-async fn prepared(observed: bool) -> (Router, String, i64) {
-    let ports = if observed {
-        let store = Arc::new(Observed::store(MemoryStore::new(), "memory"));
+/// Where the bench keeps its data.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Memory,
+    Sqlite,
+}
+
+/// Ports over `store`, observed or bare, with the bench's cheap hasher.
+fn wire<S>(store: S, system: &'static str, observed: bool) -> Ports
+where
+    S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
+{
+    if observed {
+        let hasher = Arc::new(Observed::auth(hasher()));
         Ports::with_store(
-            store,
-            Arc::new(Observed::auth(hasher())),
+            Arc::new(Observed::store(store, system)),
+            hasher,
             Arc::new(Observed::auth(tokens())),
         )
     } else {
-        Ports::with_store(Arc::new(MemoryStore::new()), Arc::new(hasher()), Arc::new(tokens()))
-    };
+        Ports::with_store(Arc::new(store), Arc::new(hasher()), Arc::new(tokens()))
+    }
+}
+
+async fn ports(store: Store, observed: bool, dir: &tempfile::TempDir) -> Ports {
+    match store {
+        Store::Memory => wire(MemoryStore::new(), "memory", observed),
+        Store::Sqlite => {
+            let file = dir.path().join(if observed { "observed.db" } else { "bare.db" });
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            let pool =
+                PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
+            let sql = SqlStore::open(&url, pool).await.unwrap();
+            sql.migrate().await.unwrap();
+            wire(sql, "sqlite", observed)
+        }
+    }
+}
+
+/// An app with the catalogue, one user and a drawer holding three snacks; returns the router
+/// and that user's token and drawer id.
+async fn prepared(store: Store, observed: bool, dir: &tempfile::TempDir) -> (Router, String, i64) {
+    let ports = ports(store, observed, dir).await;
     let app = Snackdrawer::new(ports);
     app.seed_catalogue().await.unwrap();
     let user = app
@@ -93,15 +129,22 @@ async fn drive(router: &Router, token: &str, drawer: i64, requests: usize) -> Du
 fn main() {
     let rounds = setting("ROUNDS", 7);
     let requests = setting("REQUESTS", 20_000);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (bare, bare_token, bare_drawer) = runtime.block_on(prepared(false));
-    let provider = snackdrawer::telemetry::local_tracer_provider();
-    let subscriber =
-        tracing_subscriber::registry().with(snackdrawer::telemetry::trace_layer(&provider));
-    let dispatch = tracing::Dispatch::new(subscriber);
-    let (observed, token, drawer) =
-        tracing::dispatcher::with_default(&dispatch, || runtime.block_on(prepared(true)));
+    for store in [Store::Memory, Store::Sqlite] {
+        compare(store, rounds, requests);
+    }
+}
 
+fn compare(store: Store, rounds: usize, requests: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (bare, bare_token, bare_drawer) = runtime.block_on(prepared(store, false, &dir));
+    let provider = snackdrawer::telemetry::local_tracer_provider();
+    let subscriber = tracing_subscriber::registry()
+        .with(snackdrawer::telemetry::trace_layer(&provider, "info".parse().unwrap()));
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let (observed, token, drawer) = tracing::dispatcher::with_default(&dispatch, || {
+        runtime.block_on(prepared(store, true, &dir))
+    });
     // Warm-up, then alternate: off, metrics only (no tracing subscriber), metrics and traces.
     let traced = |requests| {
         tracing::dispatcher::with_default(&dispatch, || {
@@ -112,6 +155,7 @@ fn main() {
     traced(requests / 10);
     let mut ratios = Vec::new();
     let mut metered_ratios = Vec::new();
+    println!("{store:?} store");
     println!("round  off req/s  metrics req/s  metrics+traces req/s  ratio");
     for round in 1..=rounds {
         let rate = |elapsed: Duration| requests as f64 / elapsed.as_secs_f64();
@@ -130,7 +174,7 @@ fn main() {
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
     println!(
-        "median throughput with instrumentation: {:.1} % of without (cost {:.1} %), {rounds} rounds of {requests} requests",
+        "median throughput with instrumentation: {:.1} % of without (cost {:.1} %), {rounds} rounds of {requests} requests\n",
         median * 100.0,
         (1.0 - median) * 100.0
     );

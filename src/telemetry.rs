@@ -50,7 +50,7 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(exporter, &config.otel_service_name);
     let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let traces = trace_layer(&provider).with_filter(LevelFilter::INFO.or(log_filter()));
+    let traces = trace_layer(&provider, log_filter());
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -81,22 +81,23 @@ impl Telemetry {
     }
 }
 
-/// The layer turning tracing spans into OpenTelemetry spans, configured for cost: no
-/// busy/idle timing, source locations or thread names on every span, and only warnings and
-/// errors (not every log line) become span events. Public so the instrumentation benchmark
-/// measures exactly what the binary runs.
-pub fn trace_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S>
+/// The layer turning tracing spans into OpenTelemetry spans, configured for cost: spans at
+/// INFO and above (plus whatever `log_filter` lets through, so `RUST_LOG=debug` adds detail
+/// but `RUST_LOG=warn` takes none away); no busy/idle timing, source locations or thread names;
+/// and only warnings and errors, not every log line, become span events. Public so the
+/// instrumentation benchmark measures exactly what the binary runs.
+pub fn trace_layer<S>(provider: &SdkTracerProvider, log_filter: EnvFilter) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
+    let spans_and_warnings =
+        filter_fn(|metadata| metadata.is_span() || *metadata.level() <= tracing::Level::WARN);
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("snackdrawer"))
         .with_tracked_inactivity(false)
         .with_location(false)
         .with_threads(false)
-        .with_filter(filter_fn(|metadata| {
-            metadata.is_span() || *metadata.level() <= tracing::Level::WARN
-        }))
+        .with_filter(LevelFilter::INFO.or(log_filter).and(spans_and_warnings))
 }
 
 /// A real SDK tracer provider with no exporter: ids for logs and exemplars, nothing sent.
