@@ -111,7 +111,8 @@ pub struct Config {
     pub otel_exporter_otlp_headers: Option<String>,
 
     /// Service name on exported spans.
-    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "snackdrawer", global = true)]
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = crate::telemetry::DEFAULT_SERVICE_NAME,
+          global = true)]
     pub otel_service_name: String,
 
     /// Log format: `text` for people, `json` for machines, `auto` picks text on a terminal.

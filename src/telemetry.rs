@@ -21,7 +21,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// The service name on spans when `OTEL_SERVICE_NAME` does not give one (see `Config`).
+/// The service name on spans when `OTEL_SERVICE_NAME` does not give one.
 pub const DEFAULT_SERVICE_NAME: &str = "snackdrawer";
 
 #[derive(Debug, thiserror::Error)]
