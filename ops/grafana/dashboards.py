@@ -188,7 +188,7 @@ def query_variable(name, label, query):
 
 EXPLORE_FUNCTION = [
     {
-        "title": "Explore ${__field.labels.function}",
+        "title": "Explore this function",
         "url": "/d/snackdrawer-function-explorer"
         "?var-function=${__field.labels.function:percentencode}&${__url_time_range}",
     }
