@@ -1,14 +1,17 @@
 //! What the instrumentation costs: the same request mix through the router in-process, with
 //! telemetry off (bare ports, no request middleware, no tracing subscriber) and on (observed
 //! ports, request middleware, tracing with an OpenTelemetry layer and an SDK tracer that has no
-//! exporter, as the binary runs without an OTLP endpoint). Rounds alternate so drift on a busy
-//! machine hits both; the median ratio is printed.
+//! exporter, as the binary runs without an OTLP endpoint). Requests come from concurrent
+//! clients on a multi-threaded runtime, as a server sees them, so the figure is throughput at
+//! saturation rather than the latency of one request at a time. Rounds alternate so drift on a
+//! busy machine hits all three; the median ratios are printed.
 //!
 //! It runs on the memory store, where a request costs a few microseconds and the
 //! instrumentation is most visible, and then on SQLite (a temporary file), where requests do
 //! real storage work as they do in production.
 //!
-//!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=20000 by default
+//!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=40000 CLIENTS=16
+//!     STORES=memory cargo bench --bench instrumentation  # one store only (memory or sqlite)
 
 use axum::Router;
 use axum::body::Body;
@@ -27,6 +30,7 @@ use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreHealth, UserRep
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
+use tracing::instrument::WithSubscriber;
 use tracing_subscriber::layer::SubscriberExt;
 
 const SECRET: &[u8] = b"benchmark secret, thirty-two bytes at least";
@@ -104,64 +108,99 @@ async fn prepared(store: Store, observed: bool, dir: &tempfile::TempDir) -> (Rou
 }
 
 /// The mix: the catalogue, one snack, a drawer read, a drawer listing, a 404 and a 401.
-async fn drive(router: &Router, token: &str, drawer: i64, requests: usize) -> Duration {
-    let mix = [
-        ("/snacks/".to_owned(), true, StatusCode::OK),
-        ("/snacks/3".to_owned(), false, StatusCode::OK),
-        (format!("/drawers/{drawer}"), true, StatusCode::OK),
-        ("/drawers/".to_owned(), true, StatusCode::OK),
-        ("/snacks/999".to_owned(), false, StatusCode::NOT_FOUND),
-        ("/drawers/".to_owned(), false, StatusCode::UNAUTHORIZED),
-    ];
+const MIX: [(&str, bool, StatusCode); 6] = [
+    ("/snacks/", true, StatusCode::OK),
+    ("/snacks/3", false, StatusCode::OK),
+    ("/drawers/{drawer}", true, StatusCode::OK),
+    ("/drawers/", true, StatusCode::OK),
+    ("/snacks/999", false, StatusCode::NOT_FOUND),
+    ("/drawers/", false, StatusCode::UNAUTHORIZED),
+];
+
+/// One app under load, with the tracing dispatcher its requests run under.
+#[derive(Clone)]
+struct Target {
+    router: Router,
+    token: String,
+    drawer: i64,
+    dispatch: tracing::Dispatch,
+}
+
+/// `requests` requests of the mix, from `clients` concurrent clients as a server would see
+/// them; returns the throughput.
+async fn drive(target: &Target, requests: usize, clients: usize) -> f64 {
+    let paths: Vec<_> = MIX
+        .iter()
+        .map(|(path, authenticated, expected)| {
+            (path.replace("{drawer}", &target.drawer.to_string()), *authenticated, *expected)
+        })
+        .collect();
     let started = Instant::now();
-    for (path, authenticated, expected) in mix.iter().cycle().take(requests) {
-        let mut request = Request::get(path.as_str());
-        if *authenticated {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
-        assert_eq!(response.status(), *expected, "{path}");
-        response.into_body().collect().await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let (router, token, paths) = (target.router.clone(), target.token.clone(), paths.clone());
+        let share = requests / clients;
+        tasks.spawn(
+            async move {
+                for (path, authenticated, expected) in paths.iter().cycle().skip(client).take(share)
+                {
+                    let mut request = Request::get(path.as_str());
+                    if *authenticated {
+                        request = request.header("authorization", format!("Bearer {token}"));
+                    }
+                    let request = request.body(Body::empty()).unwrap();
+                    let response = router.clone().oneshot(request).await.unwrap();
+                    assert_eq!(response.status(), *expected, "{path}");
+                    response.into_body().collect().await.unwrap();
+                }
+            }
+            .with_subscriber(target.dispatch.clone()),
+        );
     }
-    started.elapsed()
+    tasks.join_all().await;
+    (requests / clients * clients) as f64 / started.elapsed().as_secs_f64()
 }
 
 fn main() {
     let rounds = setting("ROUNDS", 7);
-    let requests = setting("REQUESTS", 20_000);
+    let requests = setting("REQUESTS", 40_000);
+    let clients = setting("CLIENTS", 16);
+    let stores = std::env::var("STORES").unwrap_or_default().to_lowercase();
     for store in [Store::Memory, Store::Sqlite] {
-        compare(store, rounds, requests);
+        if stores.is_empty() || stores.contains(&format!("{store:?}").to_lowercase()) {
+            compare(store, rounds, requests, clients);
+        }
     }
 }
 
-fn compare(store: Store, rounds: usize, requests: usize) {
+fn compare(store: Store, rounds: usize, requests: usize, clients: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (bare, bare_token, bare_drawer) = runtime.block_on(prepared(store, false, &dir));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let provider = snackdrawer::telemetry::local_tracer_provider();
-    let subscriber = tracing_subscriber::registry()
-        .with(snackdrawer::telemetry::trace_layer(&provider, "info".parse().unwrap()));
-    let dispatch = tracing::Dispatch::new(subscriber);
-    let (observed, token, drawer) = tracing::dispatcher::with_default(&dispatch, || {
-        runtime.block_on(prepared(store, true, &dir))
-    });
-    // Warm-up, then alternate: off, metrics only (no tracing subscriber), metrics and traces.
-    let traced = |requests| {
-        tracing::dispatcher::with_default(&dispatch, || {
-            runtime.block_on(drive(&observed, &token, drawer, requests))
-        })
+    let traced = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(snackdrawer::telemetry::trace_layer(&provider, "info".parse().unwrap())),
+    );
+    let target = |observed: bool, dispatch: &tracing::Dispatch| {
+        let (router, token, drawer) =
+            runtime.block_on(prepared(store, observed, &dir).with_subscriber(dispatch.clone()));
+        Target { router, token, drawer, dispatch: dispatch.clone() }
     };
-    runtime.block_on(drive(&bare, &bare_token, bare_drawer, requests / 10));
-    traced(requests / 10);
-    let mut ratios = Vec::new();
+    let off = target(false, &tracing::Dispatch::none());
+    let traces = target(true, &traced);
+    // The same observed app with no tracing subscriber: its spans are disabled.
+    let metrics = Target { dispatch: tracing::Dispatch::none(), ..traces.clone() };
+    for warm_up in [&off, &metrics, &traces] {
+        runtime.block_on(drive(warm_up, requests / 10, clients));
+    }
     let mut metered_ratios = Vec::new();
-    println!("{store:?} store");
+    let mut ratios = Vec::new();
+    println!("{store:?} store, {clients} concurrent clients");
     println!("round  off req/s  metrics req/s  metrics+traces req/s  ratio");
     for round in 1..=rounds {
-        let rate = |elapsed: Duration| requests as f64 / elapsed.as_secs_f64();
-        let off = rate(runtime.block_on(drive(&bare, &bare_token, bare_drawer, requests)));
-        let metered = rate(runtime.block_on(drive(&observed, &token, drawer, requests)));
-        let on = rate(traced(requests));
+        let off = runtime.block_on(drive(&off, requests, clients));
+        let metered = runtime.block_on(drive(&metrics, requests, clients));
+        let on = runtime.block_on(drive(&traces, requests, clients));
         ratios.push(on / off);
         metered_ratios.push(metered / off);
         println!("{round:>5}  {off:>10.0}  {metered:>13.0}  {on:>20.0}  {:>5.3}", on / off);

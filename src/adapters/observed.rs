@@ -7,7 +7,7 @@
 //! failed (unavailable, internal error, overloaded); an expected refusal such as a duplicate
 //! name or an invalid token is a correct answer, not a failure of the port.
 
-use crate::adapters::metrics::{self, CallOutcome};
+use crate::adapters::metrics::{self, CallOutcome, Function};
 use crate::domain::{
     AccessToken, Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, Password,
     PasswordHash, Snack, SnackId, SnackName, User, UserId, Username,
@@ -37,38 +37,57 @@ impl<P> Observed<P> {
         Self { inner, db_system: "" }
     }
 
-    fn db_span(&self, call: DbCall) -> Span {
+    fn db_span(&self, call: &DbCall) -> Span {
         tracing::info_span!(
             "db",
-            otel.name = %format_args!("{} {}", call.operation, call.collection),
+            otel.name = call.span_name,
             otel.kind = "client",
             otel.status_code = Empty,
             db.system.name = self.db_system,
             db.operation.name = call.operation,
             db.collection.name = call.collection,
-            code.function.name = call.function,
+            code.function.name = call.function.name(),
         )
     }
 }
 
 /// What a store method does, for its span and its metric.
-#[derive(Clone, Copy)]
 struct DbCall {
-    function: &'static str,
+    function: Function,
+    /// `"SELECT drawers"`: the span name the OpenTelemetry database conventions ask for.
+    span_name: &'static str,
     operation: &'static str,
     collection: &'static str,
 }
 
-const fn db(function: &'static str, operation: &'static str, collection: &'static str) -> DbCall {
-    DbCall { function, operation, collection }
+/// The `DbCall` of one store method, made once (a `static` at the call site):
+/// `db_call!("DrawerRepository::add_snack", "INSERT", "drawer_snacks")`.
+macro_rules! db_call {
+    ($function:literal, $operation:literal, $collection:literal) => {{
+        static CALL: DbCall = DbCall {
+            function: Function::new($function),
+            span_name: concat!($operation, " ", $collection),
+            operation: $operation,
+            collection: $collection,
+        };
+        &CALL
+    }};
 }
 
-fn auth_span(function: &'static str) -> Span {
+/// The `Function` of one password or token method, made once at the call site.
+macro_rules! auth_function {
+    ($function:literal) => {{
+        static FUNCTION: Function = Function::new($function);
+        &FUNCTION
+    }};
+}
+
+fn auth_span(function: &Function) -> Span {
     tracing::info_span!(
         "auth",
-        otel.name = function,
+        otel.name = function.name(),
         otel.status_code = Empty,
-        code.function.name = function
+        code.function.name = function.name()
     )
 }
 
@@ -86,41 +105,54 @@ fn auth_outcome<T>(result: &Result<T, AuthError>) -> CallOutcome {
     }
 }
 
-/// Runs `call` inside `span`, measured as `function`, and marks the span on failure.
+/// Runs `call` inside `span` (entered whenever the call is polled, so work it starts, such as
+/// hashing on the blocking pool, nests under it), measured as `function`.
 async fn observe<T, E>(
     span: Span,
-    function: &'static str,
+    function: &'static Function,
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
     let result = metrics::record_call(function, classify, call).instrument(span.clone()).await;
-    if classify(&result) == CallOutcome::Error {
+    mark_failure(&span, classify(&result));
+    result
+}
+
+fn mark_failure(span: &Span, outcome: CallOutcome) {
+    if outcome == CallOutcome::Error {
         span.record("otel.status_code", "ERROR");
     }
-    result
 }
 
 impl<P> Observed<P> {
     async fn db_call<T>(
         &self,
-        call: DbCall,
+        call: &'static DbCall,
         work: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        observe(self.db_span(call), call.function, store_outcome, work).await
+        // The span starts now, as a child of the use case, and ends when dropped below. It is
+        // not entered while the query runs: nothing in a store opens spans of its own, and
+        // entering costs a registry look-up and a clock read in the OpenTelemetry layer on
+        // every poll, which happens several times per statement on SQLite, whose driver hands
+        // each statement to a worker thread.
+        let span = self.db_span(call);
+        let result = metrics::record_call(&call.function, store_outcome, work).await;
+        mark_failure(&span, store_outcome(&result));
+        result
     }
 }
 
 #[async_trait]
 impl<P: StoreHealth> StoreHealth for Observed<P> {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db_call(db("StoreHealth::ping", "PING", "database"), self.inner.ping()).await
+        self.db_call(db_call!("StoreHealth::ping", "PING", "database"), self.inner.ping()).await
     }
 }
 
 #[async_trait]
 impl<P: UserRepository> UserRepository for Observed<P> {
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError> {
-        let call = db("UserRepository::create", "INSERT", "users");
+        let call = db_call!("UserRepository::create", "INSERT", "users");
         self.db_call(call, self.inner.create(username, hash)).await
     }
 
@@ -128,7 +160,7 @@ impl<P: UserRepository> UserRepository for Observed<P> {
         &self,
         username: &Username,
     ) -> Result<Option<Credentials>, StoreError> {
-        let call = db("UserRepository::find_by_username", "SELECT", "users");
+        let call = db_call!("UserRepository::find_by_username", "SELECT", "users");
         self.db_call(call, self.inner.find_by_username(username)).await
     }
 }
@@ -136,55 +168,59 @@ impl<P: UserRepository> UserRepository for Observed<P> {
 #[async_trait]
 impl<P: SnackRepository> SnackRepository for Observed<P> {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        self.db_call(db("SnackRepository::list", "SELECT", "snacks"), self.inner.list()).await
+        self.db_call(db_call!("SnackRepository::list", "SELECT", "snacks"), self.inner.list()).await
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
-        self.db_call(db("SnackRepository::get", "SELECT", "snacks"), self.inner.get(id)).await
+        self.db_call(db_call!("SnackRepository::get", "SELECT", "snacks"), self.inner.get(id)).await
     }
 
     async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
-        self.db_call(db("SnackRepository::create", "INSERT", "snacks"), self.inner.create(name))
-            .await
+        self.db_call(
+            db_call!("SnackRepository::create", "INSERT", "snacks"),
+            self.inner.create(name),
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl<P: DrawerRepository> DrawerRepository for Observed<P> {
     async fn list_by_owner(&self, owner: UserId) -> Result<Vec<Drawer>, StoreError> {
-        let call = db("DrawerRepository::list_by_owner", "SELECT", "drawers");
+        let call = db_call!("DrawerRepository::list_by_owner", "SELECT", "drawers");
         self.db_call(call, self.inner.list_by_owner(owner)).await
     }
 
     async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
-        let call = db("DrawerRepository::create", "INSERT", "drawers");
+        let call = db_call!("DrawerRepository::create", "INSERT", "drawers");
         self.db_call(call, self.inner.create(owner, name)).await
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
-        self.db_call(db("DrawerRepository::find", "SELECT", "drawers"), self.inner.find(id)).await
+        self.db_call(db_call!("DrawerRepository::find", "SELECT", "drawers"), self.inner.find(id))
+            .await
     }
 
     async fn find_with_contents(
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        let call = db("DrawerRepository::find_with_contents", "SELECT", "drawers");
+        let call = db_call!("DrawerRepository::find_with_contents", "SELECT", "drawers");
         self.db_call(call, self.inner.find_with_contents(id)).await
     }
 
     async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        let call = db("DrawerRepository::add_snack", "INSERT", "drawer_snacks");
+        let call = db_call!("DrawerRepository::add_snack", "INSERT", "drawer_snacks");
         self.db_call(call, self.inner.add_snack(drawer, snack)).await
     }
 
     async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        let call = db("DrawerRepository::remove_snack", "DELETE", "drawer_snacks");
+        let call = db_call!("DrawerRepository::remove_snack", "DELETE", "drawer_snacks");
         self.db_call(call, self.inner.remove_snack(drawer, snack)).await
     }
 
     async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
-        let call = db("DrawerRepository::delete", "DELETE", "drawers");
+        let call = db_call!("DrawerRepository::delete", "DELETE", "drawers");
         self.db_call(call, self.inner.delete(drawer)).await
     }
 }
@@ -192,7 +228,7 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
 #[async_trait]
 impl<P: PasswordHasher> PasswordHasher for Observed<P> {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
-        let function = "PasswordHasher::hash";
+        let function = auth_function!("PasswordHasher::hash");
         observe(auth_span(function), function, auth_outcome, self.inner.hash(password)).await
     }
 
@@ -201,7 +237,7 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
         password: &Password,
         hash: Option<&PasswordHash>,
     ) -> Result<bool, AuthError> {
-        let function = "PasswordHasher::verify";
+        let function = auth_function!("PasswordHasher::verify");
         observe(auth_span(function), function, auth_outcome, self.inner.verify(password, hash))
             .await
     }
@@ -209,22 +245,20 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
 
 impl<P: TokenService> TokenService for Observed<P> {
     fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
-        observe_sync("TokenService::issue", || self.inner.issue(user))
+        observe_sync(auth_function!("TokenService::issue"), || self.inner.issue(user))
     }
 
     fn verify(&self, token: &str) -> Result<UserId, AuthError> {
-        observe_sync("TokenService::verify", || self.inner.verify(token))
+        observe_sync(auth_function!("TokenService::verify"), || self.inner.verify(token))
     }
 }
 
 fn observe_sync<T>(
-    function: &'static str,
+    function: &'static Function,
     call: impl FnOnce() -> Result<T, AuthError>,
 ) -> Result<T, AuthError> {
     let span = auth_span(function);
     let result = span.in_scope(|| metrics::record_call_sync(function, auth_outcome, call));
-    if auth_outcome(&result) == CallOutcome::Error {
-        span.record("otel.status_code", "ERROR");
-    }
+    mark_failure(&span, auth_outcome(&result));
     result
 }

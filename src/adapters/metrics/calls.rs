@@ -6,22 +6,22 @@
 //!
 //! Why not the autometrics crate itself: its recorder rebuilds and hashes a dozen-string label
 //! set four times per call and builds an exemplar map each time, which measured as most of the
-//! instrumentation's cost (see README, Measuring). Here each function's series are resolved
-//! once and kept, so a call costs a map look-up by function name, two atomic updates and a
-//! clock read. (Also, the crate's macro cannot name calls `DrawerRepository::add_snack` on an
-//! async-trait decorator, and it leaves the in-flight gauge raised when a call is cancelled;
-//! the guard below finishes every call.)
+//! instrumentation's cost (see README, Measuring). Here each measured function is a `Function`
+//! (a `static` at its call site, or one per API route) that resolves its series on the first
+//! call and keeps them, so a call costs two atomic updates, two short locks and a clock read,
+//! with no look-up at all. (Also, the crate's macro cannot name calls
+//! `DrawerRepository::add_snack` on an async-trait decorator, and it leaves the in-flight gauge
+//! raised when a call is cancelled; the guard below finishes every call.)
 
-use super::{LATENCY_BUCKETS, TraceExemplar, current_trace_id};
+use super::{LATENCY_BUCKETS, TraceExemplar, current_trace_exemplar};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::exemplar::{CounterWithExemplar, HistogramWithExemplars};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 const SERVICE_NAME: &str = "snackdrawer";
 const MODULE: &str = "snackdrawer";
@@ -89,8 +89,6 @@ struct Families {
     calls: Family<CounterLabels, Counter>,
     durations: Family<HistogramLabels, Histogram>,
     concurrent: Family<GaugeLabels, Gauge>,
-    /// Each function's series, resolved on its first call.
-    resolved: RwLock<HashMap<&'static str, Arc<Series>>>,
 }
 
 /// One function's series.
@@ -111,7 +109,6 @@ pub(super) fn register(registry: &mut Registry) {
         calls: Family::default(),
         durations: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS.into_iter())),
         concurrent: Family::default(),
-        resolved: RwLock::default(),
     });
     registry.register(
         "function_calls",
@@ -142,12 +139,38 @@ pub(super) fn register(registry: &mut Registry) {
     registry.register("build_info", "The running build: version, commit and branch", build_info);
 }
 
-fn series(function: &'static str, objective: Option<Objective>) -> Arc<Series> {
+/// A measured function: its `function` label, its objective if it has one, and its series
+/// once the first call has resolved them.
+pub struct Function {
+    name: &'static str,
+    objective: Option<Objective>,
+    series: OnceLock<Series>,
+}
+
+impl Function {
+    /// A port method, e.g. `Function::new("DrawerRepository::add_snack")`; meant for a
+    /// `static` at the call site.
+    pub const fn new(name: &'static str) -> Self {
+        Self { name, objective: None, series: OnceLock::new() }
+    }
+
+    /// An API route, e.g. `"GET /drawers/{id}"`, measured against the API objective.
+    pub(super) const fn api(name: &'static str) -> Self {
+        Self { name, objective: Some(API_OBJECTIVE), series: OnceLock::new() }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn series(&self) -> &Series {
+        self.series.get_or_init(|| resolve(self.name, self.objective))
+    }
+}
+
+fn resolve(function: &'static str, objective: Option<Objective>) -> Series {
     super::init();
     let families = FAMILIES.get().expect("init registers the families");
-    if let Some(found) = families.resolved.read().unwrap_or_else(|p| p.into_inner()).get(function) {
-        return found.clone();
-    }
     let (objective_name, success, latency, threshold) = objective.map_or(("", "", "", ""), |o| {
         (o.name, o.success_percentile, o.latency_percentile, o.latency_threshold)
     });
@@ -164,7 +187,7 @@ fn series(function: &'static str, objective: Option<Objective>) -> Arc<Series> {
             })
             .clone()
     };
-    let resolved = Arc::new(Series {
+    Series {
         ok: counter("ok"),
         error: counter("error"),
         cancelled: counter(""),
@@ -183,9 +206,7 @@ fn series(function: &'static str, objective: Option<Objective>) -> Arc<Series> {
             .concurrent
             .get_or_create(&GaugeLabels { function, module: MODULE, service_name: SERVICE_NAME })
             .clone(),
-    });
-    let mut resolved_map = families.resolved.write().unwrap_or_else(|p| p.into_inner());
-    resolved_map.entry(function).or_insert(resolved).clone()
+    }
 }
 
 /// How a finished call counts: `Ok` is also an expected refusal (a duplicate name, a missing
@@ -196,70 +217,71 @@ pub enum CallOutcome {
     Error,
 }
 
-/// One call being measured. Dropping it finishes the measurement; a call dropped before it
-/// has an outcome was cancelled and is counted with an empty `result`.
-struct Measured {
-    series: Arc<Series>,
+/// One call being measured. A call dropped before `finish` was cancelled (its client hung
+/// up) and counts with an empty `result`, so the in-flight gauge always comes down. The
+/// exemplar is the trace the call runs in.
+pub(super) struct Measured<'f> {
+    series: &'f Series,
     started: Instant,
-    outcome: Option<CallOutcome>,
+    exemplar: Option<TraceExemplar>,
+    finished: bool,
 }
 
-impl Measured {
-    fn start(function: &'static str, objective: Option<Objective>) -> Self {
-        let series = series(function, objective);
+impl<'f> Measured<'f> {
+    pub(super) fn start(function: &'f Function, exemplar: Option<TraceExemplar>) -> Self {
+        let series = function.series();
         series.concurrent.inc();
-        Self { series, started: Instant::now(), outcome: None }
+        Self { series, started: Instant::now(), exemplar, finished: false }
     }
-}
 
-impl Drop for Measured {
-    fn drop(&mut self) {
-        let exemplar = current_trace_id().map(|trace_id| TraceExemplar { trace_id });
-        let counter = match self.outcome {
+    /// Records the call with its outcome; returns how long it took.
+    pub(super) fn finish(&mut self, outcome: CallOutcome) -> Duration {
+        let elapsed = self.started.elapsed();
+        self.record(Some(outcome), elapsed);
+        elapsed
+    }
+
+    fn record(&mut self, outcome: Option<CallOutcome>, elapsed: Duration) {
+        let counter = match outcome {
             Some(CallOutcome::Ok) => &self.series.ok,
             Some(CallOutcome::Error) => &self.series.error,
             None => &self.series.cancelled,
         };
-        counter.inc_by(1, exemplar.clone());
-        self.series.duration.observe(self.started.elapsed().as_secs_f64(), exemplar);
+        counter.inc_by(1, self.exemplar);
+        self.series.duration.observe(elapsed.as_secs_f64(), self.exemplar);
         self.series.concurrent.dec();
+        self.finished = true;
     }
 }
 
-/// Measures an async port call named `function` (e.g. `DrawerRepository::add_snack`).
+impl Drop for Measured<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.record(None, self.started.elapsed());
+        }
+    }
+}
+
+/// Measures an async port call.
 pub async fn record_call<T, E>(
-    function: &'static str,
+    function: &'static Function,
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    let mut measured = Measured::start(function, None);
+    let mut measured = Measured::start(function, current_trace_exemplar());
     let result = call.await;
-    measured.outcome = Some(classify(&result));
+    measured.finish(classify(&result));
     result
 }
 
 /// Measures a synchronous port call.
 pub fn record_call_sync<T, E>(
-    function: &'static str,
+    function: &'static Function,
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let mut measured = Measured::start(function, None);
+    let mut measured = Measured::start(function, current_trace_exemplar());
     let result = call();
-    measured.outcome = Some(classify(&result));
+    measured.finish(classify(&result));
     result
-}
-
-/// Measures one HTTP request against the API objective, as `function="GET /drawers/{id}"`.
-/// Returns a guard: set its outcome when the response is known.
-pub fn record_api_request(function: &'static str) -> ApiRequest {
-    ApiRequest(Measured::start(function, Some(API_OBJECTIVE)))
-}
-
-pub struct ApiRequest(Measured);
-
-impl ApiRequest {
-    pub fn finish(mut self, outcome: CallOutcome) {
-        self.0.outcome = Some(outcome);
-    }
 }

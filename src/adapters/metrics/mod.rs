@@ -5,21 +5,29 @@
 //!
 //! Exemplars carry the trace id of the request being served, which the HTTP middleware puts
 //! in a task-local (`in_request_trace`): reading it is far cheaper than asking the tracing
-//! subscriber for the current span's OpenTelemetry context on every call.
+//! subscriber for the current span's OpenTelemetry context on every call. It is kept as 16
+//! bytes and written out in hex only when `/metrics` is rendered.
+//!
+//! Everything a request or a call records into is resolved once and kept (`RouteMetrics` per
+//! route and method, `Function` per port method), so the hot path does no label hashing and
+//! allocates nothing.
 
 mod calls;
 mod exposition;
 
-pub use calls::{CallOutcome, record_api_request, record_call, record_call_sync};
+pub use calls::{CallOutcome, Function, record_call, record_call_sync};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
 /// Latency buckets for every histogram: fine-grained under 100 ms, where a healthy service
 /// lives, and reaching 10 s so the injected delays of lazy mode stay visible. 0.25 s is the
@@ -30,7 +38,7 @@ pub const LATENCY_BUCKETS: [f64; 15] =
 /// Labels of the HTTP histogram, named after the OpenTelemetry HTTP conventions.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    http_route: String,
+    http_route: &'static str,
     http_request_method: &'static str,
     http_response_status_code: u16,
 }
@@ -40,23 +48,40 @@ struct MethodLabel {
     http_request_method: &'static str,
 }
 
+/// A W3C trace id, as the OpenTelemetry API gives it (`TraceId::to_bytes`).
+pub type TraceIdBytes = [u8; 16];
+
 /// The exemplar attached to a sample: the trace of a request that landed in it.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TraceExemplar {
-    trace_id: String,
+    trace_id: HexTraceId,
+}
+
+/// Written as the 32 lowercase hex digits trace viewers search for.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct HexTraceId(TraceIdBytes);
+
+impl EncodeLabelValue for HexTraceId {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        self.0.iter().try_for_each(|byte| write!(encoder, "{byte:02x}"))
+    }
+}
+
+fn exemplar(trace_id: Option<TraceIdBytes>) -> Option<TraceExemplar> {
+    trace_id.map(|bytes| TraceExemplar { trace_id: HexTraceId(bytes) })
 }
 
 tokio::task_local! {
-    static REQUEST_TRACE: Option<String>;
+    static REQUEST_TRACE: Option<TraceIdBytes>;
 }
 
 /// Runs `request` with `trace_id` as the exemplar of every call measured inside it.
-pub async fn in_request_trace<F: Future>(trace_id: Option<String>, request: F) -> F::Output {
+pub async fn in_request_trace<F: Future>(trace_id: Option<TraceIdBytes>, request: F) -> F::Output {
     REQUEST_TRACE.scope(trace_id, request).await
 }
 
-fn current_trace_id() -> Option<String> {
-    REQUEST_TRACE.try_with(Clone::clone).ok().flatten()
+fn current_trace_exemplar() -> Option<TraceExemplar> {
+    exemplar(REQUEST_TRACE.try_with(|trace_id| *trace_id).ok().flatten())
 }
 
 struct HttpFamilies {
@@ -105,33 +130,116 @@ pub fn method_label(method: &str) -> &'static str {
     KNOWN.into_iter().find(|known| *known == method).unwrap_or("_OTHER")
 }
 
-/// Counts a request as in flight until the returned guard is dropped, which also happens
-/// when the client hangs up and the request is abandoned.
-pub fn request_started(method: &'static str) -> InFlight {
-    let gauge = http().active.get_or_create(&MethodLabel { http_request_method: method }).clone();
-    gauge.inc();
-    InFlight(gauge)
+/// The route label of requests no route matched (their paths are not labels: unbounded).
+const UNMATCHED: &str = "unmatched";
+
+/// The series of one route template and method, resolved on its first request and kept for
+/// the life of the process (the set is bounded: routes times known methods).
+pub struct RouteMetrics {
+    method: &'static str,
+    route: &'static str,
+    /// The API call series, `function="GET /drawers/{id}"`.
+    api: Function,
+    active: Gauge,
+    /// The latency histogram of each status code this route has answered.
+    durations: RwLock<Vec<(u16, HistogramWithExemplars<TraceExemplar>)>>,
 }
 
-pub struct InFlight(Gauge);
+impl RouteMetrics {
+    /// `"GET /drawers/{id}"`: the API call's `function` label, and the request span's name.
+    pub fn name(&self) -> &'static str {
+        self.api.name()
+    }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
+    /// The `http_route` label: the route template, or `unmatched`.
+    pub fn template(&self) -> &'static str {
+        self.route
+    }
+
+    /// Counts a request as in flight until the returned guard is dropped, which also happens
+    /// when the client hangs up and the request is abandoned. `trace_id` becomes the exemplar
+    /// of everything the request records.
+    pub fn start(&'static self, trace_id: Option<TraceIdBytes>) -> ServingRequest {
+        self.active.inc();
+        let exemplar = exemplar(trace_id);
+        ServingRequest { route: self, exemplar, api: calls::Measured::start(&self.api, exemplar) }
+    }
+
+    fn duration(&self, status: u16) -> HistogramWithExemplars<TraceExemplar> {
+        let find = |durations: &[(u16, HistogramWithExemplars<TraceExemplar>)]| {
+            durations.iter().find(|(code, _)| *code == status).map(|(_, h)| h.clone())
+        };
+        if let Some(found) = find(&self.durations.read().unwrap_or_else(|p| p.into_inner())) {
+            return found;
+        }
+        let labels = RequestLabels {
+            http_route: self.route,
+            http_request_method: self.method,
+            http_response_status_code: status,
+        };
+        let histogram = http().duration.get_or_create(&labels).clone();
+        let mut durations = self.durations.write().unwrap_or_else(|p| p.into_inner());
+        if find(&durations).is_none() {
+            durations.push((status, histogram.clone()));
+        }
+        histogram
     }
 }
 
-/// Records a finished request; the request's trace id becomes the bucket's exemplar.
-pub fn request_finished(route: &str, method: &'static str, status: u16, seconds: f64) {
-    let labels = RequestLabels {
-        http_route: route.to_owned(),
-        http_request_method: method,
-        http_response_status_code: status,
+/// The series of requests for `method` on the route template `route` (`None`: no route
+/// matched).
+pub fn route(method: &'static str, route: Option<&str>) -> &'static RouteMetrics {
+    type Routes = HashMap<&'static str, Vec<&'static RouteMetrics>>;
+    static ROUTES: OnceLock<RwLock<Routes>> = OnceLock::new();
+    let route = route.unwrap_or(UNMATCHED);
+    let find = |routes: &Routes| routes.get(route)?.iter().find(|r| r.method == method).copied();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(found) = find(&routes.read().unwrap_or_else(|p| p.into_inner())) {
+        return found;
+    }
+    let mut routes = routes.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = find(&routes) {
+        return found;
+    }
+    let template: &'static str = match routes.get_key_value(route) {
+        Some((known, _)) => known,
+        None => Box::leak(route.into()),
     };
-    http()
-        .duration
-        .get_or_create(&labels)
-        .observe(seconds, current_trace_id().map(|trace_id| TraceExemplar { trace_id }));
+    let name: &'static str = Box::leak(format!("{method} {template}").into_boxed_str());
+    let resolved: &'static RouteMetrics = Box::leak(Box::new(RouteMetrics {
+        method,
+        route: template,
+        api: Function::api(name),
+        active: http().active.get_or_create(&MethodLabel { http_request_method: method }).clone(),
+        durations: RwLock::default(),
+    }));
+    routes.entry(template).or_default().push(resolved);
+    resolved
+}
+
+/// A request being served; see `RouteMetrics::start`.
+pub struct ServingRequest {
+    route: &'static RouteMetrics,
+    exemplar: Option<TraceExemplar>,
+    api: calls::Measured<'static>,
+}
+
+impl ServingRequest {
+    /// Records the answer: its latency by status code, and a 5xx as an error of the API.
+    /// Returns how long the request took.
+    pub fn finish(mut self, status: u16) -> Duration {
+        let server_error = (500..600).contains(&status);
+        let elapsed =
+            self.api.finish(if server_error { CallOutcome::Error } else { CallOutcome::Ok });
+        self.route.duration(status).observe(elapsed.as_secs_f64(), self.exemplar);
+        elapsed
+    }
+}
+
+impl Drop for ServingRequest {
+    fn drop(&mut self) {
+        self.route.active.dec();
+    }
 }
 
 /// The exposition formats `/metrics` speaks.
