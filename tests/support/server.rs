@@ -40,10 +40,12 @@ impl RunningServer {
             let (logs, address_tx) = (logs.clone(), address_tx.clone());
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(address) = serving_address(&line) {
+                    let address = serving_address(&line);
+                    // Logged first, so a test that has the address also finds the line.
+                    logs.lock().unwrap().push(line);
+                    if let Some(address) = address {
                         let _ = address_tx.send(address);
                     }
-                    logs.lock().unwrap().push(line);
                 }
             });
         }
