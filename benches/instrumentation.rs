@@ -12,6 +12,11 @@
 //!
 //!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=40000 CLIENTS=16
 //!     STORES=memory cargo bench --bench instrumentation  # one store only (memory or sqlite)
+//!     ONLY=traces cargo bench --bench instrumentation    # one set-up, one run (for callgrind)
+//!
+//! Throughput on a shared 2-core machine drifts by tens of percent between runs, so
+//! `bench/instructions.sh` also counts instructions per request under callgrind, which gives
+//! the same figure every time.
 
 use axum::Router;
 use axum::body::Body;
@@ -31,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use tracing::instrument::WithSubscriber;
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 
 const SECRET: &[u8] = b"benchmark secret, thirty-two bytes at least";
@@ -166,31 +172,78 @@ fn main() {
     let requests = setting("REQUESTS", 40_000);
     let clients = setting("CLIENTS", 16);
     let stores = std::env::var("STORES").unwrap_or_default().to_lowercase();
+    let only = std::env::var("ONLY").ok();
     for store in [Store::Memory, Store::Sqlite] {
-        if stores.is_empty() || stores.contains(&format!("{store:?}").to_lowercase()) {
-            compare(store, rounds, requests, clients);
+        if !(stores.is_empty() || stores.contains(&format!("{store:?}").to_lowercase())) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let provider = snackdrawer::telemetry::local_tracer_provider();
+        let setups = Setups::new(store, &runtime, &provider, &dir);
+        match only.as_deref() {
+            Some(name) => {
+                let target = setups.named(name);
+                let rate = runtime.block_on(drive(target, requests, clients));
+                println!("{store:?} store, {name}: {requests} requests, {rate:.0} req/s");
+            }
+            None => compare(store, &runtime, &setups, rounds, requests, clients),
         }
     }
 }
 
-fn compare(store: Store, rounds: usize, requests: usize, clients: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let provider = snackdrawer::telemetry::local_tracer_provider();
-    let traced = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(snackdrawer::telemetry::trace_layer(&provider, "info".parse().unwrap())),
-    );
-    let target = |observed: bool, dispatch: &tracing::Dispatch| {
-        let (router, token, drawer) =
-            runtime.block_on(prepared(store, observed, &dir).with_subscriber(dispatch.clone()));
-        Target { router, token, drawer, dispatch: dispatch.clone() }
-    };
-    let off = target(false, &tracing::Dispatch::none());
-    let traces = target(true, &traced);
-    // The same observed app with no tracing subscriber: its spans are disabled.
-    let metrics = Target { dispatch: tracing::Dispatch::none(), ..traces.clone() };
-    for warm_up in [&off, &metrics, &traces] {
+/// The three set-ups compared: `off` (bare ports, no request middleware, no tracing
+/// subscriber), `metrics` (observed ports and the middleware, no subscriber, so spans are
+/// disabled) and `traces` (the same with the binary's tracing layer).
+struct Setups {
+    off: Target,
+    metrics: Target,
+    traces: Target,
+}
+
+impl Setups {
+    fn new(
+        store: Store,
+        runtime: &tokio::runtime::Runtime,
+        provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+        dir: &tempfile::TempDir,
+    ) -> Self {
+        let traced = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(snackdrawer::telemetry::trace_layer(provider, LevelFilter::INFO)),
+        );
+        let target = |observed: bool, dispatch: &tracing::Dispatch| {
+            let (router, token, drawer) =
+                runtime.block_on(prepared(store, observed, dir).with_subscriber(dispatch.clone()));
+            Target { router, token, drawer, dispatch: dispatch.clone() }
+        };
+        let traces = target(true, &traced);
+        Self {
+            off: target(false, &tracing::Dispatch::none()),
+            metrics: Target { dispatch: tracing::Dispatch::none(), ..traces.clone() },
+            traces,
+        }
+    }
+
+    fn named(&self, name: &str) -> &Target {
+        match name {
+            "off" => &self.off,
+            "metrics" => &self.metrics,
+            "traces" => &self.traces,
+            other => panic!("ONLY must be off, metrics or traces, not {other:?}"),
+        }
+    }
+}
+
+fn compare(
+    store: Store,
+    runtime: &tokio::runtime::Runtime,
+    setups: &Setups,
+    rounds: usize,
+    requests: usize,
+    clients: usize,
+) {
+    for warm_up in [&setups.off, &setups.metrics, &setups.traces] {
         runtime.block_on(drive(warm_up, requests / 10, clients));
     }
     let mut metered_ratios = Vec::new();
@@ -198,9 +251,9 @@ fn compare(store: Store, rounds: usize, requests: usize, clients: usize) {
     println!("{store:?} store, {clients} concurrent clients");
     println!("round  off req/s  metrics req/s  metrics+traces req/s  ratio");
     for round in 1..=rounds {
-        let off = runtime.block_on(drive(&off, requests, clients));
-        let metered = runtime.block_on(drive(&metrics, requests, clients));
-        let on = runtime.block_on(drive(&traces, requests, clients));
+        let off = runtime.block_on(drive(&setups.off, requests, clients));
+        let metered = runtime.block_on(drive(&setups.metrics, requests, clients));
+        let on = runtime.block_on(drive(&setups.traces, requests, clients));
         ratios.push(on / off);
         metered_ratios.push(metered / off);
         println!("{round:>5}  {off:>10.0}  {metered:>13.0}  {on:>20.0}  {:>5.3}", on / off);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# What the instrumentation costs, in instructions per request: the instrumentation benchmark's
+# request mix under callgrind, once per set-up (off, metrics, traces). Callgrind counts
+# instructions rather than time, so the figures repeat exactly from run to run, however busy
+# the machine is; throughput ratios from `cargo bench --bench instrumentation` drift by tens
+# of percent on a shared 2-core machine.
+#
+# Each set-up runs twice, with N and 2N requests; the difference divided by N is the cost of
+# one request with start-up and preparation taken out.
+#
+#   bench/instructions.sh                  # N=5000 on the memory store
+#   STORES=sqlite N=2000 bench/instructions.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
+N=${N:-5000}
+export STORES=${STORES:-memory}
+
+bench=$(cargo bench --bench instrumentation --no-run 2>&1 |
+  sed -n 's/.*Executable benches\/instrumentation.rs (\(.*\))/\1/p')
+
+# instructions SETUP REQUESTS: the instructions callgrind counted for one whole run.
+instructions() {
+  ONLY=$1 REQUESTS=$2 CLIENTS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    "$bench" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+echo "$STORES store, instructions per request (callgrind, $N and $((2 * N)) requests)"
+off=""
+for setup in off metrics traces; do
+  once=$(instructions "$setup" "$N")
+  twice=$(instructions "$setup" $((2 * N)))
+  per_request=$(((twice - once) / N))
+  off=${off:-$per_request}
+  awk -v s="$setup" -v n="$per_request" -v off="$off" \
+    'BEGIN { printf "%-8s %8d instructions   %6.1f %% of off   (as throughput: about %5.1f %% of off)\n", s, n, 100 * n / off, 100 * off / n }'
+done
