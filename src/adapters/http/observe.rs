@@ -59,16 +59,16 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    span.in_scope(|| {
-        tracing::info!(
-            target: "snackdrawer::access",
-            method,
-            route = route.template(),
-            status = status.as_u16(),
-            duration_ms = duration.as_secs_f64() * 1000.0,
-            "request served"
-        );
-    });
+    // Logged as the span's child without entering it: entering costs more than the event.
+    tracing::info!(
+        target: "snackdrawer::access",
+        parent: &span,
+        method,
+        route = route.template(),
+        status = status.as_u16(),
+        duration_ms = duration.as_secs_f64() * 1000.0,
+        "request served"
+    );
     if let Some(value) = trace_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);
     }
