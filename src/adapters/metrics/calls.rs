@@ -6,10 +6,10 @@
 //!
 //! Why not the autometrics crate itself: its recorder rebuilds and hashes a dozen-string label
 //! set four times per call and builds an exemplar map each time, which measured as most of the
-//! instrumentation's cost (see README, Measuring). Here each measured function is a `Function`
-//! (a `static` at its call site, or one per API route) that resolves its series on the first
-//! call and keeps them, so a call costs two atomic updates, two short locks and a clock read,
-//! with no look-up at all. (Also, the crate's macro cannot name calls
+//! metrics' cost when it was compared with an earlier version of this module. Here each
+//! measured function is a `Function` (a `static` at its call site, or one per API route) that
+//! resolves its series on the first call and keeps them, so a call costs a few atomic
+//! updates, two short locks and two clock reads, with no look-up at all. (Also, the crate's macro cannot name calls
 //! `DrawerRepository::add_snack` on an async-trait decorator, and it leaves the in-flight gauge
 //! raised when a call is cancelled; the guard below finishes every call.)
 
