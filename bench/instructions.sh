@@ -15,9 +15,11 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
 N=${N:-5000}
 export STORES=${STORES:-memory}
+[[ $STORES == memory || $STORES == sqlite ]] || { echo "STORES must be memory or sqlite" >&2; exit 1; }
 
 bench=$(cargo bench --bench instrumentation --no-run 2>&1 |
   sed -n 's/.*Executable benches\/instrumentation.rs (\(.*\))/\1/p')
+[[ -x $bench ]] || { echo "the benchmark did not build: cargo bench --bench instrumentation --no-run" >&2; exit 1; }
 
 # instructions SETUP REQUESTS: the instructions callgrind counted for one whole run.
 instructions() {
@@ -30,6 +32,7 @@ off=""
 for setup in off metrics traces; do
   once=$(instructions "$setup" "$N")
   twice=$(instructions "$setup" $((2 * N)))
+  [[ -n $once && -n $twice ]] || { echo "callgrind counted nothing for $setup; run it by hand: ONLY=$setup $bench" >&2; exit 1; }
   per_request=$(((twice - once) / N))
   off=${off:-$per_request}
   awk -v s="$setup" -v n="$per_request" -v off="$off" \

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use tracing::instrument::WithSubscriber;
-use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
 const SECRET: &[u8] = b"benchmark secret, thirty-two bytes at least";
@@ -210,7 +210,7 @@ impl Setups {
     ) -> Self {
         let traced = tracing::Dispatch::new(
             tracing_subscriber::registry()
-                .with(snackdrawer::telemetry::trace_layer(provider, LevelFilter::INFO)),
+                .with(snackdrawer::telemetry::trace_layer(provider, Targets::new())),
         );
         let target = |observed: bool, dispatch: &tracing::Dispatch| {
             let (router, token, drawer) =

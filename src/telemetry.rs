@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use percent_encoding::percent_decode_str;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use tracing_subscriber::filter::{LevelFilter, filter_fn};
+use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -50,8 +50,10 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(exporter, &config.otel_service_name);
     let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let span_level = log_filter().max_level_hint().unwrap_or(LevelFilter::INFO);
-    let traces = trace_layer(&provider, span_level);
+    // The same levels as the logs, read without span-field directives (which only logs use).
+    let log_targets =
+        env("RUST_LOG").and_then(|rust_log| rust_log.parse().ok()).unwrap_or_default();
+    let traces = trace_layer(&provider, log_targets);
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -83,22 +85,26 @@ impl Telemetry {
 }
 
 /// The layer turning tracing spans into OpenTelemetry spans, configured for cost: spans at
-/// INFO and above, or down to `span_level` when the logs ask for more (so `RUST_LOG=debug`
-/// adds detail but `RUST_LOG=warn` takes none away); no busy/idle timing, source locations or
-/// thread names; and only warnings and errors, not every log line, become span events.
+/// INFO and above, plus deeper spans from the targets `log_targets` (the `RUST_LOG` levels)
+/// asks for, so `RUST_LOG=snackdrawer=debug` adds detail where it names but `RUST_LOG=warn`
+/// takes none away; no busy/idle timing, source locations or thread names; and only warnings
+/// and errors, not every log line, become span events.
 ///
-/// The filter looks at a callsite's level and kind only, so its answer is cached per callsite.
-/// (An `EnvFilter` here would also track every span's entries and exits to support span-field
-/// directives, which cost about as much as the metrics of a request.) Public so the
-/// instrumentation benchmark measures exactly what the binary runs.
-pub fn trace_layer<S>(provider: &SdkTracerProvider, span_level: LevelFilter) -> impl Layer<S>
+/// The filter looks at a callsite's target, level and kind only, so its answer is cached per
+/// callsite; an `EnvFilter` here would also track every span's entries and exits to support
+/// span-field directives. Public so the instrumentation benchmark measures exactly what the
+/// binary runs.
+pub fn trace_layer<S>(provider: &SdkTracerProvider, log_targets: Targets) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    let span_level = span_level.max(LevelFilter::INFO);
     let spans_and_warnings = filter_fn(move |metadata| {
-        let level_bound = if metadata.is_span() { span_level } else { LevelFilter::WARN };
-        *metadata.level() <= level_bound
+        if metadata.is_span() {
+            *metadata.level() <= LevelFilter::INFO
+                || log_targets.would_enable(metadata.target(), metadata.level())
+        } else {
+            *metadata.level() <= LevelFilter::WARN
+        }
     });
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("snackdrawer"))

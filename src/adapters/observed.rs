@@ -131,10 +131,10 @@ impl<P> Observed<P> {
         work: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         // The span starts now, as a child of the use case, and ends when dropped below. It is
-        // not entered while the query runs: nothing in a store opens spans of its own, and
-        // entering costs a registry look-up and a clock read in the OpenTelemetry layer on
-        // every poll, which happens several times per statement on SQLite, whose driver hands
-        // each statement to a worker thread.
+        // not entered while the query runs (sea-orm's own statement spans, at TRACE, then sit
+        // beside it rather than under it), because entering costs a registry look-up and a
+        // clock read in the OpenTelemetry layer on every poll, which happens several times per
+        // statement on SQLite, whose driver hands each statement to a worker thread.
         let span = self.db_span(call);
         let result = metrics::record_call(&call.function, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));

@@ -41,7 +41,7 @@ impl RunningServer {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     let address = serving_address(&line);
-                    // Logged first, so a test that has the address also finds the line.
+                    // Stored first, so a test that has the address also finds the line.
                     logs.lock().unwrap().push(line);
                     if let Some(address) = address {
                         let _ = address_tx.send(address);
