@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use std::net::SocketAddr;
+use std::time::Instant;
 use tracing::{Instrument, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -16,6 +17,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 pub const TRACE_ID_HEADER: &str = "x-trace-id";
 
 pub async fn observe_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let method = metrics::method_label(request.method().as_str());
     let matched_path = request.extensions().get::<MatchedPath>().cloned();
     let matched = matched_path.as_ref().map(MatchedPath::as_str);
@@ -49,7 +51,7 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     };
 
     let trace_bytes = trace_id.map(TraceId::to_bytes);
-    let serving = route.start(trace_bytes);
+    let serving = route.start(started, trace_bytes);
     let mut response =
         metrics::in_request_trace(trace_bytes, next.run(request).instrument(span.clone())).await;
     let status = response.status();

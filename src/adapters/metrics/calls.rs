@@ -228,10 +228,15 @@ pub(super) struct Measured<'f> {
 }
 
 impl<'f> Measured<'f> {
-    pub(super) fn start(function: &'f Function, exemplar: Option<TraceExemplar>) -> Self {
+    /// Starts measuring a call that began at `started`.
+    pub(super) fn start(
+        function: &'f Function,
+        started: Instant,
+        exemplar: Option<TraceExemplar>,
+    ) -> Self {
         let series = function.series();
         series.concurrent.inc();
-        Self { series, started: Instant::now(), exemplar, finished: false }
+        Self { series, started, exemplar, finished: false }
     }
 
     /// Records the call with its outcome; returns how long it took.
@@ -268,7 +273,7 @@ pub async fn record_call<T, E>(
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    let mut measured = Measured::start(function, current_trace_exemplar());
+    let mut measured = Measured::start(function, Instant::now(), current_trace_exemplar());
     let result = call.await;
     measured.finish(classify(&result));
     result
@@ -280,7 +285,7 @@ pub fn record_call_sync<T, E>(
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let mut measured = Measured::start(function, current_trace_exemplar());
+    let mut measured = Measured::start(function, Instant::now(), current_trace_exemplar());
     let result = call();
     measured.finish(classify(&result));
     result

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::{OnceLock, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Latency buckets for every histogram: fine-grained under 100 ms, where a healthy service
 /// lives, and reaching 10 s so the injected delays of lazy mode stay visible. 0.25 s is the
@@ -157,12 +157,19 @@ impl RouteMetrics {
     }
 
     /// Counts a request as in flight until the returned guard is dropped, which also happens
-    /// when the client hangs up and the request is abandoned. `trace_id` becomes the exemplar
-    /// of everything the request records.
-    pub fn start(&'static self, trace_id: Option<TraceIdBytes>) -> ServingRequest {
+    /// when the client hangs up and the request is abandoned. `started` is when the request
+    /// reached the middleware, so its latency includes the telemetry set-up; `trace_id` is the
+    /// exemplar of the request's own series (its port calls read theirs from
+    /// `in_request_trace`).
+    pub fn start(
+        &'static self,
+        started: Instant,
+        trace_id: Option<TraceIdBytes>,
+    ) -> ServingRequest {
         self.active.inc();
         let exemplar = exemplar(trace_id);
-        ServingRequest { route: self, exemplar, api: calls::Measured::start(&self.api, exemplar) }
+        let api = calls::Measured::start(&self.api, started, exemplar);
+        ServingRequest { route: self, exemplar, api }
     }
 
     fn duration(&self, status: u16) -> HistogramWithExemplars<TraceExemplar> {
@@ -187,7 +194,7 @@ impl RouteMetrics {
 }
 
 /// The series of requests for `method` on the route template `route` (`None`: no route
-/// matched).
+/// matched). Only ever a template, never a raw path: each new value is kept for good.
 pub fn route(method: &'static str, route: Option<&str>) -> &'static RouteMetrics {
     type Routes = HashMap<&'static str, Vec<&'static RouteMetrics>>;
     static ROUTES: OnceLock<RwLock<Routes>> = OnceLock::new();
