@@ -382,10 +382,11 @@ def golden_signals():
                     width=6,
                 ),
                 timeseries(
-                    "Password hashes refused (queue full)",
-                    "Hashes refused because SNACKDRAWER_HASH_QUEUE (default 64) were already "
-                    "waiting; register and login answer 503 with Retry-After. Above 0 the hashing "
-                    "pool is saturated.",
+                    "Password hashes refused or failed",
+                    "Mostly hashes refused because SNACKDRAWER_HASH_QUEUE (default 64) were "
+                    "already waiting, when register and login answer 503 with Retry-After; "
+                    "a hashing worker failing counts here too. Above 0 the hashing pool is "
+                    "saturated or broken.",
                     [
                         target(
                             sum_rate(CALLS, both(f'function=~"{HASHER}"', ERROR), "function"),
