@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the instrumentation costs, in instructions per request: the instrumentation benchmark's
-# request mix under callgrind, once per set-up (off, metrics, traces). Callgrind counts
+# request mix under callgrind, once per set-up (off, metrics, unsampled, sampled). Callgrind counts
 # instructions rather than time, so the figures repeat exactly from run to run, however busy
 # the machine is; throughput ratios from `cargo bench --bench instrumentation` drift by tens
 # of percent on a shared 2-core machine.
@@ -29,7 +29,7 @@ instructions() {
 
 echo "$STORES store, instructions per request (callgrind, $N and $((2 * N)) requests)"
 off=""
-for setup in off metrics traces; do
+for setup in off metrics unsampled sampled; do
   once=$(instructions "$setup" "$N")
   twice=$(instructions "$setup" $((2 * N)))
   [[ -n $once && -n $twice ]] || { echo "callgrind counted nothing for $setup; run it by hand: ONLY=$setup $bench" >&2; exit 1; }

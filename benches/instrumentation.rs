@@ -1,10 +1,17 @@
 //! What the instrumentation costs: the same request mix through the router in-process, with
-//! telemetry off (bare ports, no request middleware, no tracing subscriber) and on (observed
-//! ports, request middleware, tracing with an OpenTelemetry layer and an SDK tracer that has no
-//! exporter, as the binary runs without an OTLP endpoint). Requests come from concurrent
-//! clients on a multi-threaded runtime, as a server sees them, so the figure is throughput at
-//! saturation rather than the latency of one request at a time. Rounds alternate so drift on a
-//! busy machine hits all three; the median ratios are printed.
+//! telemetry off and on, in four set-ups:
+//!
+//! - `off`: bare ports, no request layer, no tracing subscriber;
+//! - `metrics`: observed ports and the request layer, no tracing subscriber;
+//! - `unsampled`: that plus the binary's trace layer, with requests not sampled: the binary
+//!   without an OTLP endpoint, and most requests of one that samples a fraction;
+//! - `sampled`: every request traced into an SDK tracer (no exporter, so export itself is
+//!   not counted), as with `OTEL_TRACES_SAMPLER=always_on`.
+//!
+//! Requests come from concurrent clients on a multi-threaded runtime, as a server sees them,
+//! so the figure is throughput at saturation rather than the latency of one request at a
+//! time. Rounds alternate so drift on a busy machine hits every set-up; the median ratios to
+//! `off` are printed.
 //!
 //! It runs on the memory store, where a request costs a few microseconds and the
 //! instrumentation is most visible, and then on SQLite (a temporary file), where requests do
@@ -12,7 +19,7 @@
 //!
 //!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=40000 CLIENTS=16
 //!     STORES=memory cargo bench --bench instrumentation  # one store only (memory or sqlite)
-//!     ONLY=traces cargo bench --bench instrumentation    # one set-up, one run (for callgrind)
+//!     ONLY=sampled cargo bench --bench instrumentation   # one set-up, one run (for callgrind)
 //!
 //! Throughput on a shared 2-core machine drifts by tens of percent between runs, so
 //! `bench/instructions.sh` also counts instructions per request under callgrind, which gives
@@ -27,6 +34,7 @@ use snackdrawer::adapters::http::{router, unobserved_router};
 use snackdrawer::adapters::jwt::JwtTokens;
 use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::adapters::observed::Observed;
+use snackdrawer::adapters::request_trace::TraceSampler;
 use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::{Ports, Snackdrawer};
@@ -78,11 +86,12 @@ where
     }
 }
 
-async fn ports(store: Store, observed: bool, dir: &tempfile::TempDir) -> Ports {
+async fn ports(store: Store, setup: &str, dir: &tempfile::TempDir) -> Ports {
+    let observed = setup != "off";
     match store {
         Store::Memory => wire(MemoryStore::new(), "memory", observed),
         Store::Sqlite => {
-            let file = dir.path().join(if observed { "observed.db" } else { "bare.db" });
+            let file = dir.path().join(format!("{setup}.db"));
             let url = format!("sqlite://{}?mode=rwc", file.display());
             let pool =
                 PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
@@ -93,10 +102,15 @@ async fn ports(store: Store, observed: bool, dir: &tempfile::TempDir) -> Ports {
     }
 }
 
-/// An app with the catalogue, one user and a drawer holding three snacks; returns the router
-/// and that user's token and drawer id.
-async fn prepared(store: Store, observed: bool, dir: &tempfile::TempDir) -> (Router, String, i64) {
-    let ports = ports(store, observed, dir).await;
+/// An app with the catalogue, one user and a drawer holding three snacks, observed unless
+/// `sampler` is `None`; returns the router and that user's token and drawer id.
+async fn prepared(
+    store: Store,
+    setup: &str,
+    sampler: Option<TraceSampler>,
+    dir: &tempfile::TempDir,
+) -> (Router, String, i64) {
+    let ports = ports(store, setup, dir).await;
     let app = Snackdrawer::new(ports);
     app.seed_catalogue().await.unwrap();
     let user = app
@@ -109,7 +123,10 @@ async fn prepared(store: Store, observed: bool, dir: &tempfile::TempDir) -> (Rou
         app.put_snack_in_drawer(user.id, drawer, SnackId::new(snack).unwrap()).await.unwrap();
     }
     let timeout = Duration::from_secs(30);
-    let router = if observed { router(app, timeout) } else { unobserved_router(app, timeout) };
+    let router = match sampler {
+        Some(sampler) => router(app, timeout, sampler),
+        None => unobserved_router(app, timeout),
+    };
     (router, token.expose().to_owned(), drawer.get())
 }
 
@@ -179,11 +196,12 @@ fn main() {
         }
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-        let provider = snackdrawer::telemetry::local_tracer_provider();
-        let setups = Setups::new(store, &runtime, &provider, &dir);
+        let setups = setups(store, &runtime, &dir);
         match only.as_deref() {
             Some(name) => {
-                let target = setups.named(name);
+                let Some((_, target)) = setups.iter().find(|(setup, _)| *setup == name) else {
+                    panic!("ONLY must be one of {:?}", SETUPS);
+                };
                 let rate = runtime.block_on(drive(target, requests, clients));
                 println!("{store:?} store, {name}: {requests} requests, {rate:.0} req/s");
             }
@@ -192,82 +210,78 @@ fn main() {
     }
 }
 
-/// The three set-ups compared: `off` (bare ports, no request middleware, no tracing
-/// subscriber), `metrics` (observed ports and the middleware, no subscriber, so spans are
-/// disabled) and `traces` (the same with the binary's tracing layer).
-struct Setups {
-    off: Target,
-    metrics: Target,
-    traces: Target,
-}
+/// The set-ups, in the order they run and print; the first is the baseline.
+const SETUPS: [&str; 4] = ["off", "metrics", "unsampled", "sampled"];
 
-impl Setups {
-    fn new(
-        store: Store,
-        runtime: &tokio::runtime::Runtime,
-        provider: &opentelemetry_sdk::trace::SdkTracerProvider,
-        dir: &tempfile::TempDir,
-    ) -> Self {
-        let traced = tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(snackdrawer::telemetry::trace_layer(provider, Targets::new())),
-        );
-        let target = |observed: bool, dispatch: &tracing::Dispatch| {
-            let (router, token, drawer) =
-                runtime.block_on(prepared(store, observed, dir).with_subscriber(dispatch.clone()));
-            Target { router, token, drawer, dispatch: dispatch.clone() }
-        };
-        let traces = target(true, &traced);
-        Self {
-            off: target(false, &tracing::Dispatch::none()),
-            metrics: Target { dispatch: tracing::Dispatch::none(), ..traces.clone() },
-            traces,
-        }
-    }
-
-    fn named(&self, name: &str) -> &Target {
-        match name {
-            "off" => &self.off,
-            "metrics" => &self.metrics,
-            "traces" => &self.traces,
-            other => panic!("ONLY must be off, metrics or traces, not {other:?}"),
-        }
-    }
+/// Each set-up's app under load, with the tracing dispatcher its requests run under.
+fn setups(
+    store: Store,
+    runtime: &tokio::runtime::Runtime,
+    dir: &tempfile::TempDir,
+) -> Vec<(&'static str, Target)> {
+    SETUPS
+        .into_iter()
+        .map(|setup| {
+            let sampler = match setup {
+                "off" => None,
+                "sampled" => Some(TraceSampler::always()),
+                _ => Some(TraceSampler::never()),
+            };
+            let dispatch = match (setup, &sampler) {
+                ("off" | "metrics", _) => tracing::Dispatch::none(),
+                (_, Some(sampler)) => {
+                    let provider = snackdrawer::telemetry::local_tracer_provider(sampler.clone());
+                    tracing::Dispatch::new(
+                        snackdrawer::telemetry::registry(Targets::new())
+                            .with(snackdrawer::telemetry::trace_layer(&provider, Targets::new())),
+                    )
+                }
+                (_, None) => unreachable!("only off is unobserved"),
+            };
+            let prepare = prepared(store, setup, sampler, dir).with_subscriber(dispatch.clone());
+            let (router, token, drawer) = runtime.block_on(prepare);
+            (setup, Target { router, token, drawer, dispatch })
+        })
+        .collect()
 }
 
 fn compare(
     store: Store,
     runtime: &tokio::runtime::Runtime,
-    setups: &Setups,
+    setups: &[(&'static str, Target)],
     rounds: usize,
     requests: usize,
     clients: usize,
 ) {
-    for warm_up in [&setups.off, &setups.metrics, &setups.traces] {
+    for (_, warm_up) in setups {
         runtime.block_on(drive(warm_up, requests / 10, clients));
     }
-    let mut metered_ratios = Vec::new();
-    let mut ratios = Vec::new();
-    println!("{store:?} store, {clients} concurrent clients");
-    println!("round  off req/s  metrics req/s  metrics+traces req/s  ratio");
+    let mut ratios = vec![Vec::new(); setups.len()];
+    println!("{store:?} store, {clients} concurrent clients, req/s (ratio to off)");
+    println!("round {}", setups.iter().map(|(name, _)| format!("{name:>18}")).collect::<String>());
     for round in 1..=rounds {
-        let off = runtime.block_on(drive(&setups.off, requests, clients));
-        let metered = runtime.block_on(drive(&setups.metrics, requests, clients));
-        let on = runtime.block_on(drive(&setups.traces, requests, clients));
-        ratios.push(on / off);
-        metered_ratios.push(metered / off);
-        println!("{round:>5}  {off:>10.0}  {metered:>13.0}  {on:>20.0}  {:>5.3}", on / off);
+        let rates: Vec<f64> = setups
+            .iter()
+            .map(|(_, target)| runtime.block_on(drive(target, requests, clients)))
+            .collect();
+        let row: String = rates
+            .iter()
+            .zip(&mut ratios)
+            .map(|(rate, ratios)| {
+                ratios.push(rate / rates[0]);
+                format!("{rate:>10.0} ({:.3})", rate / rates[0])
+            })
+            .collect();
+        println!("{round:>5} {row}");
     }
-    metered_ratios.sort_by(f64::total_cmp);
-    println!(
-        "median throughput with metrics only: {:.1} % of without",
-        metered_ratios[metered_ratios.len() / 2] * 100.0
-    );
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
-    println!(
-        "median throughput with instrumentation: {:.1} % of without (cost {:.1} %), {rounds} rounds of {requests} requests\n",
-        median * 100.0,
-        (1.0 - median) * 100.0
-    );
+    for ((name, _), mut ratios) in setups.iter().zip(ratios).skip(1) {
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!(
+            "median throughput, {name:>9}: {:5.1} % of off (cost {:4.1} %)",
+            median * 100.0,
+            (1.0 - median) * 100.0
+        );
+    }
+    println!("({rounds} rounds of {requests} requests)\n");
 }

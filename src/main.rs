@@ -4,7 +4,7 @@
 use clap::Parser;
 use snackdrawer::config::{Command, Config};
 use snackdrawer::startup::{Application, migrate_only};
-use snackdrawer::telemetry::{self, error_chain};
+use snackdrawer::telemetry::{self, Telemetry, error_chain};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match config.command {
         Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
-        Some(Command::Serve) | None => serve(&config, telemetry.exporting()).await,
+        Some(Command::Serve) | None => serve(&config, &telemetry).await,
     };
     telemetry.shutdown().await;
     match outcome {
@@ -31,11 +31,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: &Config, exporting: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let application = Application::build(config).await?;
+async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std::error::Error>> {
+    let application = Application::build(config, telemetry.sampler()).await?;
     tracing::info!(
         address = %application.local_addr()?,
-        trace_export = exporting,
+        trace_export = telemetry.exporting(),
         "snackdrawer is serving"
     );
     application.run_until(shutdown_signal()).await?;

@@ -11,6 +11,7 @@ use crate::adapters::jwt::JwtTokens;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::metrics;
 use crate::adapters::observed::Observed;
+use crate::adapters::request_trace::TraceSampler;
 use crate::adapters::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
 use crate::adapters::sql::{OpenError, PoolSettings, SqlStore};
 use crate::app::{AppError, Ports, Snackdrawer};
@@ -46,7 +47,8 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+    /// The service as `config` describes it, tracing the requests `sampler` picks.
+    pub async fn build(config: &Config, sampler: TraceSampler) -> Result<Self, StartupError> {
         metrics::init();
         let hasher = Arc::new(Observed::auth(ScryptHasher::new(
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
@@ -84,7 +86,7 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| StartupError::Listen { address: config.listen.clone(), source })?;
-        let router = http::router(app, config.request_timeout);
+        let router = http::router(app, config.request_timeout, sampler);
         Ok(Self { listener, router, shutdown_grace: config.shutdown_grace })
     }
 

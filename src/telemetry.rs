@@ -1,10 +1,14 @@
 //! Telemetry set-up: the OpenTelemetry tracer (exporting over OTLP only when an endpoint is
 //! configured) and the log subscriber (text on a terminal, JSON lines otherwise).
 //!
-//! The tracer provider is a real SDK provider even without an exporter, so every request gets
-//! a trace id for its logs, its `x-trace-id` header and the metrics' exemplars. Logs and traces
-//! are filtered separately: `RUST_LOG=warn` thins the logs without switching tracing off.
+//! Every request gets a trace id, for its logs and its `x-trace-id` header, whether or not it
+//! is traced. Which requests are traced is the sampler's choice (`OTEL_TRACES_SAMPLER`,
+//! OpenTelemetry's default of every request when unset); with no OTLP endpoint nothing would
+//! be sent, so unless a sampler is named, no request is traced and spans cost nothing (see
+//! `adapters::request_trace`). Logs and traces are filtered separately: `RUST_LOG=warn` thins
+//! the logs without switching tracing off.
 
+use crate::adapters::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
 use crate::config::{Config, LogFormat};
 use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry_otlp::{
@@ -16,8 +20,13 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use percent_encoding::percent_decode_str;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
+use tracing::Level;
+use tracing::Metadata;
+use tracing::subscriber::Interest;
+use tracing_subscriber::Registry;
+use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{self, Layered};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -32,9 +41,11 @@ pub enum TelemetryError {
     Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
 }
 
-/// Keeps the tracer provider so shutdown can flush the spans still buffered.
+/// Keeps the tracer provider so shutdown can flush the spans still buffered, and the sampler
+/// the HTTP layer decides with.
 pub struct Telemetry {
     provider: SdkTracerProvider,
+    sampler: TraceSampler,
     exporting: bool,
 }
 
@@ -47,30 +58,45 @@ fn env(name: &str) -> Option<String> {
 pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     let exporter = span_exporter(config)?;
     let exporting = exporter.is_some();
-    let provider = tracer_provider(exporter, &config.otel_service_name);
+    let sampler = configured_sampler(exporting);
+    let provider = tracer_provider(exporter, &config.otel_service_name, sampler.clone());
     let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     // The same levels as the logs, read without span-field directives (which only logs use).
-    let log_targets =
+    let log_targets: Targets =
         env("RUST_LOG").and_then(|rust_log| rust_log.parse().ok()).unwrap_or_default();
-    let traces = trace_layer(&provider, log_targets);
+    let traces = trace_layer(&provider, log_targets.clone());
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let registry = tracing_subscriber::registry().with(traces);
+    let registry = registry(log_targets.clone()).with(traces);
     if json {
         registry.with(json_logs().with_filter(log_filter())).init();
     } else {
         registry.with(tracing_subscriber::fmt::layer().with_filter(log_filter())).init();
     }
-    Ok(Telemetry { provider, exporting })
+    Ok(Telemetry { provider, sampler, exporting })
+}
+
+/// The sampler `OTEL_TRACES_SAMPLER` (`_ARG`) names, as the SDK reads it; when none is named
+/// and nothing is exported, one that samples nothing.
+fn configured_sampler(exporting: bool) -> TraceSampler {
+    if !exporting && env("OTEL_TRACES_SAMPLER").is_none() {
+        return TraceSampler::never();
+    }
+    TraceSampler::from(opentelemetry_sdk::trace::Config::default().sampler)
 }
 
 impl Telemetry {
     pub fn exporting(&self) -> bool {
         self.exporting
+    }
+
+    /// What decides which requests are traced; the HTTP router takes it.
+    pub fn sampler(&self) -> TraceSampler {
+        self.sampler.clone()
     }
 
     /// Flushes buffered spans and stops the exporter. Blocks, so it runs off the async workers.
@@ -88,23 +114,16 @@ impl Telemetry {
 /// INFO and above, plus deeper spans from the targets `log_targets` (the `RUST_LOG` levels)
 /// asks for, so `RUST_LOG=snackdrawer=debug` adds detail where it names but `RUST_LOG=warn`
 /// takes none away; no busy/idle timing, source locations or thread names; and only warnings
-/// and errors, not every log line, become span events.
-///
-/// The filter looks at a callsite's target, level and kind only, so its answer is cached per
-/// callsite; an `EnvFilter` here would also track every span's entries and exits to support
-/// span-field directives. Public so the instrumentation benchmark measures exactly what the
-/// binary runs.
+/// and errors, not every log line, become span events. Public so the instrumentation
+/// benchmark measures exactly what the binary runs.
+/// It goes on `registry`.
 pub fn trace_layer<S>(provider: &SdkTracerProvider, log_targets: Targets) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
+    let spans = TracedSpans(log_targets);
     let spans_and_warnings = filter_fn(move |metadata| {
-        if metadata.is_span() {
-            *metadata.level() <= LevelFilter::INFO
-                || log_targets.would_enable(metadata.target(), metadata.level())
-        } else {
-            *metadata.level() <= LevelFilter::WARN
-        }
+        if metadata.is_span() { spans.wants(metadata) } else { *metadata.level() <= Level::WARN }
     });
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("snackdrawer"))
@@ -114,9 +133,49 @@ where
         .with_filter(spans_and_warnings)
 }
 
-/// A real SDK tracer provider with no exporter: ids for logs and exemplars, nothing sent.
-pub fn local_tracer_provider() -> SdkTracerProvider {
-    tracer_provider(None, DEFAULT_SERVICE_NAME)
+/// The span registry every layer sits on, which opens no span inside a request that is not
+/// sampled (`SampledRequestsOnly`): such a span would be built, tracked and dropped without
+/// ever being exported. Those requests' log lines still carry their trace and span ids
+/// (`json_logs`), not the fields of spans around them. `log_targets` as for `trace_layer`.
+pub fn registry(log_targets: Targets) -> Layered<SampledRequestsOnly, Registry> {
+    tracing_subscriber::registry().with(SampledRequestsOnly(TracedSpans(log_targets)))
+}
+
+/// Which spans are traced: INFO and above, and what the `RUST_LOG` targets ask for.
+struct TracedSpans(Targets);
+
+impl TracedSpans {
+    fn wants(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= Level::INFO || self.0.would_enable(metadata.target(), metadata.level())
+    }
+}
+
+/// A filter for the whole subscriber, not a per-layer one (a span that every per-layer filter
+/// refuses is still created), keeping spans out of unsampled requests. It sits directly on the
+/// registry, below the per-layer filters, so its "no opinion" on events leaves their interest
+/// to those filters. It never lets through a span the trace layer would not want, whatever a
+/// log filter says, so spans beneath (statement spans at TRACE, say) stay disabled at their
+/// callsites; a log filter asking for more than the `RUST_LOG` targets express (span-field
+/// directives) gets only that.
+pub struct SampledRequestsOnly(TracedSpans);
+
+impl<S: tracing::Subscriber> Layer<S> for SampledRequestsOnly {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        match (metadata.is_span(), self.0.wants(metadata)) {
+            (false, _) => Interest::always(),
+            (true, true) => Interest::sometimes(),
+            (true, false) => Interest::never(),
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: layer::Context<'_, S>) -> bool {
+        !metadata.is_span() || request_trace::recording()
+    }
+}
+
+/// A real SDK tracer provider with no exporter, sampling with `sampler`.
+pub fn local_tracer_provider(sampler: TraceSampler) -> SdkTracerProvider {
+    tracer_provider(None, DEFAULT_SERVICE_NAME, sampler)
 }
 
 fn log_filter() -> EnvFilter {
@@ -172,10 +231,18 @@ fn parse_headers(raw: &str) -> Result<HashMap<String, String>, TelemetryError> {
         .collect()
 }
 
-/// The SDK reads `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_TRACES_SAMPLER` (`_ARG`) itself.
-fn tracer_provider(exporter: Option<SpanExporter>, service_name: &str) -> SdkTracerProvider {
+/// The SDK reads `OTEL_RESOURCE_ATTRIBUTES` itself. The sampler is the one requests are
+/// decided with, and the id generator gives a request's root span its decided trace id.
+fn tracer_provider(
+    exporter: Option<SpanExporter>,
+    service_name: &str,
+    sampler: TraceSampler,
+) -> SdkTracerProvider {
     let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler)
+        .with_id_generator(RequestIds::default());
     if let Some(exporter) = exporter {
         builder = builder.with_batch_exporter(exporter);
     }
@@ -183,7 +250,8 @@ fn tracer_provider(exporter: Option<SpanExporter>, service_name: &str) -> SdkTra
 }
 
 /// JSON lines with the event's fields at the top level, the current span, and flat `trace_id`
-/// and `span_id` fields on every line written inside a traced span.
+/// and `span_id` fields on every line written inside a request: the OpenTelemetry span's ids
+/// when it is traced, the request's own otherwise.
 fn json_logs<S>() -> json_subscriber::JsonLayer<S, fn() -> std::io::Stdout>
 where
     S: tracing::Subscriber + for<'lookup> tracing_subscriber::registry::LookupSpan<'lookup>,
@@ -195,18 +263,22 @@ where
     layer.with_flattened_event();
     layer.with_current_span("span");
     layer.add_multiple_dynamic_fields(|event, ctx, writer| {
-        let Some(span) = ctx.event_span(event) else { return };
-        let extensions = span.extensions();
-        let Some(otel) = extensions.get::<tracing_opentelemetry::OtelData>() else { return };
-        // A span continuing a remote trace takes its trace id from the parent context.
-        let trace_id = match otel.parent_cx.span().span_context().trace_id() {
-            TraceId::INVALID => otel.builder.trace_id,
-            remote => Some(remote),
-        };
-        if let Some(trace_id) = trace_id {
+        // The nearest span that is an OpenTelemetry span, if the request is traced.
+        let traced = ctx.event_scope(event).and_then(|mut spans| {
+            spans.find_map(|span| {
+                let extensions = span.extensions();
+                let otel = extensions.get::<tracing_opentelemetry::OtelData>()?;
+                // A span continuing a remote trace takes its trace id from the parent context.
+                let trace_id = match otel.parent_cx.span().span_context().trace_id() {
+                    TraceId::INVALID => otel.builder.trace_id?,
+                    remote => remote,
+                };
+                Some((trace_id, otel.builder.span_id?))
+            })
+        });
+        let request = || RequestTrace::current().map(|trace| (trace.trace_id, trace.span_id));
+        if let Some((trace_id, span_id)) = traced.or_else(request) {
             let _ = writer.write_field("trace_id", trace_id.to_string());
-        }
-        if let Some(span_id) = otel.builder.span_id {
             let _ = writer.write_field("span_id", span_id.to_string());
         }
     });

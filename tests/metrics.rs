@@ -7,17 +7,20 @@
 mod support;
 
 use async_trait::async_trait;
-use opentelemetry::trace::TracerProvider as _;
 use serde_json::json;
 use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::adapters::observed::Observed;
+use snackdrawer::adapters::request_trace::TraceSampler;
 use snackdrawer::app::Ports;
 use snackdrawer::ports::{StoreError, StoreHealth};
+use snackdrawer::telemetry;
+use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use support::stores::StoreGuard;
 use support::{Reply, TestApp, auth_adapters};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// A store whose health check always fails, so `/readyz` answers 503.
@@ -74,28 +77,35 @@ async fn scrape(app: &TestApp, accept: Option<&str>) -> Reply {
 
 #[tokio::test]
 async fn metrics_tell_what_happened() {
-    // Tracing on, as in the binary: an SDK tracer without an exporter gives trace ids.
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    // Tracing on and every request sampled, with the binary's trace layer (no exporter).
+    let provider = telemetry::local_tracer_provider(TraceSampler::always());
+    let subscriber =
+        telemetry::registry(Targets::new()).with(telemetry::trace_layer(&provider, Targets::new()));
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let app = observed_app().await;
+    let mut trace_ids = HashSet::new();
+    let mut send = async |request: support::RequestBuilder<'_>| {
+        let reply = request.send().await;
+        trace_ids.insert(reply.headers["x-trace-id"].to_str().unwrap().to_owned());
+        reply
+    };
     for _ in 0..3 {
-        assert_eq!(app.get("/snacks/").send().await.status, 200);
+        assert_eq!(send(app.get("/snacks/")).await.status, 200);
     }
     let password = "correct horse battery staple";
     let credentials = json!({"username": "metered", "password": password});
-    assert_eq!(app.post("/auth/users").json(credentials.clone()).send().await.status, 201);
-    let login = app.post("/auth/login").json(credentials).send().await;
+    assert_eq!(send(app.post("/auth/users").json(credentials.clone())).await.status, 201);
+    let login = send(app.post("/auth/login").json(credentials)).await;
     let token = login.json["token"].as_str().unwrap().to_owned();
-    assert_eq!(app.get("/drawers/").token(&token).send().await.status, 200);
-    assert_eq!(app.get("/drawers/").token("garbage").send().await.status, 401);
-    assert_eq!(app.get("/snacks/99").send().await.status, 404);
-    assert_eq!(app.get("/no/such/route").send().await.status, 404);
-    assert_eq!(app.get("/readyz").send().await.status, 503);
+    assert_eq!(send(app.get("/drawers/").token(&token)).await.status, 200);
+    assert_eq!(send(app.get("/drawers/").token("garbage")).await.status, 401);
+    assert_eq!(send(app.get("/snacks/99")).await.status, 404);
+    assert_eq!(send(app.get("/no/such/route")).await.status, 404);
+    assert_eq!(send(app.get("/readyz")).await.status, 503);
 
     let text = scrape(&app, None).await;
+    trace_ids.insert(text.headers["x-trace-id"].to_str().unwrap().to_owned());
     assert_eq!(text.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     let text = text.text;
     let http = |route: &str, method: &str, status: u16| {
@@ -215,23 +225,31 @@ async fn metrics_tell_what_happened() {
     promtool_accepts(&text);
 
     let openmetrics = scrape(&app, Some("application/openmetrics-text; version=1.0.0")).await;
+    trace_ids.insert(openmetrics.headers["x-trace-id"].to_str().unwrap().to_owned());
     assert_eq!(
         openmetrics.headers["content-type"],
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     assert!(openmetrics.text.ends_with("# EOF\n"));
+    // Every exemplar is a trace a request was answered with, and both histograms have some.
     for family in
         ["http_server_request_duration_seconds_bucket", "function_calls_duration_seconds_bucket"]
     {
-        let exemplar = openmetrics
+        let exemplars: Vec<&str> = openmetrics
             .text
             .lines()
             .filter(|line| line.starts_with(family))
-            .find_map(|line| line.split_once(r#" # {"#).map(|(_, exemplar)| exemplar.to_owned()))
-            .unwrap_or_else(|| panic!("no exemplar on {family}"));
-        let trace_id = exemplar.split(r#"trace_id=""#).nth(1).unwrap().split('"').next().unwrap();
-        assert_eq!(trace_id.len(), 32, "{exemplar}");
-        assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit()) && trace_id != "0".repeat(32));
+            .filter_map(|line| line.split_once(r#" # {trace_id=""#))
+            .map(|(_, exemplar)| exemplar.split('"').next().unwrap())
+            .collect();
+        assert!(!exemplars.is_empty(), "no exemplar on {family}");
+        for trace_id in exemplars {
+            assert_eq!(trace_id.len(), 32, "{trace_id}");
+            assert!(
+                trace_ids.contains(trace_id),
+                "{trace_id} is not a trace the app answered with"
+            );
+        }
     }
 }
 

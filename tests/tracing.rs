@@ -309,11 +309,28 @@ async fn traces_export_over_http_protobuf() {
 
 #[tokio::test]
 async fn without_an_endpoint_nothing_is_exported() {
-    let server = RunningServer::start(&[]);
+    let mut server = RunningServer::start(&[]);
     let serving =
         server.logs().into_iter().find(|line| line.contains("snackdrawer is serving")).unwrap();
     let serving: Value = serde_json::from_str(&serving).unwrap();
     assert_eq!(serving["trace_export"], false);
     let response = reqwest::get(server.url("/snacks/")).await.unwrap();
-    assert_eq!(response.headers()["x-trace-id"].len(), 32, "trace ids exist without export");
+    let trace_id = response.headers()["x-trace-id"].to_str().unwrap().to_owned();
+    assert_eq!(trace_id.len(), 32, "trace ids exist without export");
+
+    // Nothing is sampled, so no span is built, yet the request's log lines carry its ids.
+    let logs = tokio::task::spawn_blocking(move || {
+        assert!(server.terminate().success());
+        server.logs()
+    })
+    .await
+    .unwrap();
+    let access = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["target"] == "snackdrawer::access" && line["route"] == "/snacks/")
+        .expect("an access line for the catalogue read");
+    assert_eq!(access["trace_id"], trace_id.as_str());
+    assert_eq!(access["span_id"].as_str().unwrap().len(), 16);
+    assert!(access.get("span").is_none(), "no span was opened: {access}");
 }

@@ -6,5 +6,6 @@ pub mod jwt;
 pub mod memory;
 pub mod metrics;
 pub mod observed;
+pub mod request_trace;
 pub mod scrypt;
 pub mod sql;

@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use snackdrawer::adapters::http::router;
 use snackdrawer::adapters::jwt::JwtTokens;
+use snackdrawer::adapters::request_trace::TraceSampler;
 use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::ports::Clock;
@@ -87,7 +88,12 @@ impl TestApp {
     /// An app over `ports` as given: for tests that wrap or replace adapters.
     pub fn with_ports(ports: Ports, clock: Arc<ManualClock>, guard: StoreGuard) -> Self {
         let app = Snackdrawer::new(ports);
-        Self { router: router(app.clone(), Duration::from_secs(30)), app, clock, _store: guard }
+        Self {
+            router: router(app.clone(), Duration::from_secs(30), TraceSampler::always()),
+            app,
+            clock,
+            _store: guard,
+        }
     }
 
     /// A fresh store with the default catalogue (snacks 1 to 12, "chips" first).

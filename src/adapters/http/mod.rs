@@ -15,6 +15,7 @@ mod snacks;
 pub use error::ApiError;
 pub use observe::TRACE_ID_HEADER;
 
+use crate::adapters::request_trace::TraceSampler;
 use crate::app::Snackdrawer;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -26,10 +27,11 @@ use std::time::Duration;
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP API over an application, observed (see `observe.rs`); a request that takes
-/// longer than `request_timeout` (reading its body included) is answered 503.
-pub fn router(app: Snackdrawer, request_timeout: Duration) -> Router {
-    unobserved_router(app, request_timeout).layer(middleware::from_fn(observe::observe_requests))
+/// The whole HTTP API over an application, observed (see `observe.rs`), with `sampler`
+/// choosing which requests are traced; a request that takes longer than `request_timeout`
+/// (reading its body included) is answered 503.
+pub fn router(app: Snackdrawer, request_timeout: Duration, sampler: TraceSampler) -> Router {
+    unobserved_router(app, request_timeout).layer(observe::ObserveLayer::new(sampler))
 }
 
 /// The same API without request telemetry: the baseline the instrumentation benchmark

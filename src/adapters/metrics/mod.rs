@@ -3,10 +3,10 @@
 //! `calls.rs`) recorded by the port decorators. It is made on first use; `init` makes it at
 //! start so `/metrics` is complete before the first request.
 //!
-//! Exemplars carry the trace id of the request being served, which the HTTP middleware puts
-//! in a task-local (`in_request_trace`): reading it is far cheaper than asking the tracing
-//! subscriber for the current span's OpenTelemetry context on every call. It is kept as 16
-//! bytes and written out in hex only when `/metrics` is rendered.
+//! Exemplars carry the trace id of the request being served when that request is sampled,
+//! read from the task-local the HTTP middleware keeps (`request_trace`): far cheaper than
+//! asking the tracing subscriber for the current span's OpenTelemetry context on every call.
+//! It is kept as 16 bytes and written out in hex only when `/metrics` is rendered.
 //!
 //! Everything a request or a call records into is resolved once and kept (`RouteMetrics` per
 //! route and method, `Function` per port method): a port call looks nothing up, a request
@@ -17,6 +17,8 @@ mod exposition;
 
 pub use calls::{CallOutcome, Function, record_call, record_call_sync};
 
+use crate::adapters::request_trace::RequestTrace;
+use opentelemetry::trace::TraceId;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
@@ -25,7 +27,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -48,9 +49,6 @@ struct MethodLabel {
     http_request_method: &'static str,
 }
 
-/// A W3C trace id, as the OpenTelemetry API gives it (`TraceId::to_bytes`).
-pub type TraceIdBytes = [u8; 16];
-
 /// The exemplar attached to a sample: the trace of a request that landed in it.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TraceExemplar {
@@ -59,7 +57,7 @@ struct TraceExemplar {
 
 /// Written as the 32 lowercase hex digits trace viewers search for.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-struct HexTraceId(TraceIdBytes);
+struct HexTraceId([u8; 16]);
 
 impl EncodeLabelValue for HexTraceId {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
@@ -67,21 +65,13 @@ impl EncodeLabelValue for HexTraceId {
     }
 }
 
-fn exemplar(trace_id: Option<TraceIdBytes>) -> Option<TraceExemplar> {
-    trace_id.map(|bytes| TraceExemplar { trace_id: HexTraceId(bytes) })
+fn exemplar(trace_id: Option<TraceId>) -> Option<TraceExemplar> {
+    trace_id.map(|id| TraceExemplar { trace_id: HexTraceId(id.to_bytes()) })
 }
 
-tokio::task_local! {
-    static REQUEST_TRACE: Option<TraceIdBytes>;
-}
-
-/// Runs `request` with `trace_id` as the exemplar of every call measured inside it.
-pub async fn in_request_trace<F: Future>(trace_id: Option<TraceIdBytes>, request: F) -> F::Output {
-    REQUEST_TRACE.scope(trace_id, request).await
-}
-
+/// The exemplar of a call measured now: the sampled trace of the request it serves.
 fn current_trace_exemplar() -> Option<TraceExemplar> {
-    exemplar(REQUEST_TRACE.try_with(|trace_id| *trace_id).ok().flatten())
+    exemplar(RequestTrace::current().and_then(RequestTrace::exemplar))
 }
 
 struct HttpFamilies {
@@ -151,6 +141,11 @@ impl RouteMetrics {
         self.api.name()
     }
 
+    /// The `http_request_method` label.
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
     /// The `http_route` label: the route template, or `unmatched`.
     pub fn template(&self) -> &'static str {
         self.route
@@ -159,13 +154,9 @@ impl RouteMetrics {
     /// Counts a request as in flight until the returned guard is dropped, which also happens
     /// when the client hangs up and the request is abandoned. `started` is when the request
     /// reached the middleware, so its latency includes the telemetry set-up; `trace_id` is the
-    /// exemplar of the request's own series (its port calls read theirs from
-    /// `in_request_trace`).
-    pub fn start(
-        &'static self,
-        started: Instant,
-        trace_id: Option<TraceIdBytes>,
-    ) -> ServingRequest {
+    /// exemplar of the request's own series (its port calls read theirs from the current
+    /// `RequestTrace`).
+    pub fn start(&'static self, started: Instant, trace_id: Option<TraceId>) -> ServingRequest {
         self.active.inc();
         let exemplar = exemplar(trace_id);
         let api = calls::Measured::start(&self.api, started, exemplar);

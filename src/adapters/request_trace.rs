@@ -1,0 +1,191 @@
+//! The trace identity of the request being served (trace id, span id, sampled or not), decided
+//! once at the edge and kept in a task-local for everything that runs inside the request.
+//!
+//! Why decide before any span exists: building an OpenTelemetry span through
+//! tracing-opentelemetry costs several times what the rest of the instrumentation does, and a
+//! span that the sampler later drops has paid all of it. Deciding first lets a request that
+//! will not be exported skip span building altogether (the trace layer's filter asks
+//! `recording()`), while it still has a trace id for its `x-trace-id` header and its log lines.
+//! The decision is made by the same sampler the tracer provider holds, on the same trace id
+//! (`RequestIds` hands the decided id to the span), so the two can never disagree.
+//!
+//! Exemplars carry only sampled trace ids: an exemplar exists to open its trace, and an
+//! unsampled trace was never sent anywhere.
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SamplingDecision, SpanId, SpanKind, TraceContextExt, TraceId};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample};
+use std::sync::Arc;
+
+/// The trace identity of one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestTrace {
+    pub trace_id: TraceId,
+    /// The id a log line of the request carries when no OpenTelemetry span is around it (the
+    /// request is not sampled); a sampled request's lines carry their spans' ids.
+    pub span_id: SpanId,
+    pub sampled: bool,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestTrace;
+}
+
+impl RequestTrace {
+    /// Decides for a request named `name` (`GET /drawers/{id}`) whose caller's context is
+    /// `parent` (empty when no `traceparent` came): the caller's trace id or a new one, and
+    /// the sampler's verdict.
+    pub fn decide(sampler: &TraceSampler, parent: &Context, name: &str) -> Self {
+        let ids = RandomIdGenerator::default();
+        let remote = parent.span().span_context().clone();
+        let trace_id = if remote.is_valid() { remote.trace_id() } else { ids.new_trace_id() };
+        let verdict =
+            sampler.should_sample(Some(parent), trace_id, name, &SpanKind::Server, &[], &[]);
+        Self {
+            trace_id,
+            span_id: ids.new_span_id(),
+            sampled: verdict.decision == SamplingDecision::RecordAndSample,
+        }
+    }
+
+    /// Runs `work` with this as the current request trace.
+    pub fn scope<R>(self, work: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, work)
+    }
+
+    /// The request being served on this task, if any.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(|trace| *trace).ok()
+    }
+
+    /// The trace id an exemplar should carry: this trace's, if it is sampled.
+    pub fn exemplar(self) -> Option<TraceId> {
+        self.sampled.then_some(self.trace_id)
+    }
+}
+
+/// Whether spans opened now should become OpenTelemetry spans: not inside a request that
+/// was not sampled. Outside requests (start-up, background work) the tracer's own sampler
+/// decides as usual.
+pub fn recording() -> bool {
+    CURRENT.try_with(|trace| trace.sampled).unwrap_or(true)
+}
+
+/// The sampler shared by the request decision and the tracer provider.
+#[derive(Clone, Debug)]
+pub struct TraceSampler(Arc<dyn ShouldSample>);
+
+impl TraceSampler {
+    pub fn new(sampler: impl ShouldSample + 'static) -> Self {
+        Self(Arc::new(sampler))
+    }
+
+    /// Samples every request, or follows the caller's decision (OpenTelemetry's default).
+    pub fn always() -> Self {
+        Self::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+    }
+
+    /// Samples nothing, whatever the caller decided: nothing is exported anyway.
+    pub fn never() -> Self {
+        Self::new(Sampler::AlwaysOff)
+    }
+}
+
+impl From<Box<dyn ShouldSample>> for TraceSampler {
+    fn from(sampler: Box<dyn ShouldSample>) -> Self {
+        Self(Arc::from(sampler))
+    }
+}
+
+impl ShouldSample for TraceSampler {
+    fn should_sample(
+        &self,
+        parent: Option<&Context>,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        attributes: &[opentelemetry::KeyValue],
+        links: &[opentelemetry::trace::Link],
+    ) -> opentelemetry::trace::SamplingResult {
+        self.0.should_sample(parent, trace_id, name, kind, attributes, links)
+    }
+}
+
+/// The tracer's id generator: inside a request, a new root span takes the request's decided
+/// trace id (so the sampler sees the id it already judged); elsewhere ids are random.
+#[derive(Debug, Default)]
+pub struct RequestIds(RandomIdGenerator);
+
+impl IdGenerator for RequestIds {
+    fn new_trace_id(&self) -> TraceId {
+        CURRENT.try_with(|trace| trace.trace_id).unwrap_or_else(|_| self.0.new_trace_id())
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        self.0.new_span_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{local_tracer_provider, registry, trace_layer};
+    use opentelemetry::trace::{SpanContext, TraceFlags};
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn caller(sampled: bool) -> Context {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            flags,
+            true,
+            Default::default(),
+        ))
+    }
+
+    #[test]
+    fn a_caller_s_trace_is_continued_and_its_decision_followed() {
+        for sampled in [true, false] {
+            let trace = RequestTrace::decide(&TraceSampler::always(), &caller(sampled), "GET /");
+            assert_eq!(trace.trace_id, caller(sampled).span().span_context().trace_id());
+            assert_eq!(trace.sampled, sampled);
+            assert_eq!(trace.exemplar().is_some(), sampled);
+        }
+    }
+
+    #[test]
+    fn without_a_caller_the_sampler_decides_on_a_new_trace() {
+        let sampled = RequestTrace::decide(&TraceSampler::always(), &Context::new(), "GET /");
+        let unsampled = RequestTrace::decide(&TraceSampler::never(), &Context::new(), "GET /");
+        assert!(sampled.sampled && !unsampled.sampled);
+        assert_ne!(sampled.trace_id, unsampled.trace_id);
+        assert_ne!(unsampled.trace_id, TraceId::INVALID);
+        assert_ne!(unsampled.span_id, SpanId::INVALID);
+    }
+
+    #[test]
+    fn spans_open_only_in_sampled_requests_and_take_the_decided_trace_id() {
+        let provider = local_tracer_provider(TraceSampler::always());
+        let subscriber = registry(Targets::new()).with(trace_layer(&provider, Targets::new()));
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(recording(), "outside a request the tracer's sampler decides");
+            assert!(!tracing::info_span!("background").is_disabled());
+            let unsampled = RequestTrace::decide(&TraceSampler::never(), &Context::new(), "x");
+            unsampled.scope(|| {
+                assert!(!recording());
+                assert!(tracing::info_span!("unsampled").is_disabled());
+                assert_eq!(RequestTrace::current(), Some(unsampled));
+            });
+            let sampled = RequestTrace::decide(&TraceSampler::always(), &Context::new(), "x");
+            sampled.scope(|| {
+                use tracing_opentelemetry::OpenTelemetrySpanExt;
+                let span = tracing::info_span!("sampled");
+                assert!(!span.is_disabled());
+                assert_eq!(span.context().span().span_context().trace_id(), sampled.trace_id);
+            });
+            assert_eq!(RequestTrace::current(), None);
+        });
+    }
+}
