@@ -5,19 +5,22 @@
 //! - `metrics`: observed ports and the request layer, no tracing subscriber;
 //! - `unsampled`: that plus the binary's trace layer, with requests not sampled: the binary
 //!   without an OTLP endpoint, and most requests of one that samples a fraction;
+//! - `tenth`: one request in ten traced (`parentbased_traceidratio` at 0.1), the rest as in
+//!   `unsampled`;
 //! - `sampled`: every request traced into an SDK tracer (no exporter, so export itself is
 //!   not counted), as with `OTEL_TRACES_SAMPLER=always_on`.
 //!
 //! Requests come from concurrent clients on a multi-threaded runtime, as a server sees them,
 //! so the figure is throughput at saturation rather than the latency of one request at a
-//! time. Rounds alternate so drift on a busy machine hits every set-up; the median ratios to
-//! `off` are printed.
+//! time. Within a round the set-ups take turns in short slices (`SLICES` of them), so drift on
+//! a busy machine hits every set-up alike; the median ratios to `off` over the rounds are
+//! printed.
 //!
 //! It runs on the memory store, where a request costs a few microseconds and the
 //! instrumentation is most visible, and then on SQLite (a temporary file), where requests do
 //! real storage work as they do in production.
 //!
-//!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=40000 CLIENTS=16
+//!     cargo bench --bench instrumentation            # ROUNDS=7 REQUESTS=40000 SLICES=20 CLIENTS=16
 //!     STORES=memory cargo bench --bench instrumentation  # one store only (memory or sqlite)
 //!     ONLY=sampled cargo bench --bench instrumentation   # one set-up, one run (for callgrind)
 //!
@@ -29,6 +32,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use opentelemetry_sdk::trace::Sampler;
 use snackdrawer::adapters::clock::SystemClock;
 use snackdrawer::adapters::http::{router, unobserved_router};
 use snackdrawer::adapters::jwt::JwtTokens;
@@ -150,8 +154,8 @@ struct Target {
 }
 
 /// `requests` requests of the mix, from `clients` concurrent clients as a server would see
-/// them; returns the throughput.
-async fn drive(target: &Target, requests: usize, clients: usize) -> f64 {
+/// them; returns how many were sent and how long they took.
+async fn drive(target: &Target, requests: usize, clients: usize) -> (usize, Duration) {
     let paths: Vec<_> = MIX
         .iter()
         .map(|(path, authenticated, expected)| {
@@ -181,7 +185,7 @@ async fn drive(target: &Target, requests: usize, clients: usize) -> f64 {
         );
     }
     tasks.join_all().await;
-    (requests / clients * clients) as f64 / started.elapsed().as_secs_f64()
+    (requests / clients * clients, started.elapsed())
 }
 
 fn main() {
@@ -202,16 +206,32 @@ fn main() {
                 let Some((_, target)) = setups.iter().find(|(setup, _)| *setup == name) else {
                     panic!("ONLY must be one of {:?}", SETUPS);
                 };
-                let rate = runtime.block_on(drive(target, requests, clients));
-                println!("{store:?} store, {name}: {requests} requests, {rate:.0} req/s");
+                let (sent, took) = runtime.block_on(drive(target, requests, clients));
+                println!("{store:?} store, {name}: {sent} requests, {:.0} req/s", rate(sent, took));
             }
-            None => compare(store, &runtime, &setups, rounds, requests, clients),
+            None => {
+                let slices = setting("SLICES", 20);
+                compare(store, &runtime, &setups, rounds, requests, slices, clients)
+            }
         }
     }
 }
 
 /// The set-ups, in the order they run and print; the first is the baseline.
-const SETUPS: [&str; 4] = ["off", "metrics", "unsampled", "sampled"];
+const SETUPS: [&str; 5] = ["off", "metrics", "unsampled", "tenth", "sampled"];
+
+/// How a set-up's requests are sampled; `None` for the bare router.
+fn sampler(setup: &str) -> Option<TraceSampler> {
+    match setup {
+        "off" => None,
+        "metrics" | "unsampled" => Some(TraceSampler::never()),
+        "tenth" => {
+            Some(TraceSampler::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)))))
+        }
+        "sampled" => Some(TraceSampler::always()),
+        other => unreachable!("{other} is not a set-up"),
+    }
+}
 
 /// Each set-up's app under load, with the tracing dispatcher its requests run under.
 fn setups(
@@ -222,11 +242,7 @@ fn setups(
     SETUPS
         .into_iter()
         .map(|setup| {
-            let sampler = match setup {
-                "off" => None,
-                "sampled" => Some(TraceSampler::always()),
-                _ => Some(TraceSampler::never()),
-            };
+            let sampler = sampler(setup);
             let dispatch = match (setup, &sampler) {
                 ("off" | "metrics", _) => tracing::Dispatch::none(),
                 (_, Some(sampler)) => {
@@ -245,12 +261,17 @@ fn setups(
         .collect()
 }
 
+fn rate(sent: usize, took: Duration) -> f64 {
+    sent as f64 / took.as_secs_f64()
+}
+
 fn compare(
     store: Store,
     runtime: &tokio::runtime::Runtime,
     setups: &[(&'static str, Target)],
     rounds: usize,
     requests: usize,
+    slices: usize,
     clients: usize,
 ) {
     for (_, warm_up) in setups {
@@ -260,10 +281,16 @@ fn compare(
     println!("{store:?} store, {clients} concurrent clients, req/s (ratio to off)");
     println!("round {}", setups.iter().map(|(name, _)| format!("{name:>18}")).collect::<String>());
     for round in 1..=rounds {
-        let rates: Vec<f64> = setups
-            .iter()
-            .map(|(_, target)| runtime.block_on(drive(target, requests, clients)))
-            .collect();
+        let mut totals = vec![(0, Duration::ZERO); setups.len()];
+        for _ in 0..slices {
+            for ((_, target), (sent, took)) in setups.iter().zip(&mut totals) {
+                let (slice_sent, slice_took) =
+                    runtime.block_on(drive(target, requests / slices, clients));
+                *sent += slice_sent;
+                *took += slice_took;
+            }
+        }
+        let rates: Vec<f64> = totals.iter().map(|(sent, took)| rate(*sent, *took)).collect();
         let row: String = rates
             .iter()
             .zip(&mut ratios)
@@ -283,5 +310,5 @@ fn compare(
             (1.0 - median) * 100.0
         );
     }
-    println!("({rounds} rounds of {requests} requests)\n");
+    println!("({rounds} rounds of {requests} requests per set-up, in {slices} slices)\n");
 }

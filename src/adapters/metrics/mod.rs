@@ -163,12 +163,19 @@ impl RouteMetrics {
         ServingRequest { route: self, exemplar, api }
     }
 
-    fn duration(&self, status: u16) -> HistogramWithExemplars<TraceExemplar> {
+    /// Records one request's latency in the histogram of its status code, made on the
+    /// route's first answer with that code.
+    fn observe(&self, status: u16, elapsed: Duration, exemplar: Option<TraceExemplar>) {
+        let seconds = elapsed.as_secs_f64();
         let find = |durations: &[(u16, HistogramWithExemplars<TraceExemplar>)]| {
-            durations.iter().find(|(code, _)| *code == status).map(|(_, h)| h.clone())
+            durations.iter().position(|(code, _)| *code == status)
         };
-        if let Some(found) = find(&self.durations.read().unwrap_or_else(|p| p.into_inner())) {
-            return found;
+        {
+            let durations = self.durations.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = find(&durations) {
+                durations[at].1.observe(seconds, exemplar);
+                return;
+            }
         }
         let labels = RequestLabels {
             http_route: self.route,
@@ -176,11 +183,11 @@ impl RouteMetrics {
             http_response_status_code: status,
         };
         let histogram = http().duration.get_or_create(&labels).clone();
+        histogram.observe(seconds, exemplar);
         let mut durations = self.durations.write().unwrap_or_else(|p| p.into_inner());
         if find(&durations).is_none() {
-            durations.push((status, histogram.clone()));
+            durations.push((status, histogram));
         }
-        histogram
     }
 }
 
@@ -229,7 +236,7 @@ impl ServingRequest {
         let server_error = (500..600).contains(&status);
         let elapsed =
             self.api.finish(if server_error { CallOutcome::Error } else { CallOutcome::Ok });
-        self.route.duration(status).observe(elapsed.as_secs_f64(), self.exemplar);
+        self.route.observe(status, elapsed, self.exemplar);
         elapsed
     }
 }
