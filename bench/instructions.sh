@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What the instrumentation costs, in instructions per request: the instrumentation benchmark's
-# request mix under callgrind, once per set-up (off, metrics, unsampled, sampled). Callgrind counts
-# instructions rather than time, so the figures repeat exactly from run to run, however busy
-# the machine is; throughput ratios from `cargo bench --bench instrumentation` drift by tens
-# of percent on a shared 2-core machine.
+# request mix under callgrind, once per set-up (off, metrics, unsampled, logged, sampled; the
+# benchmark's `tenth` samples at random, so its count would not repeat). Callgrind counts
+# instructions rather than time, so on the memory store the figures repeat exactly from run
+# to run, however busy the machine is; throughput ratios from `cargo bench --bench
+# instrumentation` drift on a shared 2-core machine.
 #
 # Each set-up runs twice, with N and 2N requests; the difference divided by N is the cost of
 # one request with start-up and preparation taken out.
@@ -29,7 +30,7 @@ instructions() {
 
 echo "$STORES store, instructions per request (callgrind, $N and $((2 * N)) requests)"
 off=""
-for setup in off metrics unsampled sampled; do
+for setup in off metrics unsampled logged sampled; do
   once=$(instructions "$setup" "$N")
   twice=$(instructions "$setup" $((2 * N)))
   [[ -n $once && -n $twice ]] || { echo "callgrind counted nothing for $setup; run it by hand: ONLY=$setup $bench" >&2; exit 1; }

@@ -5,6 +5,8 @@
 //! - `metrics`: observed ports and the request layer, no tracing subscriber;
 //! - `unsampled`: that plus the binary's trace layer, with requests not sampled: the binary
 //!   without an OTLP endpoint, and most requests of one that samples a fraction;
+//! - `logged`: that plus the binary's JSON log lines (`RUST_LOG` or `info`), written to a
+//!   sink: the binary as it runs by default, without the cost of writing to a terminal or pipe;
 //! - `tenth`: one request in ten traced (`parentbased_traceidratio` at 0.1), the rest as in
 //!   `unsampled`;
 //! - `sampled`: every request traced into an SDK tracer (no exporter, so export itself is
@@ -44,6 +46,7 @@ use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
 use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreHealth, UserRepository};
+use snackdrawer::telemetry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -218,13 +221,13 @@ fn main() {
 }
 
 /// The set-ups, in the order they run and print; the first is the baseline.
-const SETUPS: [&str; 5] = ["off", "metrics", "unsampled", "tenth", "sampled"];
+const SETUPS: [&str; 6] = ["off", "metrics", "unsampled", "logged", "tenth", "sampled"];
 
 /// How a set-up's requests are sampled; `None` for the bare router.
 fn sampler(setup: &str) -> Option<TraceSampler> {
     match setup {
         "off" => None,
-        "metrics" | "unsampled" => Some(TraceSampler::never()),
+        "metrics" | "unsampled" | "logged" => Some(TraceSampler::never()),
         "tenth" => {
             Some(TraceSampler::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)))))
         }
@@ -245,11 +248,20 @@ fn setups(
             let sampler = sampler(setup);
             let dispatch = match (setup, &sampler) {
                 ("off" | "metrics", _) => tracing::Dispatch::none(),
-                (_, Some(sampler)) => {
-                    let provider = snackdrawer::telemetry::local_tracer_provider(sampler.clone());
+                ("logged", Some(sampler)) => {
+                    let provider = telemetry::local_tracer_provider(sampler.clone());
                     tracing::Dispatch::new(
-                        snackdrawer::telemetry::registry(Targets::new())
-                            .with(snackdrawer::telemetry::trace_layer(&provider, Targets::new())),
+                        telemetry::registry(telemetry::log_levels())
+                            .with(telemetry::trace_layer(&provider, telemetry::log_levels()))
+                            .with(telemetry::json_logs(std::io::sink)),
+                    )
+                }
+                (_, Some(sampler)) => {
+                    // No log layer: nothing but the trace layer's warnings is wanted.
+                    let provider = telemetry::local_tracer_provider(sampler.clone());
+                    tracing::Dispatch::new(
+                        telemetry::registry(Targets::new())
+                            .with(telemetry::trace_layer(&provider, Targets::new())),
                     )
                 }
                 (_, None) => unreachable!("only off is unobserved"),

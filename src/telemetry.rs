@@ -5,8 +5,8 @@
 //! is traced. Which requests are traced is the sampler's choice (`OTEL_TRACES_SAMPLER`,
 //! OpenTelemetry's default of every request when unset); with no OTLP endpoint nothing would
 //! be sent, so unless a sampler is named, no request is traced and spans cost nothing (see
-//! `adapters::request_trace`). Logs and traces are filtered separately: `RUST_LOG=warn` thins
-//! the logs without switching tracing off.
+//! `adapters::request_trace`). `RUST_LOG=warn` thins the logs without taking spans out of
+//! traces; inside a request that is not sampled there are no spans, for the logs either.
 
 use crate::adapters::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
 use crate::config::{Config, LogFormat};
@@ -24,7 +24,7 @@ use tracing::Level;
 use tracing::Metadata;
 use tracing::subscriber::Interest;
 use tracing_subscriber::Registry;
-use tracing_subscriber::filter::{Targets, filter_fn};
+use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::layer::{self, Layered};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -62,18 +62,15 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(exporter, &config.otel_service_name, sampler.clone());
     let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    // The same levels as the logs, read without span-field directives (which only logs use).
-    let log_targets: Targets =
-        env("RUST_LOG").and_then(|rust_log| rust_log.parse().ok()).unwrap_or_default();
-    let traces = trace_layer(&provider, log_targets.clone());
+    let traces = trace_layer(&provider, log_levels());
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let registry = registry(log_targets.clone()).with(traces);
+    let registry = registry(log_levels()).with(traces);
     if json {
-        registry.with(json_logs().with_filter(log_filter())).init();
+        registry.with(json_logs(std::io::stdout)).init();
     } else {
         registry.with(tracing_subscriber::fmt::layer().with_filter(log_filter())).init();
     }
@@ -110,18 +107,29 @@ impl Telemetry {
     }
 }
 
+/// What the logs ask for, by target and level: `RUST_LOG` read as targets (without span-field
+/// directives, which only the log filter itself understands: a `RUST_LOG` with them counts
+/// as its most verbose level everywhere), or `info` when unset.
+pub fn log_levels() -> Targets {
+    let Some(rust_log) = env("RUST_LOG") else {
+        return Targets::new().with_default(Level::INFO);
+    };
+    rust_log.parse().unwrap_or_else(|_| {
+        Targets::new().with_default(log_filter().max_level_hint().unwrap_or(LevelFilter::INFO))
+    })
+}
+
 /// The layer turning tracing spans into OpenTelemetry spans, configured for cost: spans at
-/// INFO and above, plus deeper spans from the targets `log_targets` (the `RUST_LOG` levels)
-/// asks for, so `RUST_LOG=snackdrawer=debug` adds detail where it names but `RUST_LOG=warn`
-/// takes none away; no busy/idle timing, source locations or thread names; and only warnings
-/// and errors, not every log line, become span events. Public so the instrumentation
-/// benchmark measures exactly what the binary runs.
-/// It goes on `registry`.
-pub fn trace_layer<S>(provider: &SdkTracerProvider, log_targets: Targets) -> impl Layer<S>
+/// INFO and above, plus deeper spans where `log_levels` asks for them, so
+/// `RUST_LOG=snackdrawer=debug` adds detail where it names but `RUST_LOG=warn` takes none
+/// away; no busy/idle timing, source locations or thread names; and only warnings and errors,
+/// not every log line, become span events. It goes on `registry`. Public, like `registry` and
+/// `json_logs`, so the instrumentation benchmark measures exactly what the binary runs.
+pub fn trace_layer<S>(provider: &SdkTracerProvider, log_levels: Targets) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    let spans = TracedSpans(log_targets);
+    let spans = TracedSpans(log_levels);
     let spans_and_warnings = filter_fn(move |metadata| {
         if metadata.is_span() { spans.wants(metadata) } else { *metadata.level() <= Level::WARN }
     });
@@ -135,36 +143,47 @@ where
 
 /// The span registry every layer sits on, which opens no span inside a request that is not
 /// sampled (`SampledRequestsOnly`): such a span would be built, tracked and dropped without
-/// ever being exported. Those requests' log lines still carry their trace and span ids
-/// (`json_logs`), not the fields of spans around them. `log_targets` as for `trace_layer`.
-pub fn registry(log_targets: Targets) -> Layered<SampledRequestsOnly, Registry> {
-    tracing_subscriber::registry().with(SampledRequestsOnly(TracedSpans(log_targets)))
+/// ever being exported. Those requests' JSON log lines still carry their trace and span ids
+/// (`json_logs`), not the fields of spans around them; text log lines, which show the spans a
+/// line was written in, show none. `log_levels` from `log_levels()`.
+pub fn registry(log_levels: Targets) -> Layered<SampledRequestsOnly, Registry> {
+    tracing_subscriber::registry().with(SampledRequestsOnly(TracedSpans(log_levels)))
 }
 
-/// Which spans are traced: INFO and above, and what the `RUST_LOG` targets ask for.
+/// Which spans are traced (INFO and above, and where the logs ask for more), and which events
+/// anyone wants (warnings and errors become span events; the rest as the logs ask).
 struct TracedSpans(Targets);
 
 impl TracedSpans {
     fn wants(&self, metadata: &Metadata<'_>) -> bool {
         *metadata.level() <= Level::INFO || self.0.would_enable(metadata.target(), metadata.level())
     }
+
+    fn wants_event(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= Level::WARN || self.0.would_enable(metadata.target(), metadata.level())
+    }
 }
 
-/// A filter for the whole subscriber, not a per-layer one (a span that every per-layer filter
-/// refuses is still created), keeping spans out of unsampled requests. It sits directly on the
-/// registry, below the per-layer filters, so its "no opinion" on events leaves their interest
-/// to those filters. It never lets through a span the trace layer would not want, whatever a
-/// log filter says, so spans beneath (statement spans at TRACE, say) stay disabled at their
-/// callsites; a log filter asking for more than the `RUST_LOG` targets express (span-field
-/// directives) gets only that.
+/// A filter for the whole subscriber that keeps spans out of unsampled requests. A per-layer
+/// filter could not: tracing-subscriber 0.3 creates a span that every per-layer filter refuses
+/// (its registry refuses one only when all 64 filter slots do), and the log filter wants
+/// INFO spans anyway. It sits directly on the registry, below the per-layer filters.
+///
+/// It must answer for every callsite, because an answer of "always" here turns a callsite
+/// that every per-layer filter refuses into "sometimes", checked again on every call. So it
+/// refuses outright what nobody wants: spans the trace layer would not take (statement spans
+/// at TRACE, say) and events below both the trace layer's warnings and the log levels. A log
+/// filter asking for more than `log_levels` expresses (span-field directives) gets at most that.
 pub struct SampledRequestsOnly(TracedSpans);
 
 impl<S: tracing::Subscriber> Layer<S> for SampledRequestsOnly {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        match (metadata.is_span(), self.0.wants(metadata)) {
-            (false, _) => Interest::always(),
-            (true, true) => Interest::sometimes(),
-            (true, false) => Interest::never(),
+        if metadata.is_span() {
+            if self.0.wants(metadata) { Interest::sometimes() } else { Interest::never() }
+        } else if self.0.wants_event(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
         }
     }
 
@@ -249,14 +268,16 @@ fn tracer_provider(
     builder.build()
 }
 
-/// JSON lines with the event's fields at the top level, the current span, and flat `trace_id`
-/// and `span_id` fields on every line written inside a request: the OpenTelemetry span's ids
-/// when it is traced, the request's own otherwise.
-fn json_logs<S>() -> json_subscriber::JsonLayer<S, fn() -> std::io::Stdout>
+/// JSON lines to `make_writer`, filtered by `RUST_LOG` (`info` when unset), with the event's
+/// fields at the top level, the current span, and flat `trace_id` and `span_id` fields on
+/// every line written inside a request: the OpenTelemetry span's ids when it is traced, the
+/// request's own otherwise.
+pub fn json_logs<S, W>(make_writer: W) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'lookup> tracing_subscriber::registry::LookupSpan<'lookup>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + 'static,
 {
-    let mut layer = json_subscriber::JsonLayer::stdout();
+    let mut layer = json_subscriber::JsonLayer::new(make_writer);
     layer.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
     layer.with_level("level");
     layer.with_target("target");
@@ -282,7 +303,7 @@ where
             let _ = writer.write_field("span_id", span_id.to_string());
         }
     });
-    layer
+    layer.with_filter(log_filter())
 }
 
 /// "outer: inner: innermost", so one log field shows an error down to its root cause.

@@ -23,9 +23,15 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as SpanStatus;
 use prost::Message;
 use serde_json::{Value, json};
+use snackdrawer::adapters::request_trace::TraceSampler;
+use snackdrawer::telemetry;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use support::TestApp;
 use support::server::{RunningServer, half_sent_registration, read_status};
+use support::stores::StoreKind;
+use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -279,7 +285,7 @@ async fn the_trace_is_whole(
         .expect("an access line for the drawer read");
     assert_eq!(access["trace_id"], CALLER_TRACE);
     assert_eq!(access["status"], 200);
-    assert_eq!(access["span_id"].as_str().unwrap().len(), 16);
+    assert_eq!(access["span_id"], hex(&request.span_id), "the request span's own id");
 
     // No secret anywhere.
     let attributes: Vec<String> = exported
@@ -333,4 +339,43 @@ async fn without_an_endpoint_nothing_is_exported() {
     assert_eq!(access["trace_id"], trace_id.as_str());
     assert_eq!(access["span_id"].as_str().unwrap().len(), 16);
     assert!(access.get("span").is_none(), "no span was opened: {access}");
+}
+
+/// Counts the spans the subscriber opens.
+struct SpansOpened(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> Layer<S> for SpansOpened {
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: LayerContext<'_, S>,
+    ) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A caller's sampling decision is followed: its trace id names the request either way, and a
+/// request it did not sample opens no span at all (in-process, with the binary's layers).
+#[tokio::test]
+async fn an_unsampled_caller_gets_its_trace_id_and_no_spans() {
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let provider = telemetry::local_tracer_provider(TraceSampler::always());
+    let opened = Arc::new(AtomicUsize::new(0));
+    let subscriber = telemetry::registry(telemetry::log_levels())
+        .with(telemetry::trace_layer(&provider, telemetry::log_levels()))
+        .with(SpansOpened(opened.clone()));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::seeded(StoreKind::Memory).await;
+    for (flags, sampled) in [("00", false), ("01", true)] {
+        opened.store(0, Ordering::SeqCst);
+        let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-{flags}");
+        let reply = app.get("/snacks/1").header("traceparent", &traceparent).send().await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.headers["x-trace-id"], CALLER_TRACE);
+        let spans = opened.load(Ordering::SeqCst);
+        assert_eq!(spans > 0, sampled, "{traceparent}: {spans} spans opened");
+    }
 }

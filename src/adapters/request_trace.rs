@@ -4,10 +4,12 @@
 //! Why decide before any span exists: building an OpenTelemetry span through
 //! tracing-opentelemetry costs several times what the rest of the instrumentation does, and a
 //! span that the sampler later drops has paid all of it. Deciding first lets a request that
-//! will not be exported skip span building altogether (the trace layer's filter asks
-//! `recording()`), while it still has a trace id for its `x-trace-id` header and its log lines.
-//! The decision is made by the same sampler the tracer provider holds, on the same trace id
-//! (`RequestIds` hands the decided id to the span), so the two can never disagree.
+//! will not be exported skip span building altogether (the subscriber's span filter,
+//! `telemetry::SampledRequestsOnly`, asks `recording()`), while it still has a trace id for its
+//! `x-trace-id` header and its log lines. The decision is made by the same sampler the tracer
+//! provider holds, on the same trace id (`RequestIds` hands the decided id to the request's
+//! span), so for every sampler `OTEL_TRACES_SAMPLER` can name, which judge by the parent and
+//! the trace id alone, the two agree.
 //!
 //! Exemplars carry only sampled trace ids: an exemplar exists to open its trace, and an
 //! unsampled trace was never sent anywhere.
@@ -15,6 +17,7 @@
 use opentelemetry::Context;
 use opentelemetry::trace::{SamplingDecision, SpanId, SpanKind, TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample};
+use std::cell::Cell;
 use std::sync::Arc;
 
 /// The trace identity of one request.
@@ -51,6 +54,27 @@ impl RequestTrace {
     /// Runs `work` with this as the current request trace.
     pub fn scope<R>(self, work: impl FnOnce() -> R) -> R {
         CURRENT.sync_scope(self, work)
+    }
+
+    /// Opens the request's own span with `open`, inside the request's scope, handing the
+    /// decided trace id to the tracer for that one span.
+    pub fn open_span(self, open: impl FnOnce() -> tracing::Span) -> tracing::Span {
+        self.scope(|| {
+            NEXT_TRACE_ID.set(Some(self.trace_id));
+            let span = open();
+            NEXT_TRACE_ID.set(None);
+            span
+        })
+    }
+
+    /// `work`, made to run in the current request's trace wherever it runs: on the blocking
+    /// pool or in a spawned task, which do not inherit the task-local.
+    pub fn carried<R>(work: impl FnOnce() -> R) -> impl FnOnce() -> R {
+        let current = Self::current();
+        move || match current {
+            Some(trace) => trace.scope(work),
+            None => work(),
+        }
     }
 
     /// The request being served on this task, if any.
@@ -111,14 +135,19 @@ impl ShouldSample for TraceSampler {
     }
 }
 
-/// The tracer's id generator: inside a request, a new root span takes the request's decided
-/// trace id (so the sampler sees the id it already judged); elsewhere ids are random.
+thread_local! {
+    /// The trace id `open_span` hands to the request span being opened on this thread.
+    static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
+/// The tracer's id generator: the request span opened by `open_span` takes the request's
+/// decided trace id (so the sampler sees the id it already judged); every other id is random.
 #[derive(Debug, Default)]
 pub struct RequestIds(RandomIdGenerator);
 
 impl IdGenerator for RequestIds {
     fn new_trace_id(&self) -> TraceId {
-        CURRENT.try_with(|trace| trace.trace_id).unwrap_or_else(|_| self.0.new_trace_id())
+        NEXT_TRACE_ID.take().unwrap_or_else(|| self.0.new_trace_id())
     }
 
     fn new_span_id(&self) -> SpanId {
@@ -145,6 +174,23 @@ mod tests {
         ))
     }
 
+    fn trace_id(span: &tracing::Span) -> TraceId {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        span.context().span().span_context().trace_id()
+    }
+
+    #[test]
+    fn work_carried_elsewhere_stays_in_the_request_s_trace() {
+        let trace = RequestTrace::decide(&TraceSampler::never(), &Context::new(), "x");
+        let work = trace.scope(|| RequestTrace::carried(RequestTrace::current));
+        let elsewhere = std::thread::spawn(work).join().unwrap();
+        assert_eq!(elsewhere, Some(trace));
+        assert_eq!(
+            std::thread::spawn(RequestTrace::carried(RequestTrace::current)).join().unwrap(),
+            None
+        );
+    }
+
     #[test]
     fn a_caller_s_trace_is_continued_and_its_decision_followed() {
         for sampled in [true, false] {
@@ -160,7 +206,6 @@ mod tests {
         let sampled = RequestTrace::decide(&TraceSampler::always(), &Context::new(), "GET /");
         let unsampled = RequestTrace::decide(&TraceSampler::never(), &Context::new(), "GET /");
         assert!(sampled.sampled && !unsampled.sampled);
-        assert_ne!(sampled.trace_id, unsampled.trace_id);
         assert_ne!(unsampled.trace_id, TraceId::INVALID);
         assert_ne!(unsampled.span_id, SpanId::INVALID);
     }
@@ -179,12 +224,12 @@ mod tests {
                 assert_eq!(RequestTrace::current(), Some(unsampled));
             });
             let sampled = RequestTrace::decide(&TraceSampler::always(), &Context::new(), "x");
-            sampled.scope(|| {
-                use tracing_opentelemetry::OpenTelemetrySpanExt;
-                let span = tracing::info_span!("sampled");
-                assert!(!span.is_disabled());
-                assert_eq!(span.context().span().span_context().trace_id(), sampled.trace_id);
-            });
+            let span = sampled.open_span(|| tracing::info_span!(parent: None, "sampled"));
+            assert!(!span.is_disabled());
+            assert_eq!(trace_id(&span), sampled.trace_id);
+            // The hand-off is for the request span alone: another root is another trace.
+            let other = sampled.scope(|| tracing::info_span!(parent: None, "other"));
+            assert_ne!(trace_id(&other), sampled.trace_id);
             assert_eq!(RequestTrace::current(), None);
         });
     }

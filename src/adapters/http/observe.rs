@@ -76,10 +76,11 @@ where
         });
         let trace = RequestTrace::decide(&self.sampler, &parent, name);
         let serving = route.start(started, trace.exemplar());
-        // Inside the request's scope, so an unsampled request opens no span and a sampled
-        // one's span takes the decided trace id.
-        let (span, inner) = trace.scope(|| {
-            let span = tracing::info_span!(
+        // A root whatever encloses it (its parent is the caller, if any); an unsampled request
+        // opens no span, a sampled one's takes the decided trace id.
+        let span = trace.open_span(|| {
+            tracing::info_span!(
+                parent: None,
                 "request",
                 otel.name = name,
                 otel.kind = "server",
@@ -95,13 +96,12 @@ where
                     .map(|ConnectInfo(peer)| tracing::field::display(peer.ip())),
                 http.response.status_code = Empty,
                 enduser.id = Empty,
-            );
-            if trace.sampled {
-                span.set_parent(parent);
-            }
-            let inner = span.in_scope(|| self.inner.call(request));
-            (span, inner)
+            )
         });
+        if trace.sampled {
+            span.set_parent(parent);
+        }
+        let inner = trace.scope(|| span.in_scope(|| self.inner.call(request)));
         ObservedRequest { inner, trace, span, route, serving: Some(serving) }
     }
 }
