@@ -29,6 +29,9 @@
 //! Throughput on a shared 2-core machine drifts by tens of percent between runs, so
 //! `bench/instructions.sh` also counts instructions per request under callgrind, which gives
 //! the same figure every time.
+//!
+//! Before the set-ups, the benchmark prints what timing one interval costs on this machine:
+//! the floor under every latency the metrics record.
 
 use axum::Router;
 use axum::body::Body;
@@ -197,6 +200,9 @@ fn main() {
     let clients = setting("CLIENTS", 16);
     let stores = std::env::var("STORES").unwrap_or_default().to_lowercase();
     let only = std::env::var("ONLY").ok();
+    if only.is_none() {
+        println!("timing one interval (Instant::now, then elapsed): {:.1} ns\n", interval_cost());
+    }
     for store in [Store::Memory, Store::Sqlite] {
         if !(stores.is_empty() || stores.contains(&format!("{store:?}").to_lowercase())) {
             continue;
@@ -218,6 +224,19 @@ fn main() {
             }
         }
     }
+}
+
+/// What timing one interval costs on this machine, in nanoseconds: a clock read at each end,
+/// as every measured request and port call makes.
+fn interval_cost() -> f64 {
+    const INTERVALS: u32 = 1_000_000;
+    let started = Instant::now();
+    let mut total = Duration::ZERO;
+    for _ in 0..INTERVALS {
+        total += std::hint::black_box(Instant::now()).elapsed();
+    }
+    std::hint::black_box(total);
+    started.elapsed().as_nanos() as f64 / f64::from(INTERVALS)
 }
 
 /// The set-ups, in the order they run and print; the first is the baseline.
