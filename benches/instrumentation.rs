@@ -1,5 +1,5 @@
 //! What the instrumentation costs: the same request mix through the router in-process, with
-//! telemetry off and on, in four set-ups:
+//! telemetry off and on, in six set-ups:
 //!
 //! - `off`: bare ports, no request layer, no tracing subscriber;
 //! - `metrics`: observed ports and the request layer, no tracing subscriber;
@@ -27,8 +27,8 @@
 //!     ONLY=sampled cargo bench --bench instrumentation   # one set-up, one run (for callgrind)
 //!
 //! Throughput on a shared 2-core machine drifts by tens of percent between runs, so
-//! `bench/instructions.sh` also counts instructions per request under callgrind, which gives
-//! the same figure every time.
+//! `bench/instructions.sh` also counts instructions per request under callgrind, which on the
+//! memory store gives the same figure every time.
 //!
 //! Before the set-ups, the benchmark prints what timing one interval costs on this machine:
 //! the floor under every latency the metrics record.
@@ -151,7 +151,6 @@ const MIX: [(&str, bool, StatusCode); 6] = [
 ];
 
 /// One app under load, with the tracing dispatcher its requests run under.
-#[derive(Clone)]
 struct Target {
     router: Router,
     token: String,

@@ -62,13 +62,14 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(exporter, &config.otel_service_name, sampler.clone());
     let format = config.log_format;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let traces = trace_layer(&provider, log_levels());
+    let levels = log_levels();
+    let traces = trace_layer(&provider, levels.clone());
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let registry = registry(log_levels()).with(traces);
+    let registry = registry(levels).with(traces);
     if json {
         registry.with(json_logs(std::io::stdout)).init();
     } else {

@@ -80,9 +80,8 @@ impl ScryptHasher {
     }
 
     /// Runs `work` on the blocking pool within the limits, in the caller's span and request
-    /// trace. The permits
-    /// travel with the work, not with the caller: a client that hangs up does not free a
-    /// worker slot while its hash is still being computed.
+    /// trace. The permits travel with the work, not with the caller: a client that hangs up
+    /// does not free a worker slot while its hash is still being computed.
     async fn off_the_workers<T: Send + 'static>(
         &self,
         work: impl FnOnce(Scrypt) -> T + Send + 'static,

@@ -8,7 +8,7 @@
 //! of the metrics' cost. Here the set-up runs in `call`, the inner route's future is wrapped
 //! as it is, and the bookkeeping happens when it completes.
 
-use crate::adapters::metrics::{self, RouteMetrics, ServingRequest};
+use crate::adapters::metrics::{self, ServingRequest};
 use crate::adapters::request_trace::{RequestTrace, TraceSampler};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -102,7 +102,7 @@ where
             span.set_parent(parent);
         }
         let inner = trace.scope(|| span.in_scope(|| self.inner.call(request)));
-        ObservedRequest { inner, trace, span, route, serving: Some(serving) }
+        ObservedRequest { inner, trace, span, serving: Some(serving) }
     }
 }
 
@@ -113,7 +113,6 @@ pin_project_lite::pin_project! {
         inner: F,
         trace: RequestTrace,
         span: Span,
-        route: &'static RouteMetrics,
         serving: Option<ServingRequest>,
     }
 }
@@ -126,10 +125,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let (span, route, serving) = (this.span, *this.route, this.serving);
+        let (span, serving) = (this.span, this.serving);
         this.trace.scope(|| {
             let Ok(mut response) = std::task::ready!(span.in_scope(|| this.inner.poll(cx)));
             let serving = serving.take().expect("a request completes once");
+            let route = serving.route();
             let status = response.status();
             let duration = serving.finish(status.as_u16());
             span.record("http.response.status_code", status.as_u16());

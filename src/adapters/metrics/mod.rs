@@ -230,6 +230,11 @@ pub struct ServingRequest {
 }
 
 impl ServingRequest {
+    /// The route and method being served.
+    pub fn route(&self) -> &'static RouteMetrics {
+        self.route
+    }
+
     /// Records the answer: its latency by status code, and a 5xx as an error of the API.
     /// Returns how long the request took.
     pub fn finish(mut self, status: u16) -> Duration {
