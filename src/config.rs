@@ -3,6 +3,7 @@
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use std::fmt;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
@@ -110,10 +111,23 @@ pub struct Config {
     #[arg(long, env = "OTEL_EXPORTER_OTLP_HEADERS", hide_env_values = true, global = true)]
     pub otel_exporter_otlp_headers: Option<String>,
 
-    /// Service name on exported spans.
-    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = crate::telemetry::DEFAULT_SERVICE_NAME,
-          global = true)]
-    pub otel_service_name: String,
+    /// The service's name on exported spans and on every metric series (`service_name`),
+    /// unless AUTOMETRICS_SERVICE_NAME gives one. Default: snackdrawer.
+    #[arg(long, env = "OTEL_SERVICE_NAME", global = true)]
+    pub otel_service_name: Option<String>,
+
+    /// The service's name on metrics and spans; wins over OTEL_SERVICE_NAME.
+    #[arg(long, env = "AUTOMETRICS_SERVICE_NAME", global = true)]
+    pub autometrics_service_name: Option<String>,
+
+    /// Where the code lives, for the `repository_url` label of `build_info`.
+    #[arg(long, env = "AUTOMETRICS_REPOSITORY_URL", global = true)]
+    pub autometrics_repository_url: Option<String>,
+
+    /// The code host (`github`, `gitlab`…) for `build_info`; derived from the repository URL
+    /// when unset.
+    #[arg(long, env = "AUTOMETRICS_REPOSITORY_PROVIDER", global = true)]
+    pub autometrics_repository_provider: Option<String>,
 
     /// Log format: `text` for people, `json` for machines, `auto` picks text on a terminal.
     #[arg(long, env = "SNACKDRAWER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
@@ -217,7 +231,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// The service's name when neither AUTOMETRICS_SERVICE_NAME nor OTEL_SERVICE_NAME gives one.
+pub const DEFAULT_SERVICE_NAME: &str = "snackdrawer";
+
 impl Config {
+    /// AUTOMETRICS_SERVICE_NAME, else OTEL_SERVICE_NAME, else `snackdrawer`: the one name on
+    /// metrics and spans alike.
+    pub fn service_name(&self) -> &str {
+        [&self.autometrics_service_name, &self.otel_service_name]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.is_empty())
+            .map_or(DEFAULT_SERVICE_NAME, String::as_str)
+    }
+
+    /// Whether logs are JSON lines: asked for, or `auto` with stdout not a terminal.
+    pub fn json_logs(&self) -> bool {
+        match self.log_format {
+            LogFormat::Json => true,
+            LogFormat::Text => false,
+            LogFormat::Auto => !std::io::stdout().is_terminal(),
+        }
+    }
+
     pub fn hash_workers(&self) -> usize {
         self.hash_workers.map(usize::from).unwrap_or_else(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -259,6 +295,24 @@ mod tests {
         assert!(!format!("{config:?}").contains("hunter2"));
         let plain = parse(&["snackdrawer", "--database-url", "postgres://app@db/snacks"]).unwrap();
         assert_eq!(format!("{:?}", plain.database_url), "postgres://app@db/snacks");
+    }
+
+    #[test]
+    fn the_service_name_is_autometrics_s_then_opentelemetry_s_then_snackdrawer() {
+        assert_eq!(parse(&["snackdrawer"]).unwrap().service_name(), "snackdrawer");
+        let otel = parse(&["snackdrawer", "--otel-service-name", "otel"]).unwrap();
+        assert_eq!(otel.service_name(), "otel");
+        let both = parse(&[
+            "snackdrawer",
+            "--otel-service-name",
+            "otel",
+            "--autometrics-service-name",
+            "am",
+        ])
+        .unwrap();
+        assert_eq!(both.service_name(), "am");
+        let empty = parse(&["snackdrawer", "--autometrics-service-name", ""]).unwrap();
+        assert_eq!(empty.service_name(), "snackdrawer");
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! Snackdrawer: a REST API for snacks and drawers, built to be watched.
 //!
-//! The crate is a library so tests and extra binaries reuse it; `main.rs` only parses the
-//! configuration and calls [`startup::Application`]. The layers follow `shared/DESIGN.md`:
-//! [`domain`] and [`ports`] and [`app`] are the core and name no outside library; [`adapters`]
-//! connect the core to HTTP, storage and crypto.
+//! The crate is a hexagon, and its folders say so. [`domain`], [`ports`] and [`app`] are the
+//! core and name no outside library but `async-trait` and `thiserror`. [`inbound`] holds what
+//! calls the core (the HTTP API), [`outbound`] what the core calls (stores, hashing, tokens,
+//! time), and [`telemetry`] the decorators and layers that make both sides visible. Only
+//! [`startup`] knows every room: it wraps each adapter and serves. The crate is a library so
+//! tests and benchmarks reuse it; `main.rs` parses the [`config`] and calls [`startup`].
 
-pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod inbound;
+pub mod outbound;
 pub mod ports;
 pub mod startup;
 pub mod telemetry;

@@ -3,14 +3,14 @@
 
 use clap::Parser;
 use snackdrawer::config::{Command, Config};
-use snackdrawer::startup::{Application, migrate_only};
-use snackdrawer::telemetry::{self, Telemetry, error_chain};
+use snackdrawer::startup::{Application, init_telemetry, migrate_only};
+use snackdrawer::telemetry::{Telemetry, error_chain};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    let telemetry = match telemetry::init(&config) {
+    let telemetry = match init_telemetry(&config) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("snackdrawer: {}", error_chain(&error));

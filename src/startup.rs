@@ -1,24 +1,27 @@
-//! Wiring: turns a `Config` into a store, adapters, the application and a bound listener.
+//! Wiring: turns a `Config` into a store, adapters, the application and a bound listener. The
+//! one place that knows every room: it builds the outbound adapters, wraps each in its
+//! telemetry decorator, builds the core on them, wraps the core's use cases too, and puts the
+//! HTTP adapter, inside the request layer, in front.
 //!
 //! `Application::build` binds before it returns, so a test (or an operator) can ask for port 0
 //! and read the real address from `local_addr`. A SQL database that cannot be reached at start
 //! does not stop the service: it serves 503s, keeps trying to migrate in the background, and
 //! becomes ready when the database answers.
 
-use crate::adapters::clock::SystemClock;
-use crate::adapters::http;
-use crate::adapters::jwt::JwtTokens;
-use crate::adapters::memory::MemoryStore;
-use crate::adapters::metrics;
-use crate::adapters::observed::Observed;
-use crate::adapters::request_trace::TraceSampler;
-use crate::adapters::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
-use crate::adapters::sql::{OpenError, PoolSettings, SqlStore};
-use crate::app::{AppError, Ports, Snackdrawer};
+use crate::app::{Ports, Snackdrawer};
 use crate::config::{Config, StoreUrl};
-use crate::ports::StoreError;
-use crate::telemetry::error_chain;
+use crate::inbound::http::{self, SharedUseCases};
+use crate::outbound::clock::SystemClock;
+use crate::outbound::jwt::JwtTokens;
+use crate::outbound::memory::MemoryStore;
+use crate::outbound::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
+use crate::outbound::sql::{OpenError, PoolSettings, SqlStore};
+use crate::ports::{AppError, StoreError, UseCases};
+use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
+use crate::telemetry::request_trace::TraceSampler;
+use crate::telemetry::{self, Observed, Telemetry, TelemetryError, TraceSettings, error_chain};
 use axum::Router;
+use axum::routing::get;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -49,7 +52,11 @@ pub struct Application {
 impl Application {
     /// The service as `config` describes it, tracing the requests `sampler` picks.
     pub async fn build(config: &Config, sampler: TraceSampler) -> Result<Self, StartupError> {
-        metrics::init();
+        telemetry::metrics::init(telemetry::metrics::Identity {
+            service_name: config.service_name().to_owned(),
+            repository_url: config.autometrics_repository_url.clone().unwrap_or_default(),
+            repository_provider: config.autometrics_repository_provider.clone().unwrap_or_default(),
+        });
         let hasher = Arc::new(Observed::auth(ScryptHasher::new(
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
             HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
@@ -59,34 +66,37 @@ impl Application {
             Duration::from_secs(config.token_ttl),
             Arc::new(SystemClock),
         )));
-        let app = match &config.database_url {
+        let use_cases = match &config.database_url {
             StoreUrl::Memory => {
                 let store = Observed::store(MemoryStore::new(), "memory");
-                let app = Snackdrawer::new(Ports::with_store(Arc::new(store), hasher, tokens));
-                prepare(&app, None, config.seed).await?;
-                app
+                let core = Snackdrawer::new(Ports::with_store(Arc::new(store), hasher, tokens));
+                let use_cases = observed_use_cases(core);
+                prepare(&*use_cases, None, config.seed).await?;
+                use_cases
             }
             StoreUrl::Sql(url) => {
                 let store = SqlStore::open(url, pool_settings(config)).await?;
                 let observed = Observed::store(store.clone(), store.system_name());
-                let app = Snackdrawer::new(Ports::with_store(Arc::new(observed), hasher, tokens));
-                match prepare(&app, Some(&store), config.seed).await {
+                let core = Snackdrawer::new(Ports::with_store(Arc::new(observed), hasher, tokens));
+                let use_cases = observed_use_cases(core);
+                match prepare(&*use_cases, Some(&store), config.seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
                         tracing::warn!(
                             error = %error_chain(&*cause),
                             "the database is unreachable: serving 503 until it answers"
                         );
-                        tokio::spawn(prepare_when_reachable(app.clone(), store, config.seed));
+                        let retrying = use_cases.clone();
+                        tokio::spawn(prepare_when_reachable(retrying, store, config.seed));
                     }
                     other => other?,
                 }
-                app
+                use_cases
             }
         };
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| StartupError::Listen { address: config.listen.clone(), source })?;
-        let router = http::router(app, config.request_timeout, sampler);
+        let router = http_api(use_cases, config.request_timeout, sampler);
         Ok(Self { listener, router, shutdown_grace: config.shutdown_grace })
     }
 
@@ -118,6 +128,33 @@ impl Application {
     }
 }
 
+/// Logs and traces as `config` asks. Call once, inside the tokio runtime, before anything logs.
+pub fn init_telemetry(config: &Config) -> Result<Telemetry, TelemetryError> {
+    telemetry::init(&TraceSettings {
+        service_name: config.service_name().to_owned(),
+        json_logs: config.json_logs(),
+        otlp_endpoint: config.otel_exporter_otlp_endpoint.clone(),
+        otlp_grpc: config.otel_exporter_otlp_protocol == "grpc",
+        otlp_headers: config.otel_exporter_otlp_headers.clone(),
+    })
+}
+
+/// The use cases of `core`, each in its span.
+pub fn observed_use_cases(core: Snackdrawer) -> SharedUseCases {
+    Arc::new(Observed::use_cases(core))
+}
+
+/// The HTTP API over `use_cases`, observed by the request layer (`sampler` picks the requests
+/// that are traced), with `/metrics`.
+pub fn http_api(
+    use_cases: SharedUseCases,
+    request_timeout: Duration,
+    sampler: TraceSampler,
+) -> Router {
+    http::router(use_cases, request_timeout, get(metrics_endpoint))
+        .layer(ObserveLayer::new(sampler, http::MODULE))
+}
+
 /// `snackdrawer migrate`: apply pending migrations and stop.
 pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
     match &config.database_url {
@@ -136,7 +173,7 @@ pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
 
 /// Migrates (SQL stores) and seeds a fresh catalogue.
 async fn prepare(
-    app: &Snackdrawer,
+    app: &dyn UseCases,
     sql: Option<&SqlStore>,
     seed: bool,
 ) -> Result<(), StartupError> {
@@ -153,11 +190,11 @@ async fn prepare(
 }
 
 /// Retries `prepare` with backoff (1 s doubling to 30 s) until the database lets it finish.
-async fn prepare_when_reachable(app: Snackdrawer, store: SqlStore, seed: bool) {
+async fn prepare_when_reachable(app: SharedUseCases, store: SqlStore, seed: bool) {
     let mut wait = Duration::from_secs(1);
     loop {
         tokio::time::sleep(wait).await;
-        match prepare(&app, Some(&store), seed).await {
+        match prepare(&*app, Some(&store), seed).await {
             Ok(()) => {
                 tracing::info!("the database answers: schema migrated, serving normally");
                 return;

@@ -1,8 +1,10 @@
-//! The snacks a fresh store starts with, so a newcomer's first `GET /snacks/` shows something.
+//! The global snack catalogue, and the snacks a fresh store starts with, so a newcomer's first
+//! `GET /snacks/` shows something.
 
-use super::{AppError, Snackdrawer};
-use crate::domain::SnackName;
-use crate::ports::StoreError;
+use super::{Snackdrawer, unexpected};
+use crate::domain::{Snack, SnackId, SnackName};
+use crate::ports::{AppError, Catalogue, StoreError};
+use async_trait::async_trait;
 
 /// Real snacks, in the order they get their ids.
 pub const DEFAULT_CATALOGUE: [&str; 12] = [
@@ -20,13 +22,27 @@ pub const DEFAULT_CATALOGUE: [&str; 12] = [
     "granola bar",
 ];
 
-impl Snackdrawer {
-    /// Fills an empty catalogue with `DEFAULT_CATALOGUE`; a catalogue with any snack in it is
-    /// left alone, so this runs once per fresh store however often the service starts. Returns
-    /// how many snacks it added (a concurrent seeder may have added some of them).
-    #[tracing::instrument(skip(self))]
-    pub async fn seed_catalogue(&self) -> Result<usize, AppError> {
-        if !self.ports.snacks.list().await.map_err(AppError::from_store)?.is_empty() {
+#[async_trait]
+impl Catalogue for Snackdrawer {
+    async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
+        self.ports.snacks.list().await.map_err(unexpected)
+    }
+
+    async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError> {
+        self.ports.snacks.get(id).await.map_err(unexpected)?.ok_or(AppError::SnackNotFound(id))
+    }
+
+    async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError> {
+        match self.ports.snacks.create(&name).await {
+            Err(StoreError::Duplicate) => Err(AppError::SnackNameTaken(name)),
+            other => other.map_err(unexpected),
+        }
+    }
+
+    /// Runs once per fresh store however often the service starts; a concurrent seeder may
+    /// have added some of the snacks, which is fine.
+    async fn seed_catalogue(&self) -> Result<usize, AppError> {
+        if !self.ports.snacks.list().await.map_err(unexpected)?.is_empty() {
             return Ok(0);
         }
         let mut added = 0;
@@ -35,7 +51,7 @@ impl Snackdrawer {
             match self.ports.snacks.create(&name).await {
                 Ok(_) => added += 1,
                 Err(StoreError::Duplicate) => {}
-                Err(other) => return Err(AppError::from_store(other)),
+                Err(other) => return Err(unexpected(other)),
             }
         }
         Ok(added)

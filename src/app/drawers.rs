@@ -3,30 +3,25 @@
 //! Every use case here takes the caller and checks `Drawer::is_visible_to` before anything else
 //! happens to a drawer, so another user's drawer behaves exactly like a missing one.
 
-use super::{AppError, Snackdrawer};
+use super::{Snackdrawer, unexpected};
 use crate::domain::{Drawer, DrawerId, DrawerName, DrawerWithContents, SnackId, UserId};
-use crate::ports::StoreError;
+use crate::ports::{AppError, Drawers, StoreError};
+use async_trait::async_trait;
 
-impl Snackdrawer {
-    #[tracing::instrument(skip(self))]
-    pub async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
-        self.ports.drawers.list_by_owner(caller).await.map_err(AppError::from_store)
+#[async_trait]
+impl Drawers for Snackdrawer {
+    async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
+        self.ports.drawers.list_by_owner(caller).await.map_err(unexpected)
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn create_drawer(
-        &self,
-        caller: UserId,
-        name: DrawerName,
-    ) -> Result<Drawer, AppError> {
+    async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError> {
         match self.ports.drawers.create(caller, &name).await {
             Err(StoreError::Duplicate) => Err(AppError::DrawerNameTaken(name)),
-            other => other.map_err(AppError::from_store),
+            other => other.map_err(unexpected),
         }
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn get_drawer(
+    async fn get_drawer(
         &self,
         caller: UserId,
         id: DrawerId,
@@ -35,13 +30,12 @@ impl Snackdrawer {
             .drawers
             .find_with_contents(id)
             .await
-            .map_err(AppError::from_store)?
+            .map_err(unexpected)?
             .filter(|found| found.drawer.is_visible_to(caller))
             .ok_or(AppError::DrawerNotFound(id))
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn put_snack_in_drawer(
+    async fn put_snack_in_drawer(
         &self,
         caller: UserId,
         drawer: DrawerId,
@@ -52,12 +46,11 @@ impl Snackdrawer {
             Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
             Err(StoreError::MissingSnack) => Err(AppError::SnackDoesNotExist(snack)),
             Err(StoreError::Duplicate) => Err(AppError::SnackAlreadyInDrawer { snack, drawer }),
-            other => other.map_err(AppError::from_store),
+            other => other.map_err(unexpected),
         }
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn take_snack_from_drawer(
+    async fn take_snack_from_drawer(
         &self,
         caller: UserId,
         drawer: DrawerId,
@@ -66,22 +59,23 @@ impl Snackdrawer {
         self.check_owner(caller, drawer).await?;
         match self.ports.drawers.remove_snack(drawer, snack).await {
             Err(StoreError::MissingSnack) => Err(AppError::SnackNotInDrawer { snack, drawer }),
-            other => other.map_err(AppError::from_store),
+            other => other.map_err(unexpected),
         }
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
+    async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
         self.check_owner(caller, drawer).await?;
         match self.ports.drawers.delete(drawer).await {
             Err(StoreError::MissingDrawer) => Err(AppError::DrawerDoesNotExist(drawer)),
-            other => other.map_err(AppError::from_store),
+            other => other.map_err(unexpected),
         }
     }
+}
 
+impl Snackdrawer {
     /// Succeeds only if the drawer exists and belongs to the caller.
     async fn check_owner(&self, caller: UserId, id: DrawerId) -> Result<(), AppError> {
-        match self.ports.drawers.find(id).await.map_err(AppError::from_store)? {
+        match self.ports.drawers.find(id).await.map_err(unexpected)? {
             Some(found) if found.is_visible_to(caller) => Ok(()),
             _ => Err(AppError::DrawerDoesNotExist(id)),
         }

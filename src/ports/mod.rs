@@ -1,4 +1,5 @@
-//! The traits the core needs from the outside world.
+//! The core's boundary: the inbound port the outside world calls (`UseCases`, in four parts), and the
+//! outbound ports the core calls (repositories, password hashing, tokens, time).
 //!
 //! Each port is narrow enough that an in-memory fake is a page of code, and each method's
 //! documentation states which error it MUST return in which case, so every adapter (SQL, memory,
@@ -6,10 +7,12 @@
 
 mod auth;
 mod clock;
+mod inbound;
 mod store;
 
 pub use auth::{AuthError, PasswordHasher, TokenService};
 pub use clock::Clock;
+pub use inbound::{Accounts, AppError, Catalogue, Drawers, Readiness, UseCases};
 pub use store::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.

@@ -1,9 +1,9 @@
 //! `/drawers/`: each user's private drawers.
 
 use super::ApiError;
+use super::SharedUseCases;
 use super::extract::{Caller, JsonBody, PathIds};
 use super::snacks::SnackView;
-use crate::app::Snackdrawer;
 use crate::domain::{Drawer, DrawerId, DrawerName, SnackId};
 use axum::Json;
 use axum::extract::State;
@@ -56,7 +56,7 @@ pub struct SnackToAdd {
 }
 
 pub async fn list(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     Caller(caller): Caller,
 ) -> Result<Json<DrawerList>, ApiError> {
     let drawers = app
@@ -69,7 +69,7 @@ pub async fn list(
 }
 
 pub async fn create(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     Caller(caller): Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<OneDrawer>), ApiError> {
@@ -79,7 +79,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
 ) -> Result<Json<OneDrawer>, ApiError> {
@@ -89,7 +89,7 @@ pub async fn get(
 }
 
 pub async fn add_snack(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
     body: JsonBody,
@@ -101,7 +101,7 @@ pub async fn add_snack(
 }
 
 pub async fn take_snack(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     PathIds([id, snack_id]): PathIds<2>,
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {
@@ -112,7 +112,7 @@ pub async fn take_snack(
 }
 
 pub async fn delete(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {

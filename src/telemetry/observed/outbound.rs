@@ -1,13 +1,12 @@
-//! `Observed<P>`: the decorator that makes every port call visible. It implements each port by
-//! wrapping another implementation of the same port, and around each call it opens a span
-//! (named and attributed after the OpenTelemetry conventions) and records the autometrics-format
-//! function-call metrics through `metrics`, named `<PortTrait>::<method>`.
+//! `Observed<P>` on the outbound ports: around each store, hashing and token call it opens a
+//! span (named and attributed after the OpenTelemetry conventions) and records the
+//! autometrics-format function-call metrics, named `<PortTrait>::<method>`.
 //!
 //! A call counts as an error (`result="error"`, span status ERROR) only when the dependency
 //! failed (unavailable, internal error, overloaded); an expected refusal such as a duplicate
 //! name or an invalid token is a correct answer, not a failure of the port.
 
-use crate::adapters::metrics::{self, CallOutcome, Function};
+use super::Observed;
 use crate::domain::{
     AccessToken, Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, Password,
     PasswordHash, Snack, SnackId, SnackName, User, UserId, Username,
@@ -16,27 +15,12 @@ use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
     TokenService, UserRepository,
 };
+use crate::telemetry::metrics::{self, CallOutcome, Function};
 use async_trait::async_trait;
 use std::future::Future;
 use tracing::{Instrument, Span, field::Empty};
 
-pub struct Observed<P> {
-    inner: P,
-    /// `db.system.name` for store calls: `sqlite`, `postgresql`, or `memory`.
-    db_system: &'static str,
-}
-
 impl<P> Observed<P> {
-    /// Observes a store, whose calls are database calls of `db_system`.
-    pub fn store(inner: P, db_system: &'static str) -> Self {
-        Self { inner, db_system }
-    }
-
-    /// Observes the password hasher or the token service.
-    pub fn auth(inner: P) -> Self {
-        Self { inner, db_system: "" }
-    }
-
     fn db_span(&self, call: &DbCall) -> Span {
         tracing::info_span!(
             "db",
@@ -110,10 +94,12 @@ fn auth_outcome<T>(result: &Result<T, AuthError>) -> CallOutcome {
 async fn observe<T, E>(
     span: Span,
     function: &'static Function,
+    module: &'static str,
     classify: fn(&Result<T, E>) -> CallOutcome,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    let result = metrics::record_call(function, classify, call).instrument(span.clone()).await;
+    let result =
+        metrics::record_call(function, module, classify, call).instrument(span.clone()).await;
     mark_failure(&span, classify(&result));
     result
 }
@@ -136,7 +122,7 @@ impl<P> Observed<P> {
         // clock read in the OpenTelemetry layer on every poll, which happens several times per
         // statement on SQLite, whose driver hands each statement to a worker thread.
         let span = self.db_span(call);
-        let result = metrics::record_call(&call.function, store_outcome, work).await;
+        let result = metrics::record_call(&call.function, self.module, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));
         result
     }
@@ -229,7 +215,8 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
 impl<P: PasswordHasher> PasswordHasher for Observed<P> {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
         let function = auth_function!("PasswordHasher::hash");
-        observe(auth_span(function), function, auth_outcome, self.inner.hash(password)).await
+        let call = self.inner.hash(password);
+        observe(auth_span(function), function, self.module, auth_outcome, call).await
     }
 
     async fn verify(
@@ -238,29 +225,32 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
         hash: Option<&PasswordHash>,
     ) -> Result<bool, AuthError> {
         let function = auth_function!("PasswordHasher::verify");
-        observe(auth_span(function), function, auth_outcome, self.inner.verify(password, hash))
-            .await
+        let call = self.inner.verify(password, hash);
+        observe(auth_span(function), function, self.module, auth_outcome, call).await
     }
 }
 
 impl<P: TokenService> TokenService for Observed<P> {
     fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
-        observe_sync(auth_function!("TokenService::issue"), || self.inner.issue(user))
+        observe_sync(auth_function!("TokenService::issue"), self.module, || self.inner.issue(user))
     }
 
     fn verify(&self, token: &str) -> Result<UserId, AuthError> {
-        observe_sync(auth_function!("TokenService::verify"), || self.inner.verify(token))
+        observe_sync(auth_function!("TokenService::verify"), self.module, || {
+            self.inner.verify(token)
+        })
     }
 }
 
 fn observe_sync<T>(
     function: &'static Function,
+    module: &'static str,
     call: impl FnOnce() -> Result<T, AuthError>,
 ) -> Result<T, AuthError> {
     // The span brackets the call without being entered: token work is synchronous and opens
     // nothing inside, so entering would only add its cost.
     let span = auth_span(function);
-    let result = metrics::record_call_sync(function, auth_outcome, call);
+    let result = metrics::record_call_sync(function, module, auth_outcome, call);
     mark_failure(&span, auth_outcome(&result));
     result
 }

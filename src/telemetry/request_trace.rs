@@ -67,16 +67,6 @@ impl RequestTrace {
         })
     }
 
-    /// `work`, made to run in the current request's trace wherever it runs: on the blocking
-    /// pool or in a spawned task, which do not inherit the task-local.
-    pub fn carried<R>(work: impl FnOnce() -> R) -> impl FnOnce() -> R {
-        let current = Self::current();
-        move || match current {
-            Some(trace) => trace.scope(work),
-            None => work(),
-        }
-    }
-
     /// The request being served on this task, if any.
     pub fn current() -> Option<Self> {
         CURRENT.try_with(|trace| *trace).ok()
@@ -177,18 +167,6 @@ mod tests {
     fn trace_id(span: &tracing::Span) -> TraceId {
         use tracing_opentelemetry::OpenTelemetrySpanExt;
         span.context().span().span_context().trace_id()
-    }
-
-    #[test]
-    fn work_carried_elsewhere_stays_in_the_request_s_trace() {
-        let trace = RequestTrace::decide(&TraceSampler::never(), &Context::new(), "x");
-        let work = trace.scope(|| RequestTrace::carried(RequestTrace::current));
-        let elsewhere = std::thread::spawn(work).join().unwrap();
-        assert_eq!(elsewhere, Some(trace));
-        assert_eq!(
-            std::thread::spawn(RequestTrace::carried(RequestTrace::current)).join().unwrap(),
-            None
-        );
     }
 
     #[test]

@@ -5,11 +5,10 @@
 //! is traced. Which requests are traced is the sampler's choice (`OTEL_TRACES_SAMPLER`,
 //! OpenTelemetry's default of every request when unset); with no OTLP endpoint nothing would
 //! be sent, so unless a sampler is named, no request is traced and spans cost nothing (see
-//! `adapters::request_trace`). `RUST_LOG=warn` thins the logs without taking spans out of
+//! `request_trace`). `RUST_LOG=warn` thins the logs without taking spans out of
 //! traces; inside a request that is not sampled there are no spans, for the logs either.
 
-use crate::adapters::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
-use crate::config::{Config, LogFormat};
+use super::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
 use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry_otlp::{
     Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
@@ -19,7 +18,6 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use percent_encoding::percent_decode_str;
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use tracing::Level;
 use tracing::Metadata;
 use tracing::subscriber::Interest;
@@ -30,8 +28,21 @@ use tracing_subscriber::layer::{self, Layered};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// The service name on spans when `OTEL_SERVICE_NAME` does not give one.
-pub const DEFAULT_SERVICE_NAME: &str = "snackdrawer";
+/// What the set-up needs to know, as plain values: it reads no configuration of its own
+/// (beyond the variables the OpenTelemetry SDK and `RUST_LOG` define).
+#[derive(Debug, Clone)]
+pub struct TraceSettings {
+    /// `service.name` on exported spans.
+    pub service_name: String,
+    /// JSON lines rather than text for people.
+    pub json_logs: bool,
+    /// The OTLP collector; `None` exports nothing.
+    pub otlp_endpoint: Option<String>,
+    /// OTLP over gRPC rather than HTTP/protobuf.
+    pub otlp_grpc: bool,
+    /// `key=value,key2=value2`, values URL-encoded, sent with every export.
+    pub otlp_headers: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -55,22 +66,16 @@ fn env(name: &str) -> Option<String> {
 
 /// Installs the global subscriber and tracer. Call once, inside the tokio runtime (the gRPC
 /// exporter needs it), before anything logs.
-pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
-    let exporter = span_exporter(config)?;
+pub fn init(settings: &TraceSettings) -> Result<Telemetry, TelemetryError> {
+    let exporter = span_exporter(settings)?;
     let exporting = exporter.is_some();
     let sampler = configured_sampler(exporting);
-    let provider = tracer_provider(exporter, &config.otel_service_name, sampler.clone());
-    let format = config.log_format;
+    let provider = tracer_provider(exporter, &settings.service_name, sampler.clone());
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let levels = log_levels();
     let traces = trace_layer(&provider, levels.clone());
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
-    };
     let registry = registry(levels).with(traces);
-    if json {
+    if settings.json_logs {
         registry.with(json_logs(std::io::stdout)).init();
     } else {
         registry.with(tracing_subscriber::fmt::layer().with_filter(log_filter())).init();
@@ -195,7 +200,7 @@ impl<S: tracing::Subscriber> Layer<S> for SampledRequestsOnly {
 
 /// A real SDK tracer provider with no exporter, sampling with `sampler`.
 pub fn local_tracer_provider(sampler: TraceSampler) -> SdkTracerProvider {
-    tracer_provider(None, DEFAULT_SERVICE_NAME, sampler)
+    tracer_provider(None, "snackdrawer", sampler)
 }
 
 fn log_filter() -> EnvFilter {
@@ -204,14 +209,14 @@ fn log_filter() -> EnvFilter {
 
 /// Tracing export is on exactly when an OTLP endpoint is configured. The exporter reads the
 /// timeout, compression and signal-specific (`OTEL_EXPORTER_OTLP_TRACES_*`) variables itself.
-fn span_exporter(config: &Config) -> Result<Option<SpanExporter>, TelemetryError> {
+fn span_exporter(settings: &TraceSettings) -> Result<Option<SpanExporter>, TelemetryError> {
     let traces_endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let endpoint = config.otel_exporter_otlp_endpoint.as_deref().filter(|e| !e.is_empty());
+    let endpoint = settings.otlp_endpoint.as_deref().filter(|e| !e.is_empty());
     if endpoint.is_none() && traces_endpoint.is_none() {
         return Ok(None);
     }
-    let headers = parse_headers(config.otel_exporter_otlp_headers.as_deref().unwrap_or(""))?;
-    let exporter = if config.otel_exporter_otlp_protocol == "grpc" {
+    let headers = parse_headers(settings.otlp_headers.as_deref().unwrap_or(""))?;
+    let exporter = if settings.otlp_grpc {
         let headers =
             axum::http::HeaderMap::try_from(&headers).map_err(|_| TelemetryError::Headers)?;
         let mut builder = SpanExporter::builder()

@@ -1,18 +1,19 @@
 //! The one place where a failure becomes an HTTP response.
 //!
 //! Every error body is `{"error": "<code> <reason phrase>: <description>"}`, as the old service
-//! wrote them. Causes of 5xx answers are logged here (inside the request's span) and never sent
-//! to the client.
+//! wrote them. The cause of a 5xx answer is never sent to the client: it travels in the
+//! response's extensions as a `ServerFailure`, for whatever wraps the router to log (the
+//! telemetry request layer does), so this adapter needs no logging of its own.
 
 use super::extract::numeric_ids;
-use crate::app::AppError;
 use crate::domain::ValidationError;
-use crate::telemetry::error_chain;
+use crate::ports::AppError;
 use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -66,19 +67,14 @@ impl ApiError {
     }
 }
 
+/// Why a request was answered with a 5xx: the error, with its chain of causes, in the
+/// response's extensions. A plain `std` type, so that the layer that logs it needs nothing
+/// from this adapter.
+pub type ServerFailure = Arc<dyn std::error::Error + Send + Sync>;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        // An outage (503) is worth a warning per request; a 500 is a bug.
-        match status {
-            StatusCode::SERVICE_UNAVAILABLE => {
-                tracing::warn!(error = %error_chain(&self), "request failed: dependency unavailable");
-            }
-            _ if status.is_server_error() => {
-                tracing::error!(error = %error_chain(&self), "request failed");
-            }
-            _ => {}
-        }
         let reason = status.canonical_reason().unwrap_or("Error");
         let body = json!({ "error": format!("{} {reason}: {self}", status.as_u16()) });
         let mut response = (status, Json(body)).into_response();
@@ -95,6 +91,9 @@ impl IntoResponse for ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status.is_server_error() {
+            response.extensions_mut().insert::<ServerFailure>(Arc::new(self));
         }
         response
     }

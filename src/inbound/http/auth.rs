@@ -1,8 +1,8 @@
 //! `POST /auth/users` and `POST /auth/login`.
 
 use super::ApiError;
+use super::SharedUseCases;
 use super::extract::JsonBody;
-use crate::app::Snackdrawer;
 use crate::domain::{Password, Username};
 use axum::Json;
 use axum::extract::State;
@@ -33,7 +33,7 @@ pub struct TokenView {
 }
 
 pub async fn register(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let (username, password) = body.parse::<CredentialsBody>()?.validate()?;
@@ -44,7 +44,7 @@ pub async fn register(
 
 /// Answers 201, not 200: the old service did, and its clients check for it.
 pub async fn log_in(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     let (username, password) = body.parse::<CredentialsBody>()?.validate()?;

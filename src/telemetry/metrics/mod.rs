@@ -15,9 +15,9 @@
 mod calls;
 mod exposition;
 
-pub use calls::{CallOutcome, Function, record_call, record_call_sync};
+pub use calls::{CallOutcome, Function, Identity, record_call, record_call_sync};
 
-use crate::adapters::request_trace::RequestTrace;
+use super::request_trace::RequestTrace;
 use opentelemetry::trace::TraceId;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -83,7 +83,7 @@ struct HttpFamilies {
 static HTTP: OnceLock<HttpFamilies> = OnceLock::new();
 
 /// Registers the HTTP families and the function-call families.
-fn http() -> &'static HttpFamilies {
+fn registered() -> &'static HttpFamilies {
     HTTP.get_or_init(|| {
         let mut registry = Registry::default();
         let duration = Family::<_, HistogramWithExemplars<_>>::new_with_constructor(|| {
@@ -106,10 +106,13 @@ fn http() -> &'static HttpFamilies {
     })
 }
 
-/// Prepares the registry and the build information series; call at start so `/metrics` is
-/// complete before the first request.
-pub fn init() {
-    http();
+/// Names the service on every series and prepares the registry, so `/metrics` is complete
+/// before the first request. Call once at start, before anything is measured: only the first
+/// identity counts (returns whether it was this one), and measuring first takes the default.
+pub fn init(identity: Identity) -> bool {
+    let fresh = calls::identify(identity);
+    registered();
+    fresh
 }
 
 /// The methods HTTP defines; anything else is reported as `_OTHER` so a client cannot mint
@@ -152,14 +155,20 @@ impl RouteMetrics {
     }
 
     /// Counts a request as in flight until the returned guard is dropped, which also happens
-    /// when the client hangs up and the request is abandoned. `started` is when the request
+    /// when the client hangs up and the request is abandoned. `module` is the code serving the
+    /// route (the API call series' `module` label); `started` is when the request
     /// reached the middleware, so its latency includes the telemetry set-up; `trace_id` is the
     /// exemplar of the request's own series (its port calls read theirs from the current
     /// `RequestTrace`).
-    pub fn start(&'static self, started: Instant, trace_id: Option<TraceId>) -> ServingRequest {
+    pub fn start(
+        &'static self,
+        module: &'static str,
+        started: Instant,
+        trace_id: Option<TraceId>,
+    ) -> ServingRequest {
         self.active.inc();
         let exemplar = exemplar(trace_id);
-        let api = calls::Measured::start(&self.api, started, exemplar);
+        let api = calls::Measured::start(&self.api, module, started, exemplar);
         ServingRequest { route: self, exemplar, api }
     }
 
@@ -182,7 +191,7 @@ impl RouteMetrics {
             http_request_method: self.method,
             http_response_status_code: status,
         };
-        let histogram = http().duration.get_or_create(&labels).clone();
+        let histogram = registered().duration.get_or_create(&labels).clone();
         histogram.observe(seconds, exemplar);
         let mut durations = self.durations.write().unwrap_or_else(|p| p.into_inner());
         if find(&durations).is_none() {
@@ -215,7 +224,10 @@ pub fn route(method: &'static str, route: Option<&str>) -> &'static RouteMetrics
         method,
         route: template,
         api: Function::api(name),
-        active: http().active.get_or_create(&MethodLabel { http_request_method: method }).clone(),
+        active: registered()
+            .active
+            .get_or_create(&MethodLabel { http_request_method: method })
+            .clone(),
         durations: RwLock::default(),
     }));
     routes.entry(template).or_default().push(resolved);
@@ -273,7 +285,7 @@ impl Format {
 /// Every metric of the process, in `format`.
 pub fn render(format: Format) -> String {
     let mut openmetrics = String::new();
-    encode(&mut openmetrics, &http().registry).expect("writing to a String cannot fail");
+    encode(&mut openmetrics, &registered().registry).expect("writing to a String cannot fail");
     match format {
         Format::OpenMetrics => openmetrics,
         Format::Prometheus => exposition::openmetrics_to_prometheus(&openmetrics),

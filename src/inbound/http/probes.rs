@@ -3,7 +3,7 @@
 //! this replica can serve now, and answers 503 while its store cannot.
 
 use super::ApiError;
-use crate::app::Snackdrawer;
+use super::SharedUseCases;
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(app): State<Snackdrawer>) -> Result<Json<Value>, ApiError> {
+pub async fn readyz(State(app): State<SharedUseCases>) -> Result<Json<Value>, ApiError> {
     app.readiness().await?;
     Ok(Json(json!({ "status": "ready" })))
 }

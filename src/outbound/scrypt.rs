@@ -6,7 +6,6 @@
 //! pile up threads and memory. Verifying for an unknown user checks the password against a dummy
 //! hash made with the same parameters, so it costs the same as a real check.
 
-use crate::adapters::request_trace::RequestTrace;
 use crate::domain::{Password, PasswordHash};
 use crate::ports::{AuthError, PasswordHasher};
 use async_trait::async_trait;
@@ -79,8 +78,7 @@ impl ScryptHasher {
         self.capacity - self.admitted.available_permits()
     }
 
-    /// Runs `work` on the blocking pool within the limits, in the caller's span and request
-    /// trace. The permits travel with the work, not with the caller: a client that hangs up
+    /// Runs `work` on the blocking pool within the limits, in the caller's span. The permits travel with the work, not with the caller: a client that hangs up
     /// does not free a worker slot while its hash is still being computed.
     async fn off_the_workers<T: Send + 'static>(
         &self,
@@ -92,10 +90,9 @@ impl ScryptHasher {
             Arc::clone(&self.running).acquire_owned().await.expect("the semaphore is never closed");
         let scrypt = self.scrypt;
         let span = Span::current();
-        let work = RequestTrace::carried(move || span.in_scope(|| work(scrypt)));
         tokio::task::spawn_blocking(move || {
             let _permits = (admitted, running);
-            work()
+            span.in_scope(|| work(scrypt))
         })
         .await
         .map_err(|error| AuthError::Internal(error.into()))

@@ -4,8 +4,9 @@
 //! handler asks for it, so a bad body never hides a bad id.
 
 use super::ApiError;
-use crate::app::{AppError, Snackdrawer};
+use super::SharedUseCases;
 use crate::domain::UserId;
+use crate::ports::AppError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
@@ -43,14 +44,12 @@ pub fn numeric_ids(segments: &[String]) -> Option<Vec<i64>> {
 /// The authenticated user making the request.
 pub struct Caller(pub UserId);
 
-impl FromRequestParts<Snackdrawer> for Caller {
+impl FromRequestParts<SharedUseCases> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Snackdrawer) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, app: &SharedUseCases) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers)?;
-        let user = app.authenticate(token)?;
-        tracing::Span::current().record("enduser.id", user.get());
-        Ok(Caller(user))
+        Ok(Caller(app.authenticate(token)?))
     }
 }
 

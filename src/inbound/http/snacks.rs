@@ -1,8 +1,8 @@
 //! `/snacks/`: the global catalogue.
 
 use super::ApiError;
+use super::SharedUseCases;
 use super::extract::{Caller, JsonBody, PathIds};
-use crate::app::Snackdrawer;
 use crate::domain::{Snack, SnackId, SnackName};
 use axum::Json;
 use axum::extract::State;
@@ -36,13 +36,13 @@ pub struct NewSnack {
     name: String,
 }
 
-pub async fn list(State(app): State<Snackdrawer>) -> Result<Json<SnackList>, ApiError> {
+pub async fn list(State(app): State<SharedUseCases>) -> Result<Json<SnackList>, ApiError> {
     let snacks = app.list_snacks().await?.into_iter().map(SnackView::from).collect();
     Ok(Json(SnackList { snacks }))
 }
 
 pub async fn get(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     PathIds([id]): PathIds<1>,
 ) -> Result<Json<OneSnack>, ApiError> {
     let snack = app.get_snack(SnackId::new(id)?).await?;
@@ -50,7 +50,7 @@ pub async fn get(
 }
 
 pub async fn create(
-    State(app): State<Snackdrawer>,
+    State(app): State<SharedUseCases>,
     _caller: Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<OneSnack>), ApiError> {

@@ -1,22 +1,26 @@
 //! Request-level telemetry, as one tower layer around every route: the trace decision and the
 //! server span (continuing a caller's W3C `traceparent`), the HTTP metrics, the API
-//! objective's call record, the access log line, and the `x-trace-id` response header that
-//! lets a user look a request up.
+//! objective's call record, the access log line (and, for a 5xx, the error line with the
+//! cause the router left in the response), and the `x-trace-id` response header that lets a
+//! user look a request up. Also the `/metrics` endpoint.
 //!
 //! Why a hand-written layer rather than `axum::middleware::from_fn`: `from_fn` clones and
 //! boxes the inner service and boxes its future on every request, which measured as a fifth
 //! of the metrics' cost. Here the set-up runs in `call`, the inner route's future is wrapped
 //! as it is, and the bookkeeping happens when it completes.
 
-use crate::adapters::metrics::{self, ServingRequest};
-use crate::adapters::request_trace::{RequestTrace, TraceSampler};
+use super::error_chain;
+use super::metrics::{self, ServingRequest};
+use super::request_trace::{RequestTrace, TraceSampler};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
+use std::error::Error;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::{Span, field::Empty};
@@ -25,15 +29,17 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// The response header carrying the request's trace id.
 pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
 
-/// Observes every request of the service it wraps; `sampler` decides which are traced.
+/// Observes every request of the service it wraps: `sampler` decides which are traced, and
+/// `module` names the code that serves the routes, for the API call series.
 #[derive(Clone)]
 pub struct ObserveLayer {
     sampler: TraceSampler,
+    module: &'static str,
 }
 
 impl ObserveLayer {
-    pub fn new(sampler: TraceSampler) -> Self {
-        Self { sampler }
+    pub fn new(sampler: TraceSampler, module: &'static str) -> Self {
+        Self { sampler, module }
     }
 }
 
@@ -41,7 +47,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
     type Service = Observe<S>;
 
     fn layer(&self, inner: S) -> Observe<S> {
-        Observe { inner, sampler: self.sampler.clone() }
+        Observe { inner, sampler: self.sampler.clone(), module: self.module }
     }
 }
 
@@ -49,6 +55,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     sampler: TraceSampler,
+    module: &'static str,
 }
 
 impl<S> tower::Service<Request> for Observe<S>
@@ -75,7 +82,7 @@ where
             propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
         });
         let trace = RequestTrace::decide(&self.sampler, &parent, name);
-        let serving = route.start(started, trace.exemplar());
+        let serving = route.start(self.module, started, trace.exemplar());
         // A root whatever encloses it (its parent is the caller, if any); an unsampled request
         // opens no span, a sampled one's takes the decided trace id.
         let span = trace.open_span(|| {
@@ -135,6 +142,7 @@ where
             span.record("http.response.status_code", status.as_u16());
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
+                log_failure(span, status, &response);
             }
             // An explicit parent gives the log layers the span's context without entering it.
             tracing::info!(
@@ -154,6 +162,19 @@ where
             response.headers_mut().insert(TRACE_ID_HEADER, trace_id);
             Poll::Ready(Ok(response))
         })
+    }
+}
+
+/// The error line of a 5xx answer, with the cause the router left in the response's
+/// extensions (an `Arc<dyn Error + Send + Sync>`): a warning for an outage (503), an error
+/// for anything else, which is a bug.
+fn log_failure(span: &Span, status: StatusCode, response: &Response) {
+    let cause = response.extensions().get::<Arc<dyn Error + Send + Sync>>();
+    let error = cause.map(|cause| error_chain(&**cause));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(parent: span, error = error.as_deref(), "request failed: dependency unavailable");
+    } else {
+        tracing::error!(parent: span, error = error.as_deref(), "request failed");
     }
 }
 

@@ -1,0 +1,142 @@
+//! The inbound port: everything Snackdrawer does, as the traits the HTTP adapter (or a test, or
+//! a benchmark) calls, one per area as with the outbound repositories, and `UseCases`, which is
+//! all of them. `app::Snackdrawer` implements them over the outbound ports; decorators such as
+//! `telemetry::Observed` implement them by wrapping another implementation, which is how a use
+//! case gets its span without the core naming a tracing library.
+
+use super::{AuthError, BoxError};
+use crate::domain::{
+    AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, Password, Snack, SnackId,
+    SnackName, User, UserId, Username, ValidationError,
+};
+use async_trait::async_trait;
+
+/// Every use case: what the HTTP adapter holds.
+pub trait UseCases: Accounts + Catalogue + Drawers + Readiness {}
+
+impl<T: Accounts + Catalogue + Drawers + Readiness> UseCases for T {}
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Creates an account. MUST return `UsernameTaken` if the name is in use. Registering does
+    /// not log in: clients call `log_in` next.
+    async fn register(&self, username: Username, password: Password) -> Result<User, AppError>;
+
+    /// Exchanges a username and password for an access token. MUST return `BadCredentials`
+    /// for an unknown user and a wrong password alike, after the same amount of work.
+    async fn log_in(&self, username: Username, password: Password)
+    -> Result<AccessToken, AppError>;
+
+    /// The user a token belongs to. MUST return `InvalidToken` for anything but a current
+    /// token this service issued.
+    fn authenticate(&self, token: &str) -> Result<UserId, AppError>;
+}
+
+/// The global snack catalogue: anyone may read it, any logged-in user may add to it.
+#[async_trait]
+pub trait Catalogue: Send + Sync {
+    /// The whole catalogue, in id order.
+    async fn list_snacks(&self) -> Result<Vec<Snack>, AppError>;
+
+    /// MUST return `SnackNotFound` if there is no such snack.
+    async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError>;
+
+    /// MUST return `SnackNameTaken` if a snack has exactly this name.
+    async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError>;
+
+    /// Fills an empty catalogue with the default snacks and returns how many it added; a
+    /// catalogue with any snack in it is left alone.
+    async fn seed_catalogue(&self) -> Result<usize, AppError>;
+}
+
+/// Private drawers. Another user's drawer MUST behave exactly like a missing one.
+#[async_trait]
+pub trait Drawers: Send + Sync {
+    /// The caller's drawers, in id order, without contents.
+    async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError>;
+
+    /// MUST return `DrawerNameTaken` if the caller already has a drawer with this name.
+    async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError>;
+
+    /// MUST return `DrawerNotFound` for a drawer that is missing or someone else's.
+    async fn get_drawer(
+        &self,
+        caller: UserId,
+        id: DrawerId,
+    ) -> Result<DrawerWithContents, AppError>;
+
+    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's,
+    /// `SnackDoesNotExist` for an unknown snack, `SnackAlreadyInDrawer` if it is there already.
+    async fn put_snack_in_drawer(
+        &self,
+        caller: UserId,
+        drawer: DrawerId,
+        snack: SnackId,
+    ) -> Result<(), AppError>;
+
+    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's, and
+    /// `SnackNotInDrawer` if the snack is not in it.
+    async fn take_snack_from_drawer(
+        &self,
+        caller: UserId,
+        drawer: DrawerId,
+        snack: SnackId,
+    ) -> Result<(), AppError>;
+
+    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's.
+    async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError>;
+}
+
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// Whether this replica can serve requests now: MUST return `Unavailable` while its store
+    /// cannot answer.
+    async fn readiness(&self) -> Result<(), AppError>;
+}
+
+/// Why a use case did not succeed. Messages are the HTTP contract's descriptions, including
+/// the old service's two wordings for a missing drawer, which clients may match on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("invalid authentication token")]
+    InvalidToken,
+    #[error("username or password incorrect")]
+    BadCredentials,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("snack with ID == {0} not found")]
+    SnackNotFound(SnackId),
+    #[error("snack with name \"{0}\" already exists")]
+    SnackNameTaken(SnackName),
+    #[error("drawer with ID == {0} not found")]
+    DrawerNotFound(DrawerId),
+    #[error("drawer with name {0} already exists for this user")]
+    DrawerNameTaken(DrawerName),
+    /// The drawer named in a change to its contents is missing or someone else's.
+    #[error("drawer with ID {0} does not exist")]
+    DrawerDoesNotExist(DrawerId),
+    #[error("snack with ID {0} does not exist")]
+    SnackDoesNotExist(SnackId),
+    #[error("snack with ID {snack} already exists in drawer with ID {drawer}")]
+    SnackAlreadyInDrawer { snack: SnackId, drawer: DrawerId },
+    #[error("snack with ID {snack} is not in drawer with ID {drawer}")]
+    SnackNotInDrawer { snack: SnackId, drawer: DrawerId },
+    /// A dependency is down or saturated; the request may succeed if retried later.
+    #[error("service temporarily unavailable, retry later")]
+    Unavailable(#[source] BoxError),
+    /// A bug or broken invariant; the cause is for the logs, not for the client.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::InvalidToken => Self::InvalidToken,
+            AuthError::Overloaded => Self::Unavailable(error.into()),
+            AuthError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}

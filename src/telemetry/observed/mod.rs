@@ -1,0 +1,56 @@
+//! `Observed<P>`: the decorator that makes every port visible. It implements each port, inbound
+//! (`inbound.rs`: the use cases' spans) and outbound (`outbound.rs`: spans and function-call
+//! series of store, hashing and token calls), by wrapping another implementation of the same
+//! port, so the core and the adapters stay free of instrumentation and `startup` decides what
+//! is observed.
+
+mod inbound;
+mod outbound;
+
+pub struct Observed<P> {
+    inner: P,
+    /// `db.system.name` for store calls: `sqlite`, `postgresql`, or `memory`.
+    db_system: &'static str,
+    /// The `module` label of this port's calls: the module of the code it wraps.
+    module: &'static str,
+}
+
+impl<P> Observed<P> {
+    /// Observes a store, whose calls are database calls of `db_system`.
+    pub fn store(inner: P, db_system: &'static str) -> Self {
+        Self { inner, db_system, module: module_of::<P>() }
+    }
+
+    /// Observes the password hasher or the token service.
+    pub fn auth(inner: P) -> Self {
+        Self { inner, db_system: "", module: module_of::<P>() }
+    }
+
+    /// Observes the use cases.
+    pub fn use_cases(inner: P) -> Self {
+        Self { inner, db_system: "", module: module_of::<P>() }
+    }
+}
+
+/// The module path of a type: `snackdrawer::outbound::sql` for `SqlStore`, and for a generic
+/// wrapper, that of the wrapper (what it decorates is the wrapper's business).
+fn module_of<P>() -> &'static str {
+    let name = std::any::type_name::<P>();
+    let path = name.split('<').next().unwrap_or(name);
+    path.rsplit_once("::").map_or(path, |(module, _)| module)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_of;
+
+    #[test]
+    fn the_module_is_the_type_s_path_without_its_name() {
+        assert_eq!(
+            module_of::<crate::outbound::memory::MemoryStore>(),
+            "snackdrawer::outbound::memory"
+        );
+        assert_eq!(module_of::<std::sync::Arc<u8>>(), "alloc::sync");
+        assert_eq!(module_of::<u8>(), "u8");
+    }
+}
