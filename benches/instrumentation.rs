@@ -36,20 +36,25 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use axum::routing::get;
 use http_body_util::BodyExt;
 use opentelemetry_sdk::trace::Sampler;
-use snackdrawer::adapters::clock::SystemClock;
-use snackdrawer::adapters::http::{router, unobserved_router};
-use snackdrawer::adapters::jwt::JwtTokens;
-use snackdrawer::adapters::memory::MemoryStore;
-use snackdrawer::adapters::observed::Observed;
-use snackdrawer::adapters::request_trace::TraceSampler;
-use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
-use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreHealth, UserRepository};
+use snackdrawer::inbound::http::router;
+use snackdrawer::outbound::clock::SystemClock;
+use snackdrawer::outbound::jwt::JwtTokens;
+use snackdrawer::outbound::memory::MemoryStore;
+use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
+use snackdrawer::ports::{
+    Accounts, Catalogue, DrawerRepository, Drawers, SnackRepository, StoreHealth, UserRepository,
+};
+use snackdrawer::startup::{http_api, observed_use_cases};
 use snackdrawer::telemetry;
+use snackdrawer::telemetry::Observed;
+use snackdrawer::telemetry::http::metrics_endpoint;
+use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -134,8 +139,8 @@ async fn prepared(
     }
     let timeout = Duration::from_secs(30);
     let router = match sampler {
-        Some(sampler) => router(app, timeout, sampler),
-        None => unobserved_router(app, timeout),
+        Some(sampler) => http_api(observed_use_cases(app), timeout, sampler),
+        None => router(Arc::new(app), timeout, get(metrics_endpoint)),
     };
     (router, token.expose().to_owned(), drawer.get())
 }

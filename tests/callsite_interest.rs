@@ -2,7 +2,7 @@
 //! refused once, when it registers, and never asked about again. (Interest is cached per
 //! callsite across every subscriber in the process, so this binary holds this one test.)
 
-use snackdrawer::adapters::request_trace::TraceSampler;
+use snackdrawer::telemetry::request_trace::TraceSampler;
 use snackdrawer::telemetry::{local_tracer_provider, registry, trace_layer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,12 +8,13 @@ mod support;
 
 use async_trait::async_trait;
 use serde_json::json;
-use snackdrawer::adapters::memory::MemoryStore;
-use snackdrawer::adapters::observed::Observed;
-use snackdrawer::adapters::request_trace::TraceSampler;
 use snackdrawer::app::Ports;
+use snackdrawer::outbound::memory::MemoryStore;
+use snackdrawer::ports::Catalogue;
 use snackdrawer::ports::{StoreError, StoreHealth};
 use snackdrawer::telemetry;
+use snackdrawer::telemetry::Observed;
+use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -3,12 +3,12 @@
 
 mod support;
 
-use snackdrawer::adapters::jwt::JwtTokens;
-use snackdrawer::adapters::scrypt::{HashingLimits, ScryptHasher};
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
 };
+use snackdrawer::outbound::jwt::JwtTokens;
+use snackdrawer::outbound::scrypt::{HashingLimits, ScryptHasher};
 use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,9 +3,10 @@
 
 mod support;
 
-use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::app::{AppError, DEFAULT_CATALOGUE};
+use snackdrawer::app::DEFAULT_CATALOGUE;
 use snackdrawer::domain::{DrawerId, DrawerName, Password, SnackId, SnackName, Username};
+use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::ports::{Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;
 use support::TestApp;

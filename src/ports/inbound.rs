@@ -2,7 +2,7 @@
 //! a benchmark) calls, one per area as with the outbound repositories, and `UseCases`, which is
 //! all of them. `app::Snackdrawer` implements them over the outbound ports; decorators such as
 //! `telemetry::Observed` implement them by wrapping another implementation, which is how a use
-//! case gets its span without the core naming a tracing library.
+//! case gets its span while the core names no instrumentation library.
 
 use super::{AuthError, BoxError};
 use crate::domain::{

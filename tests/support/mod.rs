@@ -12,12 +12,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use snackdrawer::adapters::http::router;
-use snackdrawer::adapters::jwt::JwtTokens;
-use snackdrawer::adapters::request_trace::TraceSampler;
-use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::app::{Ports, Snackdrawer};
+use snackdrawer::outbound::jwt::JwtTokens;
+use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::ports::Catalogue;
 use snackdrawer::ports::Clock;
+use snackdrawer::startup::{http_api, observed_use_cases};
+use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use stores::{StoreGuard, StoreKind, fresh_ports};
@@ -89,7 +90,11 @@ impl TestApp {
     pub fn with_ports(ports: Ports, clock: Arc<ManualClock>, guard: StoreGuard) -> Self {
         let app = Snackdrawer::new(ports);
         Self {
-            router: router(app.clone(), Duration::from_secs(30), TraceSampler::always()),
+            router: http_api(
+                observed_use_cases(app.clone()),
+                Duration::from_secs(30),
+                TraceSampler::always(),
+            ),
             app,
             clock,
             _store: guard,

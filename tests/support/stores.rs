@@ -8,9 +8,9 @@
 #![allow(unused_macros, unused_imports)]
 
 use sea_orm::{ConnectionTrait, Database};
-use snackdrawer::adapters::memory::MemoryStore;
-use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::Ports;
+use snackdrawer::outbound::memory::MemoryStore;
+use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
 use snackdrawer::ports::{PasswordHasher, TokenService};
 use std::io::Write;
 use std::sync::Arc;

@@ -44,12 +44,11 @@ fn module_of<P>() -> &'static str {
 mod tests {
     use super::module_of;
 
+    struct Adapter;
+
     #[test]
     fn the_module_is_the_type_s_path_without_its_name() {
-        assert_eq!(
-            module_of::<crate::outbound::memory::MemoryStore>(),
-            "snackdrawer::outbound::memory"
-        );
+        assert_eq!(module_of::<Adapter>(), "snackdrawer::telemetry::observed::tests");
         assert_eq!(module_of::<std::sync::Arc<u8>>(), "alloc::sync");
         assert_eq!(module_of::<u8>(), "u8");
     }
