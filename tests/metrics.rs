@@ -19,6 +19,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 use support::stores::StoreGuard;
 use support::{Reply, TestApp, auth_adapters};
 use tracing_subscriber::filter::Targets;
@@ -32,6 +33,22 @@ impl StoreHealth for Unhealthy {
     async fn ping(&self) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("the test says so".into()))
     }
+}
+
+/// A store whose health check never answers.
+struct Stuck;
+
+#[async_trait]
+impl StoreHealth for Stuck {
+    async fn ping(&self) -> Result<(), StoreError> {
+        std::future::pending().await
+    }
+}
+
+/// How many calls of `function` were abandoned before they finished.
+fn cancelled(text: &str, function: &str) -> f64 {
+    let function = format!(r#"function="{function}""#);
+    sample(text, "snackdrawer_function_calls_cancelled_total", &[&function])
 }
 
 /// The app as production wires it: every port observed.
@@ -152,6 +169,19 @@ async fn metrics_tell_what_happened() {
             ],
         )
     };
+    // `module` is where the measured code lives.
+    for (function, module) in [
+        ("SnackRepository::list", "snackdrawer::outbound::memory"),
+        ("PasswordHasher::hash", "snackdrawer::outbound::scrypt"),
+        ("TokenService::issue", "snackdrawer::outbound::jwt"),
+        ("StoreHealth::ping", "metrics"),
+        ("GET /snacks/", "snackdrawer::inbound::http"),
+    ] {
+        let (function_label, module_label) =
+            (format!(r#"function="{function}""#), format!(r#"module="{module}""#));
+        let labels = [function_label.as_str(), module_label.as_str()];
+        assert_eq!(sample(&text, "function_calls_concurrent", &labels), 0.0, "{function}");
+    }
     assert_eq!(calls("SnackRepository::list", "ok"), 4.0, "three requests and the seeding's look");
     assert_eq!(calls("SnackRepository::create", "ok"), 12.0, "the seeded catalogue");
     assert_eq!(calls("SnackRepository::get", "ok"), 1.0);
@@ -203,10 +233,35 @@ async fn metrics_tell_what_happened() {
         ),
         3.0
     );
+    // A call abandoned half-way (its client hung up) is not a call: no result, no latency; it
+    // comes off the in-flight gauge and is counted as cancelled.
+    assert_eq!(cancelled(&text, "StoreHealth::ping"), 0.0);
+    let stuck = Observed::store(Stuck, "memory");
+    let abandoned = tokio::time::timeout(Duration::from_millis(10), stuck.ping()).await;
+    assert!(abandoned.is_err(), "the stuck ping cannot finish");
+    let after = scrape(&app, None).await;
+    trace_ids.insert(after.headers["x-trace-id"].to_str().unwrap().to_owned());
+    let after = after.text;
+    assert_eq!(cancelled(&after, "StoreHealth::ping"), 1.0);
     assert_eq!(
-        sample(&text, "function_calls_concurrent", &[r#"function="SnackRepository::list""#]),
-        0.0
+        sample(
+            &after,
+            "function_calls_total",
+            &[r#"function="StoreHealth::ping""#, r#"result="error""#]
+        ),
+        1.0,
+        "still only the readiness check's failure"
     );
+    let ping_latency = [r#"function="StoreHealth::ping""#];
+    assert_eq!(sample(&after, "function_calls_duration_seconds_count", &ping_latency), 1.0);
+    assert_eq!(sample(&after, "function_calls_concurrent", &ping_latency), 0.0);
+    for line in after.lines().filter(|line| line.starts_with("function_calls_total{")) {
+        assert!(
+            line.contains(r#"result="ok""#) || line.contains(r#"result="error""#),
+            "the autometrics specification allows ok and error alone: {line}"
+        );
+    }
+
     let commit = env!("SNACKDRAWER_COMMIT");
     assert_eq!(
         sample(
@@ -214,7 +269,11 @@ async fn metrics_tell_what_happened() {
             "build_info",
             &[
                 &format!(r#"version="{}""#, env!("CARGO_PKG_VERSION")),
-                &format!(r#"commit="{commit}""#)
+                &format!(r#"commit="{commit}""#),
+                r#"service_name="snackdrawer""#,
+                r#"repository_url="""#,
+                r#"repository_provider="""#,
+                r#"autometrics_version="1.0.0""#,
             ]
         ),
         1.0

@@ -176,8 +176,12 @@ async fn the_trace_is_whole(
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=test-team-key"),
         ("SNACKDRAWER_REQUEST_TIMEOUT", "0.5"),
     ];
+    // AUTOMETRICS_SERVICE_NAME names the service on spans and metrics alike, over
+    // OTEL_SERVICE_NAME.
     if let Some(service) = service {
-        env.push(("OTEL_SERVICE_NAME", service));
+        env.push(("OTEL_SERVICE_NAME", "outranked-by-autometrics"));
+        env.push(("AUTOMETRICS_SERVICE_NAME", service));
+        env.push(("AUTOMETRICS_REPOSITORY_URL", "https://github.com/acme/snackdrawer"));
     }
     let mut server = RunningServer::start(&env);
     let http = reqwest::Client::new();
@@ -209,6 +213,7 @@ async fn the_trace_is_whole(
     assert_eq!(refused.status(), 401);
     let (stalled, _) = half_sent_registration(&server).await;
     assert_eq!(read_status(stalled).await, "HTTP/1.1 503 Service Unavailable");
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
 
     let logs = tokio::task::spawn_blocking(move || {
         assert!(server.terminate().success());
@@ -269,7 +274,19 @@ async fn the_trace_is_whole(
         .expect("the timed-out request's span");
     assert_eq!(status_code(timed_out), SpanStatus::Error as i32);
 
-    assert!(exported.service_names.iter().all(|name| name == service.unwrap_or("snackdrawer")));
+    let service_name = service.unwrap_or("snackdrawer");
+    assert!(exported.service_names.iter().all(|name| name == service_name));
+    let named = format!(r#"service_name="{service_name}""#);
+    let build_info = metrics.lines().find(|line| line.starts_with("build_info{")).unwrap();
+    assert!(build_info.contains(&named), "{build_info}");
+    let (url, provider) = match service {
+        Some(_) => ("https://github.com/acme/snackdrawer", "github"),
+        None => ("", ""),
+    };
+    assert!(build_info.contains(&format!(r#"repository_url="{url}""#)), "{build_info}");
+    assert!(build_info.contains(&format!(r#"repository_provider="{provider}""#)), "{build_info}");
+    let calls = metrics.lines().filter(|line| line.starts_with("function_calls_total{"));
+    assert!(calls.clone().count() > 0 && calls.clone().all(|line| line.contains(&named)));
     assert!(
         exported
             .headers
