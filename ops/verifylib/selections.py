@@ -5,7 +5,9 @@ and no data, and a dashboard idiom such as `x or 0 * y` turns that silence into 
 0. So each selector of a query is looked up on its own.
 
 Prometheus 2.42, the one Debian ships, has no way to list a query's selectors (no parse_query
-endpoint, no `promtool promql`), so they are found here with regular expressions.
+endpoint, no `promtool promql`), so they are found here with regular expressions, which need to
+read valid PromQL only: test_selections.py pins what they find in each idiom the dashboards and
+rules use, and that a misspelt name is reported.
 """
 
 import re
