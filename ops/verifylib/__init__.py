@@ -3,7 +3,8 @@
 In the order a run uses them:
   tools          the programs and the Python module the checks need; how to install them
   static_checks  what can be proved without running anything: promtool on the Prometheus files,
-                 the compose stack, Grafana's provisioning, and the dashboards' JSON
+                 the compose stack, Grafana's provisioning, and the dashboards (their JSON, and
+                 every query parsed by Prometheus's own parser)
   services       the real binary and a real Prometheus, started on loopback ports
   traffic        a user's sessions against the binary, so every series has data
   live           every dashboard query, rule and exemplar, evaluated by that Prometheus

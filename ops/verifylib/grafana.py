@@ -17,6 +17,11 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)")
 LABEL_VALUES = re.compile(r"label_values\((.*),\s*(\w+)\)")
 
 
+def builtins_text():
+    """The values given to Grafana's own variables, for a report's headline."""
+    return ", ".join(f"${k}={v}" for k, v in BUILTINS.items())
+
+
 class Unresolvable(Exception):
     """A dashboard variable this check cannot give a value."""
 

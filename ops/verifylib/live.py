@@ -154,8 +154,7 @@ def run(dashboards):
             ):
                 break
             time.sleep(2)
-        builtins = ", ".join(f"${k}={v}" for k, v in grafana.BUILTINS.items())
-        report(f"dashboard queries (instant; {builtins})", panels)
+        report(f"dashboard queries (instant; {grafana.builtins_text()})", panels)
         report("rules", rules)
         report("exemplars", exemplars)
         for problem in sorted(traffic.problems):

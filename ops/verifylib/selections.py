@@ -5,9 +5,10 @@ and no data, and a dashboard idiom such as `x or 0 * y` turns that silence into 
 0. So each selector of a query is looked up on its own.
 
 Prometheus 2.42, the one Debian ships, has no way to list a query's selectors (no parse_query
-endpoint, no `promtool promql`), so they are found here with regular expressions, which need to
-read valid PromQL only: test_selections.py pins what they find in each idiom the dashboards and
-rules use, and that a misspelt name is reported.
+endpoint, no `promtool promql`), so they are found here with regular expressions. Every query
+reaching them has been parsed by Prometheus (`promtool check rules`, then the live query API), so
+they need to read valid PromQL only; test_selections.py pins what they find in each idiom the
+dashboards and rules use, and that a misspelt name is reported.
 """
 
 import re

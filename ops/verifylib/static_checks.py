@@ -1,12 +1,16 @@
 """What can be proved without a Docker engine or Grafana, neither of which these machines have:
 the Prometheus files as promtool reads them, the compose stack as `docker compose` would wire it,
 Grafana's provisioning, and the dashboards (ids, data sources, exemplars, the JSON as
-ops/grafana/dashboards.py writes it).
+ops/grafana/dashboards.py writes it, and every query parsed by Prometheus's own parser, so a
+broken query fails here and not as a red triangle in Grafana).
 """
 
+import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from collections import Counter
 
@@ -18,6 +22,12 @@ from .tools import promtool
 
 # The compose stack's published ports, as the docs give them.
 PUBLISHED = {"snackdrawer": 8000, "prometheus": 9090, "grafana": 3000, "jaeger": 16686}
+# The value a dashboard's own variables take for the syntax check: it parses wherever a variable
+# may stand, inside a string or as a number.
+SAMPLE_VALUE = "1"
+# Each dashboard query becomes the recording rule RECORD<n>; promtool names the rule it rejects.
+RECORD = "dashboard_query_"
+PROMTOOL_COMPLAINT = re.compile(rf'rule \d+, "{RECORD}(\d+)": (.*)')
 
 
 def run(dashboards):
@@ -30,6 +40,9 @@ def run(dashboards):
     section("compose stack and Grafana provisioning (static: no Docker engine or Grafana here)")
     check_compose()
     check_dashboards(dashboards, check_datasources())
+
+    section("dashboard queries, parsed by Prometheus's own parser")
+    check_dashboard_syntax(dashboards)
 
 
 def host_path(mounts, container_path):
@@ -198,3 +211,45 @@ def check_dashboards(dashboards, datasources):
         f"{len(dashboards)} dashboards, {panels} panels, {targets} queries: panel ids unique, "
         f"data sources provisioned, latency graphs show exemplars, JSON as dashboards.py writes it"
     )
+
+
+def dashboard_syntax_errors(dashboards):
+    """(how many queries were parsed, what is wrong) for every dashboard query, its variables
+    given sample values: the queries go into one rule file as recording rules, `promtool check
+    rules` parses them with Prometheus's own parser, and each complaint is traced back to its
+    dashboard, panel and legend."""
+    queries, problems = [], []
+    for dashboard in dashboards.values():
+        names = [v["name"] for v in dashboard["templating"]["list"]]
+        values = {**grafana.BUILTINS, **dict.fromkeys(names, SAMPLE_VALUE)}
+        for where, target in grafana.queries(dashboard):
+            try:
+                queries.append((where, grafana.substitute(target.get("expr", ""), values)))
+            except grafana.Unresolvable as error:
+                problems.append(f"{where}: {error}")
+    rules = [{"record": f"{RECORD}{n}", "expr": expr} for n, (_, expr) in enumerate(queries)]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as file:
+        json.dump({"groups": [{"name": "dashboard queries", "rules": rules}]}, file)  # YAML too
+        file.flush()
+        result = subprocess.run(
+            ["promtool", "check", "rules", file.name], capture_output=True, text=True
+        )
+    output = result.stdout + result.stderr
+    complaints = PROMTOOL_COMPLAINT.findall(output)
+    for n, message in complaints:
+        where, expr = queries[int(n)]
+        problems.append(f"{where}: {message}\n       {expr}")
+    if result.returncode and not complaints:
+        problems.append(f"promtool check rules failed:\n{output}")
+    return len(queries), problems
+
+
+def check_dashboard_syntax(dashboards):
+    count, problems = dashboard_syntax_errors(dashboards)
+    for problem in problems:
+        fail(problem)
+    if not problems:
+        ok(
+            f"{count} dashboard queries parse (promtool check rules; {grafana.builtins_text()}, "
+            f"the dashboards' own variables {SAMPLE_VALUE})"
+        )
