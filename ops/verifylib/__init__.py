@@ -10,6 +10,7 @@ In the order a run uses them:
   live           every dashboard query, rule and exemplar, evaluated by that Prometheus
 Helpers: grafana (reading dashboards and their variables), selections (what a query selects),
 prometheus_api (Prometheus's HTTP API), report (what is printed and counted).
+Their tests (test_*.py; .ci/run runs them): python3 -m unittest discover -s ops -t ops
 """
 
 from pathlib import Path
