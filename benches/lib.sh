@@ -14,10 +14,11 @@ build_release() {
   cargo build --release --quiet
 }
 
-# start_server VAR=value ...: starts ./target/release/snackdrawer with those variables.
+# start_server VAR=value ...: starts the release binary (under $CARGO_TARGET_DIR if that is set)
+# with those variables.
 start_server() {
   env SNACKDRAWER_LISTEN="127.0.0.1:$PORT" SNACKDRAWER_LOG_FORMAT=json RUST_LOG=warn "$@" \
-    ./target/release/snackdrawer >>/tmp/snackdrawer-bench.log 2>&1 &
+    "${CARGO_TARGET_DIR:-target}/release/snackdrawer" >>/tmp/snackdrawer-bench.log 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && return; sleep 0.1; done
   echo "the server did not become ready; see /tmp/snackdrawer-bench.log" >&2

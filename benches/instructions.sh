@@ -9,8 +9,8 @@
 # Each set-up runs twice, with N and 2N requests; the difference divided by N is the cost of
 # one request with start-up and preparation taken out.
 #
-#   bench/instructions.sh                  # N=5000 on the memory store
-#   STORES=sqlite N=2000 bench/instructions.sh
+#   benches/instructions.sh                # N=5000 on the memory store
+#   STORES=sqlite N=2000 benches/instructions.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }

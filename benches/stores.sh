@@ -2,14 +2,14 @@
 # The same short load on each store: GET /snacks/ (the seeded catalogue of 12) and
 # GET /drawers/{id} (a drawer holding 5 snacks, read by its owner), on the release binary.
 #
-#   bench/stores.sh                        # memory, SQLite, and PostgreSQL if reachable
-#   POSTGRES_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres bench/stores.sh
+#   benches/stores.sh                      # memory, SQLite, and PostgreSQL if reachable
+#   POSTGRES_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres benches/stores.sh
 #
 # PostgreSQL runs in a database created for the run (snackdrawer_bench) and dropped after it.
 # Prints one line per store and endpoint: requests/s, p50 and p99 as wrk measured them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib.sh
+source benches/lib.sh
 
 POSTGRES_ADMIN_URL=${POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 workdir=$(mktemp -d)

@@ -1,0 +1,23 @@
+"""The parts of ops/verify, which proves on this machine that the observability stack shows data.
+
+In the order a run uses them:
+  tools          the programs and the Python module the checks need; how to install them
+  static_checks  what can be proved without running anything: promtool on the Prometheus files,
+                 the compose stack, Grafana's provisioning, and the dashboards (their JSON, and
+                 every query parsed by Prometheus's own parser)
+  services       the real binary and a real Prometheus, started on loopback ports
+  traffic        a user's sessions against the binary, so every series has data
+  live           every dashboard query, rule and exemplar, evaluated by that Prometheus
+Helpers: grafana (reading dashboards and their variables), selections (what a query selects),
+prometheus_api (Prometheus's HTTP API), report (what is printed and counted).
+Their tests (test_*.py; .ci/run runs them): python3 -m unittest discover -s ops -t ops
+"""
+
+from pathlib import Path
+
+OPS = Path(__file__).resolve().parent.parent
+ROOT = OPS.parent
+RULES = OPS / "prometheus" / "rules.yml"
+COMPOSE = OPS / "docker-compose.yaml"
+GRAFANA = OPS / "grafana"
+DASHBOARDS = GRAFANA / "dashboards"

@@ -1,0 +1,174 @@
+"""Proves that the dashboards and rules show data from the real service, not only that they parse:
+the binary under traffic, scraped by a real Prometheus, and then every dashboard query, for
+every value of the dashboard's variables, must return a series with a value and select only
+metrics, labels and label values the service has; every recording rule must produce series;
+every alert expression must evaluate; exemplars must carry trace ids the service answered with.
+"""
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from . import RULES, grafana
+from .prometheus_api import Prometheus
+from .report import Result, failures, fail, ok, report, section
+from .selections import unknown_selections
+from .services import SCRAPE_INTERVAL, snackdrawer_binary, start_prometheus, start_snackdrawer, stop
+from .traffic import Traffic
+
+DATA_DEADLINE = 60  # seconds to wait for Prometheus to have rule results and panel data
+
+
+def assignments(prometheus, dashboard):
+    """Every combination of the dashboard's variable values, each query variable taking every
+    value its query returns (later variables may use earlier ones)."""
+    combos = [dict(grafana.BUILTINS)]
+    for name, selector, label in grafana.variable_queries(dashboard):
+        combos = [
+            {**combo, name: value}
+            for combo in combos
+            for value in prometheus.label_values(grafana.substitute(selector, combo), label)
+        ]
+    return combos
+
+
+def check_panels(prometheus, dashboards):
+    """One result per dashboard query: where it is, its series counts over the variable values,
+    and its problems."""
+    results = []
+    for dashboard in dashboards.values():
+        try:
+            combos = assignments(prometheus, dashboard)
+        except grafana.Unresolvable as error:
+            results.append(Result(dashboard["title"], [], [str(error)]))
+            continue
+        for where, target in grafana.queries(dashboard):
+            counts, problems = [], []
+            for combo in combos:
+                try:
+                    expr = grafana.substitute(target["expr"], combo)
+                except grafana.Unresolvable as error:
+                    problems.append(str(error))
+                    break
+                count, error = prometheus.query(expr)
+                counts.append(count)
+                if error or not count:
+                    values = {k: v for k, v in combo.items() if not k.startswith("__")}
+                    problems.append(f"{error or 'no data'} {values or ''}\n       {expr}")
+                problems += [
+                    f"{p}\n       {expr}" for p in unknown_selections(prometheus.series, expr)
+                ]
+            if not combos:
+                problems.append("a dashboard variable has no values")
+            results.append(Result(where, counts, sorted(set(problems)), target["expr"]))
+    return results
+
+
+def check_rules(prometheus):
+    results = []
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            if "record" in rule:
+                count, error = prometheus.query(rule["record"])
+                problems = [error or "no data"] if error or not count else []
+                results.append(Result(f"record {rule['record']}", [count], problems))
+            else:
+                count, error = prometheus.query(rule["expr"])
+                where = f"alert {rule['alert']} (series true now; 0 while all is well)"
+                results.append(Result(where, [count], [error] if error else []))
+    for group in prometheus.get("rules")["data"]["groups"]:
+        for rule in group["rules"]:
+            if rule["health"] != "ok":
+                problem = f"health {rule['health']}: {rule.get('lastError')}"
+                results.append(Result(f"rule {rule['name']}", [], [problem]))
+    return results
+
+
+def check_exemplars(prometheus, trace_ids):
+    results = []
+    for histogram in (
+        "http_server_request_duration_seconds_bucket",
+        "function_calls_duration_seconds_bucket",
+    ):
+        answer = prometheus.get(
+            "query_exemplars", query=histogram, start=time.time() - 600, end=time.time()
+        )
+        found = {
+            e["labels"].get("trace_id") for s in answer.get("data") or [] for e in s["exemplars"]
+        }
+        problems = [] if found & trace_ids else ["no exemplar has a trace id the service sent"]
+        results.append(Result(f"trace ids in exemplars of {histogram}", [len(found)], problems))
+    return results
+
+
+def wait_for_rules(prometheus, traffic):
+    """Until every recording rule has a result, the target is up and traffic has run."""
+    records = [
+        r["record"]
+        for g in yaml.safe_load(RULES.read_text())["groups"]
+        for r in g["rules"]
+        if "record" in r
+    ]
+    deadline = time.monotonic() + DATA_DEADLINE
+    while time.monotonic() < deadline:
+        targets = prometheus.get("targets")["data"]["activeTargets"]
+        up = targets and all(t["health"] == "up" for t in targets)
+        if up and traffic.rounds >= 3 and all(prometheus.query(r)[0] for r in records):
+            return
+        time.sleep(0.5)
+
+
+def run(dashboards):
+    """Builds or finds the binary, starts it, its traffic and Prometheus, checks, and stops them."""
+    section("live: the real binary under traffic, scraped by a real Prometheus")
+    binary = snackdrawer_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-verify-"))
+    processes, traffic = [], None
+    try:
+        snackdrawer, base = start_snackdrawer(binary, workdir)
+        processes.append(snackdrawer)
+        traffic = Traffic(base)
+        traffic.start()
+        prometheus_process, url = start_prometheus(base.removeprefix("http://"), workdir)
+        processes.append(prometheus_process)
+        ok(
+            f"snackdrawer at {base} (memory store), Prometheus {url}, "
+            f"scraping and evaluating every {SCRAPE_INTERVAL}"
+        )
+        prometheus = Prometheus(url)
+        waited = time.monotonic()
+        wait_for_rules(prometheus, traffic)
+        print(f"     rule results after {time.monotonic() - waited:.1f}s")
+        # Checks repeat until they pass or the deadline: data arrives scrape by scrape.
+        deadline = time.monotonic() + DATA_DEADLINE / 2
+        while True:
+            prometheus.series_cache.clear()
+            panels = check_panels(prometheus, dashboards)
+            rules = check_rules(prometheus)
+            exemplars = check_exemplars(prometheus, traffic.trace_ids - {None})
+            if time.monotonic() > deadline or not any(
+                r.problems for r in panels + rules + exemplars
+            ):
+                break
+            time.sleep(2)
+        report(f"dashboard queries (instant; {grafana.builtins_text()})", panels)
+        report("rules", rules)
+        report("exemplars", exemplars)
+        for problem in sorted(traffic.problems):
+            fail(f"traffic: {problem}")
+        print(
+            f"\n{len(panels)} dashboard queries, {len(rules)} rules, "
+            f"{traffic.rounds} rounds of traffic"
+        )
+    finally:
+        if traffic:
+            traffic.done.set()
+        for process in reversed(processes):
+            stop(process)
+        if failures:
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

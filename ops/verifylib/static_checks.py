@@ -1,0 +1,255 @@
+"""What can be proved without a Docker engine or Grafana, neither of which these machines have:
+the Prometheus files as promtool reads them, the compose stack as `docker compose` would wire it,
+Grafana's provisioning, and the dashboards (ids, data sources, exemplars, the JSON as
+ops/grafana/dashboards.py writes it, and every query parsed by Prometheus's own parser, so a
+broken query fails here and not as a red triangle in Grafana).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from collections import Counter
+
+import yaml
+
+from . import COMPOSE, DASHBOARDS, GRAFANA, OPS, RULES, grafana
+from .report import fail, ok, section
+from .tools import promtool
+
+# The compose stack's published ports, as the docs give them.
+PUBLISHED = {"snackdrawer": 8000, "prometheus": 9090, "grafana": 3000, "jaeger": 16686}
+# The value a dashboard's own variables take for the syntax check: it parses wherever a variable
+# may stand, inside a string or as a number.
+SAMPLE_VALUE = "1"
+# Each dashboard query becomes the recording rule RECORD<n>; promtool names the rule it rejects.
+RECORD = "dashboard_query_"
+PROMTOOL_COMPLAINT = re.compile(rf'rule \d+, "{RECORD}(\d+)": (.*)')
+
+
+def run(dashboards):
+    """Every static check, in sections."""
+    section("Prometheus configuration and rules (promtool)")
+    promtool("check", "config", OPS / "prometheus" / "prometheus.yml")
+    promtool("check", "rules", RULES)
+    promtool("test", "rules", OPS / "prometheus" / "rules_test.yml")
+
+    section("compose stack and Grafana provisioning (static: no Docker engine or Grafana here)")
+    check_compose()
+    check_dashboards(dashboards, check_datasources())
+
+    section("dashboard queries, parsed by Prometheus's own parser")
+    check_dashboard_syntax(dashboards)
+
+
+def host_path(mounts, container_path):
+    """The file on this machine a container sees at `container_path`, through bind mounts."""
+    for target, source in sorted(mounts.items(), key=lambda m: -len(m[0])):
+        if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+            return source / os.path.relpath(container_path, target)
+    return None
+
+
+def load_yaml_dir(folder, key):
+    return [
+        item
+        for path in sorted(folder.glob("*.yaml"))
+        for item in yaml.safe_load(path.read_text())[key]
+    ]
+
+
+def check_compose():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    named_volumes = set(compose.get("volumes") or {})
+    mounts = {name: {} for name in services}
+    for name, service in services.items():
+        if "build" in service:
+            context = (OPS / service["build"]["context"]).resolve()
+            if not (context / service["build"].get("dockerfile", "Dockerfile")).is_file():
+                fail(f"compose: {name} builds from a Dockerfile that does not exist")
+        else:
+            image = service.get("image", "")
+            tag = image.rpartition("/")[2].partition(":")[2]
+            if tag in ("", "latest"):
+                fail(f"compose: {name}'s image {image!r} is not pinned to a version")
+        for volume in service.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            if source.startswith((".", "/")):
+                mounts[name][target] = (OPS / source).resolve()
+                if not mounts[name][target].exists():
+                    fail(f"compose: {name} mounts {source}, which does not exist")
+            elif source not in named_volumes:
+                fail(f"compose: {name} uses volume {source}, which is not declared")
+    for name, port in PUBLISHED.items():
+        if f"{port}:{port}" not in services[name].get("ports", []):
+            fail(f"compose: {name} does not publish port {port}")
+
+    def address_ok(what, address):
+        host = urllib.parse.urlsplit(address if "//" in address else "//" + address).hostname
+        if host not in services:
+            fail(f"compose: {what} points at {host}, which is not a service")
+
+    api = services["snackdrawer"]
+    env = api.get("environment", {})
+    if not env.get("DATABASE_URL", "").startswith("postgres://"):
+        fail("compose: snackdrawer is not configured for PostgreSQL")
+    address_ok("DATABASE_URL", env.get("DATABASE_URL", ""))
+    address_ok("OTEL_EXPORTER_OTLP_ENDPOINT", env.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+    if (
+        api.get("depends_on", {}).get("postgres", {}).get("condition") != "service_healthy"
+        or "healthcheck" not in services["postgres"]
+    ):
+        fail("compose: snackdrawer does not wait for a healthy PostgreSQL")
+
+    command = services["prometheus"].get("command", [])
+    if "--enable-feature=exemplar-storage" not in command:
+        fail("compose: Prometheus runs without exemplar storage")
+    config_in_container = next(
+        (a.split("=", 1)[1] for a in command if a.startswith("--config.file=")), ""
+    )
+    config = host_path(mounts["prometheus"], config_in_container)
+    if config != OPS / "prometheus" / "prometheus.yml":
+        fail(f"compose: Prometheus reads {config_in_container}, not ops/prometheus/prometheus.yml")
+    for scrape in yaml.safe_load(config.read_text())["scrape_configs"] if config else []:
+        for static in scrape["static_configs"]:
+            for target in static["targets"]:
+                address_ok("a Prometheus scrape target", target)
+
+    grafana_env = services["grafana"].get("environment", {})
+    if host_path(mounts["grafana"], "/etc/grafana/provisioning") != GRAFANA / "provisioning":
+        fail("compose: Grafana does not get ops/grafana/provisioning")
+    for provider in load_yaml_dir(GRAFANA / "provisioning" / "dashboards", "providers"):
+        folder = host_path(mounts["grafana"], provider["options"]["path"])
+        if folder is None or sorted(folder.glob("*.json")) != sorted(DASHBOARDS.glob("*.json")):
+            fail(
+                f"compose: Grafana's dashboard folder {provider['options']['path']} "
+                "is not ops/grafana/dashboards"
+            )
+    home = host_path(
+        mounts["grafana"], grafana_env.get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "")
+    )
+    if home is None or not home.is_file():
+        fail("compose: Grafana's home dashboard is not a mounted file")
+    for source in load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources"):
+        address_ok(f"Grafana data source {source['name']}", source["url"])
+
+    images = ", ".join(s["image"] for s in services.values() if "image" in s)
+    count = sum(len(m) for m in mounts.values())
+    ok(
+        f"ops/docker-compose.yaml: {len(services)} services; images pinned ({images}); "
+        f"{count} bind mounts present; ports {' '.join(map(str, PUBLISHED.values()))}"
+    )
+
+
+def check_datasources():
+    """The provisioned data sources, uid -> type, after checking the exemplar links."""
+    sources = load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources")
+    by_uid = {s["uid"]: s["type"] for s in sources}
+    if len(by_uid) != len(sources):
+        fail("provisioning: two data sources share a uid")
+    for source in sources:
+        for link in source.get("jsonData", {}).get("exemplarTraceIdDestinations", []):
+            if link["name"] != "trace_id":
+                fail(
+                    f"provisioning: exemplar link {link['name']!r} "
+                    "is not the service's trace_id label"
+                )
+            if "datasourceUid" in link and link["datasourceUid"] not in by_uid:
+                fail(
+                    f"provisioning: exemplars link to data source {link['datasourceUid']}, "
+                    "which is not provisioned"
+                )
+    ok(f"Grafana data sources: {', '.join(f'{uid} ({kind})' for uid, kind in by_uid.items())}")
+    return by_uid
+
+
+def check_dashboards(dashboards, datasources):
+    generator = subprocess.run(
+        [sys.executable, GRAFANA / "dashboards.py", "--check"], capture_output=True, text=True
+    )
+    if generator.returncode:
+        fail(f"dashboards: {generator.stderr.strip()}")
+    for uid, count in Counter(d["uid"] for d in dashboards.values()).items():
+        if count > 1:
+            fail(f"dashboards: uid {uid} is used {count} times")
+    panels = targets = 0
+    for name, dashboard in dashboards.items():
+        ids = Counter(p["id"] for p in grafana.panels_of(dashboard))
+        for panel_id in (i for i, n in ids.items() if n > 1):
+            fail(f"{name}: panel id {panel_id} is used {ids[panel_id]} times")
+        refs = [(v["name"], v.get("datasource")) for v in dashboard["templating"]["list"]]
+        for variable in dashboard["templating"]["list"]:
+            if variable["type"] != "query":
+                fail(
+                    f"{name}: variable {variable['name']} is a {variable['type']} variable, "
+                    "which this check cannot expand"
+                )
+        for panel in grafana.panels_of(dashboard):
+            if panel["type"] == "row":
+                continue
+            panels += 1
+            targets += len(panel.get("targets", []))
+            refs += [(panel["title"], panel.get("datasource"))]
+            refs += [(panel["title"], t.get("datasource")) for t in panel.get("targets", [])]
+            exprs = [t.get("expr") for t in panel.get("targets", [])]
+            if not exprs or not all(exprs):
+                fail(f"{name}: panel {panel['title']!r} has a target without a query")
+            if (
+                panel["type"] == "timeseries"
+                and any("histogram_quantile" in e for e in exprs if e)
+                and not any(t.get("exemplar") for t in panel["targets"])
+            ):
+                fail(f"{name}: latency graph {panel['title']!r} does not show exemplars")
+        for where, ref in refs:
+            if not ref or datasources.get(ref.get("uid")) != ref.get("type"):
+                fail(f"{name}: {where!r} uses data source {ref}, which is not provisioned")
+    ok(
+        f"{len(dashboards)} dashboards, {panels} panels, {targets} queries: panel ids unique, "
+        f"data sources provisioned, latency graphs show exemplars, JSON as dashboards.py writes it"
+    )
+
+
+def dashboard_syntax_errors(dashboards):
+    """(how many queries were parsed, what is wrong) for every dashboard query, its variables
+    given sample values: the queries go into one rule file as recording rules, `promtool check
+    rules` parses them with Prometheus's own parser, and each complaint is traced back to its
+    dashboard, panel and legend."""
+    queries, problems = [], []
+    for dashboard in dashboards.values():
+        names = [v["name"] for v in dashboard["templating"]["list"]]
+        values = {**grafana.BUILTINS, **dict.fromkeys(names, SAMPLE_VALUE)}
+        for where, target in grafana.queries(dashboard):
+            try:
+                queries.append((where, grafana.substitute(target.get("expr", ""), values)))
+            except grafana.Unresolvable as error:
+                problems.append(f"{where}: {error}")
+    rules = [{"record": f"{RECORD}{n}", "expr": expr} for n, (_, expr) in enumerate(queries)]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as file:
+        json.dump({"groups": [{"name": "dashboard queries", "rules": rules}]}, file)  # YAML too
+        file.flush()
+        result = subprocess.run(
+            ["promtool", "check", "rules", file.name], capture_output=True, text=True
+        )
+    output = result.stdout + result.stderr
+    complaints = PROMTOOL_COMPLAINT.findall(output)
+    for n, message in complaints:
+        where, expr = queries[int(n)]
+        problems.append(f"{where}: {message}\n       {expr}")
+    if result.returncode and not complaints:
+        problems.append(f"promtool check rules failed:\n{output}")
+    return len(queries), problems
+
+
+def check_dashboard_syntax(dashboards):
+    count, problems = dashboard_syntax_errors(dashboards)
+    for problem in problems:
+        fail(problem)
+    if not problems:
+        ok(
+            f"{count} dashboard queries parse (promtool check rules; {grafana.builtins_text()}, "
+            f"the dashboards' own variables {SAMPLE_VALUE})"
+        )
