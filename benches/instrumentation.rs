@@ -27,7 +27,7 @@
 //!     ONLY=sampled cargo bench --bench instrumentation   # one set-up, one run (for callgrind)
 //!
 //! Throughput on a shared 2-core machine drifts by tens of percent between runs, so
-//! `bench/instructions.sh` also counts instructions per request under callgrind, which on the
+//! `benches/instructions.sh` also counts instructions per request under callgrind, which on the
 //! memory store gives the same figure every time.
 //!
 //! Before the set-ups, the benchmark prints what timing one interval costs on this machine:
