@@ -4,6 +4,7 @@
 //! Metrics are process-wide, so this binary holds a single test that drives all its traffic
 //! itself and starts from zero.
 
+#[path = "api/support/mod.rs"]
 mod support;
 
 use async_trait::async_trait;

@@ -1,15 +1,13 @@
 //! Every way a token can be wrong answers 401 "invalid authentication token", never a 500,
 //! through both token headers; and good tokens, including old-style ones, are accepted.
 
-mod support;
-
+use crate::support::stores::StoreKind;
+use crate::support::{SECRET, TOKEN_TTL, TestApp};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::stores::StoreKind;
-use support::{SECRET, TOKEN_TTL, TestApp};
 
 const INVALID: &str = "401 Unauthorized: invalid authentication token";
 

@@ -1,11 +1,9 @@
 //! Uniqueness under concurrency: many identical requests at once give exactly one success and
 //! 422 for all the others, and exactly one record.
 
-mod support;
-
+use crate::support::stores::{StoreKind, for_each_store};
+use crate::support::{TestApp, concurrently};
 use serde_json::json;
-use support::stores::{StoreKind, for_each_store};
-use support::{TestApp, concurrently};
 
 const RACERS: usize = 24;
 

@@ -2,13 +2,11 @@
 //! adapters: exact statuses, exact `error` strings, whole success bodies, the check order on
 //! protected routes, ownership, body rules and limits, and routing.
 
-mod support;
-
+use crate::support::stores::{StoreKind, for_each_store};
+use crate::support::{Reply, RequestBuilder, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snackdrawer::app::DEFAULT_CATALOGUE;
-use support::stores::{StoreKind, for_each_store};
-use support::{Reply, RequestBuilder, TestApp};
 
 const NO_TOKEN: &str = "401 Unauthorized: no authentication token";
 const INVALID_TOKEN: &str = "401 Unauthorized: invalid authentication token";

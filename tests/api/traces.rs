@@ -3,8 +3,9 @@
 //! caller's trace, the JSON logs carry the same trace id, 5xx (not 4xx) marks a span as an
 //! error, and no password or token appears anywhere.
 
-mod support;
-
+use crate::support::TestApp;
+use crate::support::server::{RunningServer, half_sent_registration, read_status};
+use crate::support::stores::StoreKind;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -28,9 +29,6 @@ use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use support::TestApp;
-use support::server::{RunningServer, half_sent_registration, read_status};
-use support::stores::StoreKind;
 use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -1,16 +1,14 @@
 //! The core on its own: use cases over the in-memory store, without HTTP in the way, and the
 //! password hasher's promises (bounded work, equal work for unknown users).
 
-mod support;
-
+use crate::support::TestApp;
+use crate::support::stores::StoreKind;
 use snackdrawer::app::DEFAULT_CATALOGUE;
 use snackdrawer::domain::{DrawerId, DrawerName, Password, SnackId, SnackName, Username};
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::ports::{Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;
-use support::TestApp;
-use support::stores::StoreKind;
 
 fn username(raw: &str) -> Username {
     Username::parse(raw).unwrap()

@@ -1,15 +1,13 @@
 //! The real binary on the SQL stores: what is written survives a SIGTERM and a restart, and
 //! PostgreSQL outages answer 503 quickly and heal by themselves.
 
-mod support;
-
+use crate::support::server::RunningServer;
+use crate::support::stores::{FreshDatabase, postgres_admin_url, postgres_enabled, sqlite_url};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support::server::RunningServer;
-use support::stores::{FreshDatabase, postgres_admin_url, postgres_enabled, sqlite_url};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 

@@ -1,8 +1,8 @@
 //! The repository ports' contract, written once and run against every store: what each method
 //! returns, and which `StoreError` it MUST return when, as the port documentation promises.
 
-mod support;
-
+use crate::support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
+use crate::support::{CHEAP_SCRYPT, ManualClock, SECRET, TOKEN_TTL};
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
@@ -12,8 +12,6 @@ use snackdrawer::outbound::scrypt::{HashingLimits, ScryptHasher};
 use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
-use support::{CHEAP_SCRYPT, ManualClock, SECRET, TOKEN_TTL};
 
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
     let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 1, queue: 8 }).unwrap();

@@ -1,13 +1,11 @@
 //! The real binary, as users run it: an old client's whole session, `--help`, and a clean stop
 //! on SIGTERM that lets in-flight requests finish.
 
-mod support;
-
+use crate::support::server::{RunningServer, half_sent_registration, read_status};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
-use support::server::{RunningServer, half_sent_registration, read_status};
 use tokio::io::AsyncWriteExt;
 
 /// What the old service's clients do: register, log in, send `x-access-token`, and log in
@@ -98,7 +96,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let mut server = RunningServer::start(&[]);
     let (mut stream, rest) = half_sent_registration(&server).await;
     tokio::time::sleep(Duration::from_millis(100)).await; // let the server read what was sent
-    support::server::signal_terminate(server.pid());
+    crate::support::server::signal_terminate(server.pid());
     tokio::time::sleep(Duration::from_millis(200)).await;
     stream.write_all(rest).await.unwrap();
     assert_eq!(read_status(stream).await, "HTTP/1.1 201 Created");

@@ -1,0 +1,16 @@
+//! The integration tests that can share a process, in one binary, a module per feature.
+//!
+//! A test that needs a process of its own, because it reads or sets process-wide state, is a
+//! binary of its own beside this one: `tests/metrics.rs`, `tests/callsite_interest.rs`.
+
+mod support;
+
+mod binary;
+mod contract;
+mod layering;
+mod persistence;
+mod races;
+mod store_contract;
+mod tokens;
+mod traces;
+mod use_cases;
