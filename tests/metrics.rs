@@ -1,15 +1,21 @@
 //! `/metrics` after known traffic: every family the dashboards rely on, with the expected
 //! labels and exact counts, the two exposition formats, exemplars, and no secrets.
 //!
-//! Metrics are process-wide, so this binary holds a single test that drives all its traffic
-//! itself and starts from zero.
+//! A binary of its own: the metrics registry is process-wide and must start from zero, and the
+//! test installs the global tracing subscriber. It holds this one test, which drives all its
+//! traffic itself.
 
-#[path = "api/support/mod.rs"]
-mod support;
+#[path = "api/support/auth.rs"]
+mod auth;
+#[path = "api/support/client.rs"]
+mod client;
 
 use async_trait::async_trait;
+use auth::{cheap_hasher, token_service};
+use client::{ApiClient, Reply, RequestBuilder};
 use serde_json::json;
-use snackdrawer::app::Ports;
+use snackdrawer::app::{Ports, Snackdrawer};
+use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::ports::Catalogue;
 use snackdrawer::ports::{StoreError, StoreHealth};
@@ -21,8 +27,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::stores::StoreGuard;
-use support::{Reply, TestApp, auth_adapters};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -52,21 +56,20 @@ fn cancelled(text: &str, function: &str) -> f64 {
     sample(text, "snackdrawer_function_calls_cancelled_total", &[&function])
 }
 
-/// The app as production wires it: every port observed.
-async fn observed_app() -> TestApp {
-    let (clock, hasher, tokens) = auth_adapters();
+/// The API as production wires it, every port observed, with the catalogue seeded.
+async fn observed_api() -> ApiClient {
     let store = Arc::new(Observed::store(MemoryStore::new(), "memory"));
     let ports = Ports {
         users: store.clone(),
         snacks: store.clone(),
         drawers: store,
         store_health: Arc::new(Observed::store(Unhealthy, "memory")),
-        hasher: Arc::new(Observed::auth(hasher)),
-        tokens: Arc::new(Observed::auth(tokens)),
+        hasher: Arc::new(Observed::auth(cheap_hasher())),
+        tokens: Arc::new(Observed::auth(token_service(Arc::new(SystemClock)))),
     };
-    let app = TestApp::with_ports(ports, clock, StoreGuard::Nothing);
-    app.app.seed_catalogue().await.unwrap();
-    app
+    let core = Snackdrawer::new(ports);
+    core.seed_catalogue().await.unwrap();
+    ApiClient::new(core)
 }
 
 /// The value of the one sample whose name is `name` and whose labels include every `label`.
@@ -83,7 +86,7 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
     value.parse().unwrap_or_else(|_| panic!("a number in {}", matching[0]))
 }
 
-async fn scrape(app: &TestApp, accept: Option<&str>) -> Reply {
+async fn scrape(app: &ApiClient, accept: Option<&str>) -> Reply {
     let request = app.get("/metrics");
     let request = match accept {
         Some(accept) => request.header("accept", accept),
@@ -102,9 +105,9 @@ async fn metrics_tell_what_happened() {
         telemetry::registry(Targets::new()).with(telemetry::trace_layer(&provider, Targets::new()));
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let app = observed_app().await;
+    let app = observed_api().await;
     let mut trace_ids = HashSet::new();
-    let mut send = async |request: support::RequestBuilder<'_>| {
+    let mut send = async |request: RequestBuilder<'_>| {
         let reply = request.send().await;
         trace_ids.insert(reply.headers["x-trace-id"].to_str().unwrap().to_owned());
         reply

@@ -2,8 +2,9 @@
 //! adapters: exact statuses, exact `error` strings, whole success bodies, the check order on
 //! protected routes, ownership, body rules and limits, and routing.
 
+use crate::support::TestApp;
+use crate::support::client::{Reply, RequestBuilder};
 use crate::support::stores::{StoreKind, for_each_store};
-use crate::support::{Reply, RequestBuilder, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snackdrawer::app::DEFAULT_CATALOGUE;

@@ -1,11 +1,23 @@
 //! Uniqueness under concurrency: many identical requests at once give exactly one success and
 //! 422 for all the others, and exactly one record.
 
+use crate::support::TestApp;
 use crate::support::stores::{StoreKind, for_each_store};
-use crate::support::{TestApp, concurrently};
 use serde_json::json;
 
 const RACERS: usize = 24;
+
+/// Runs the futures at once on the runtime's worker threads; results come back in order.
+async fn concurrently<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await.expect("a concurrent task panicked"));
+    }
+    results
+}
 
 /// Asserts one 201 and 422 for every other racer.
 fn assert_one_winner(statuses: &[u16]) {

@@ -1,22 +1,20 @@
 //! The repository ports' contract, written once and run against every store: what each method
 //! returns, and which `StoreError` it MUST return when, as the port documentation promises.
 
+use crate::support::auth::{cheap_hasher, token_service};
 use crate::support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
-use crate::support::{CHEAP_SCRYPT, ManualClock, SECRET, TOKEN_TTL};
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
 };
-use snackdrawer::outbound::jwt::JwtTokens;
-use snackdrawer::outbound::scrypt::{HashingLimits, ScryptHasher};
+use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
-    let hasher = ScryptHasher::new(CHEAP_SCRYPT, HashingLimits { workers: 1, queue: 8 }).unwrap();
-    let tokens = JwtTokens::new(SECRET, TOKEN_TTL, Arc::new(ManualClock::new()));
-    fresh_ports(kind, Arc::new(hasher), Arc::new(tokens)).await
+    let tokens = token_service(Arc::new(SystemClock));
+    fresh_ports(kind, Arc::new(cheap_hasher()), Arc::new(tokens)).await
 }
 
 fn username(raw: &str) -> Username {

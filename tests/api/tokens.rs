@@ -1,8 +1,9 @@
 //! Every way a token can be wrong answers 401 "invalid authentication token", never a 500,
 //! through both token headers; and good tokens, including old-style ones, are accepted.
 
+use crate::support::TestApp;
+use crate::support::auth::{SECRET, TOKEN_TTL};
 use crate::support::stores::StoreKind;
-use crate::support::{SECRET, TOKEN_TTL, TestApp};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

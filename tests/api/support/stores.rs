@@ -4,8 +4,6 @@
 //! PostgreSQL tests run when `SNACKDRAWER_TEST_POSTGRES_URL` points at a server where the user
 //! may create databases (e.g. `postgres://postgres@127.0.0.1:5432/postgres`); without it they
 //! announce, on the terminal and once per test binary, that they were skipped.
-// Not every test binary runs on every store.
-#![allow(unused_macros, unused_imports)]
 
 use sea_orm::{ConnectionTrait, Database};
 use snackdrawer::app::Ports;
@@ -29,8 +27,8 @@ pub enum StoreKind {
 /// Keeps a test's database alive; dropping it deletes the database.
 pub enum StoreGuard {
     Nothing,
-    SqliteFile(tempfile::TempDir),
-    Postgres(FreshDatabase),
+    SqliteFile { _dir: tempfile::TempDir },
+    Postgres { _database: FreshDatabase },
 }
 
 pub const TEST_POOL: PoolSettings =
@@ -58,11 +56,11 @@ pub async fn fresh_sql_store(kind: StoreKind) -> (SqlStore, StoreGuard) {
     match kind {
         StoreKind::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
-            (migrated_sql_store(&sqlite_url(&dir)).await, StoreGuard::SqliteFile(dir))
+            (migrated_sql_store(&sqlite_url(&dir)).await, StoreGuard::SqliteFile { _dir: dir })
         }
         StoreKind::Postgres => {
             let database = FreshDatabase::create().await;
-            (migrated_sql_store(&database.url).await, StoreGuard::Postgres(database))
+            (migrated_sql_store(&database.url).await, StoreGuard::Postgres { _database: database })
         }
         StoreKind::Memory => panic!("the memory store is not a SQL store"),
     }
