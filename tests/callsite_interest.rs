@@ -1,6 +1,7 @@
 //! What the subscriber costs where nobody listens: a log callsite below every level must be
-//! refused once, when it registers, and never asked about again. (Interest is cached per
-//! callsite across every subscriber in the process, so this binary holds this one test.)
+//! refused once, when it registers, and never asked about again.
+//!
+//! Separate binary: interest is cached per callsite across every subscriber in the process.
 
 use snackdrawer::telemetry::request_trace::TraceSampler;
 use snackdrawer::telemetry::{local_tracer_provider, registry, trace_layer};

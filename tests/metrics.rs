@@ -1,9 +1,7 @@
 //! `/metrics` after known traffic: every family the dashboards rely on, with the expected
 //! labels and exact counts, the two exposition formats, exemplars, and no secrets.
 //!
-//! A binary of its own: the metrics registry is process-wide and must start from zero, and the
-//! test installs the global tracing subscriber. It holds this one test, which drives all its
-//! traffic itself.
+//! Separate binary: process-wide metrics must start at zero, and it sets the global subscriber.
 
 #[path = "api/support/auth.rs"]
 mod auth;

@@ -374,6 +374,7 @@ impl<S: tracing::Subscriber> Layer<S> for SpansOpened {
 /// request it did not sample opens no span at all (in-process, with the binary's layers).
 #[tokio::test]
 async fn an_unsampled_caller_gets_its_trace_id_and_no_spans() {
+    // Process-wide, and what the binary installs: it changes only how a `traceparent` is read.
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );

@@ -1,5 +1,6 @@
-//! The api binary's harness: an application on a fresh store of each kind, driven in-process
-//! through the real router (`TestApp`), and the real binary as a child process (`server`).
+//! The api binary's harness: the cheap auth adapters (`auth`), the in-process client of the real
+//! router (`client`, `requests`), a fresh store of each kind (`stores`), an application on one
+//! (`TestApp`), and the real binary as a child process (`server`).
 
 pub mod auth;
 pub mod client;
