@@ -10,7 +10,7 @@
 
 use crate::app::{Ports, Snackdrawer};
 use crate::config::{Config, StoreUrl};
-use crate::inbound::http::{self, SharedUseCases};
+use crate::inbound::http;
 use crate::outbound::clock::SystemClock;
 use crate::outbound::jwt::JwtTokens;
 use crate::outbound::memory::MemoryStore;
@@ -139,15 +139,18 @@ pub fn init_telemetry(config: &Config) -> Result<Telemetry, TelemetryError> {
     })
 }
 
+/// The use cases as the service runs them: the core's, each in its span.
+pub type ObservedUseCases = Arc<Observed<Snackdrawer>>;
+
 /// The use cases of `core`, each in its span.
-pub fn observed_use_cases(core: Snackdrawer) -> SharedUseCases {
+pub fn observed_use_cases(core: Snackdrawer) -> ObservedUseCases {
     Arc::new(Observed::use_cases(core))
 }
 
 /// The HTTP API over `use_cases`, observed by the request layer (`sampler` picks the requests
 /// that are traced), with `/metrics`.
-pub fn http_api(
-    use_cases: SharedUseCases,
+pub fn http_api<U: UseCases + 'static>(
+    use_cases: Arc<U>,
     request_timeout: Duration,
     sampler: TraceSampler,
 ) -> Router {
@@ -173,7 +176,7 @@ pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
 
 /// Migrates (SQL stores) and seeds a fresh catalogue.
 async fn prepare(
-    app: &dyn UseCases,
+    app: &impl UseCases,
     sql: Option<&SqlStore>,
     seed: bool,
 ) -> Result<(), StartupError> {
@@ -190,7 +193,7 @@ async fn prepare(
 }
 
 /// Retries `prepare` with backoff (1 s doubling to 30 s) until the database lets it finish.
-async fn prepare_when_reachable(app: SharedUseCases, store: SqlStore, seed: bool) {
+async fn prepare_when_reachable(app: ObservedUseCases, store: SqlStore, seed: bool) {
     let mut wait = Duration::from_secs(1);
     loop {
         tokio::time::sleep(wait).await;

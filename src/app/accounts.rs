@@ -3,9 +3,7 @@
 use super::{Snackdrawer, unexpected};
 use crate::domain::{AccessToken, Password, User, UserId, Username};
 use crate::ports::{Accounts, AppError, StoreError};
-use async_trait::async_trait;
 
-#[async_trait]
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
         let hash = self.ports.hasher.hash(&password).await?;

@@ -4,7 +4,6 @@
 use super::{Snackdrawer, unexpected};
 use crate::domain::{Snack, SnackId, SnackName};
 use crate::ports::{AppError, Catalogue, StoreError};
-use async_trait::async_trait;
 
 /// Real snacks, in the order they get their ids.
 pub const DEFAULT_CATALOGUE: [&str; 12] = [
@@ -22,7 +21,6 @@ pub const DEFAULT_CATALOGUE: [&str; 12] = [
     "granola bar",
 ];
 
-#[async_trait]
 impl Catalogue for Snackdrawer {
     async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
         self.ports.snacks.list().await.map_err(unexpected)

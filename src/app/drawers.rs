@@ -6,9 +6,7 @@
 use super::{Snackdrawer, unexpected};
 use crate::domain::{Drawer, DrawerId, DrawerName, DrawerWithContents, SnackId, UserId};
 use crate::ports::{AppError, Drawers, StoreError};
-use async_trait::async_trait;
 
-#[async_trait]
 impl Drawers for Snackdrawer {
     async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
         self.ports.drawers.list_by_owner(caller).await.map_err(unexpected)

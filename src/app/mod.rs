@@ -15,7 +15,6 @@ use crate::ports::{
     AppError, DrawerRepository, PasswordHasher, Readiness, SnackRepository, StoreError,
     StoreHealth, TokenService, UserRepository,
 };
-use async_trait::async_trait;
 use std::sync::Arc;
 
 /// The adapters a `Snackdrawer` runs on. Wiring decides what each one is (and what wraps it).
@@ -62,7 +61,6 @@ impl Snackdrawer {
     }
 }
 
-#[async_trait]
 impl Readiness for Snackdrawer {
     async fn readiness(&self) -> Result<(), AppError> {
         self.ports.store_health.ping().await.map_err(unexpected)

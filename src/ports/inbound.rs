@@ -3,29 +3,39 @@
 //! all of them. `app::Snackdrawer` implements them over the outbound ports; decorators such as
 //! `telemetry::Observed` implement them by wrapping another implementation, which is how a use
 //! case gets its span while the core names no instrumentation library.
+//!
+//! Unlike the outbound ports, these return `impl Future + Send` instead of going through
+//! async-trait: the HTTP adapter is generic over the port rather than holding a trait object,
+//! so a use case, and the decorator around it, costs no allocation per call.
 
 use super::{AuthError, BoxError};
 use crate::domain::{
     AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, Password, Snack, SnackId,
     SnackName, User, UserId, Username, ValidationError,
 };
-use async_trait::async_trait;
+use std::future::Future;
 
 /// Every use case: what the HTTP adapter holds.
 pub trait UseCases: Accounts + Catalogue + Drawers + Readiness {}
 
 impl<T: Accounts + Catalogue + Drawers + Readiness> UseCases for T {}
 
-#[async_trait]
 pub trait Accounts: Send + Sync {
     /// Creates an account. MUST return `UsernameTaken` if the name is in use. Registering does
     /// not log in: clients call `log_in` next.
-    async fn register(&self, username: Username, password: Password) -> Result<User, AppError>;
+    fn register(
+        &self,
+        username: Username,
+        password: Password,
+    ) -> impl Future<Output = Result<User, AppError>> + Send;
 
     /// Exchanges a username and password for an access token. MUST return `BadCredentials`
     /// for an unknown user and a wrong password alike, after the same amount of work.
-    async fn log_in(&self, username: Username, password: Password)
-    -> Result<AccessToken, AppError>;
+    fn log_in(
+        &self,
+        username: Username,
+        password: Password,
+    ) -> impl Future<Output = Result<AccessToken, AppError>> + Send;
 
     /// The user a token belongs to. MUST return `InvalidToken` for anything but a current
     /// token this service issued.
@@ -33,65 +43,74 @@ pub trait Accounts: Send + Sync {
 }
 
 /// The global snack catalogue: anyone may read it, any logged-in user may add to it.
-#[async_trait]
 pub trait Catalogue: Send + Sync {
     /// The whole catalogue, in id order.
-    async fn list_snacks(&self) -> Result<Vec<Snack>, AppError>;
+    fn list_snacks(&self) -> impl Future<Output = Result<Vec<Snack>, AppError>> + Send;
 
     /// MUST return `SnackNotFound` if there is no such snack.
-    async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError>;
+    fn get_snack(&self, id: SnackId) -> impl Future<Output = Result<Snack, AppError>> + Send;
 
     /// MUST return `SnackNameTaken` if a snack has exactly this name.
-    async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError>;
+    fn create_snack(&self, name: SnackName)
+    -> impl Future<Output = Result<Snack, AppError>> + Send;
 
     /// Fills an empty catalogue with the default snacks and returns how many it added; a
     /// catalogue with any snack in it is left alone.
-    async fn seed_catalogue(&self) -> Result<usize, AppError>;
+    fn seed_catalogue(&self) -> impl Future<Output = Result<usize, AppError>> + Send;
 }
 
 /// Private drawers. Another user's drawer MUST behave exactly like a missing one.
-#[async_trait]
 pub trait Drawers: Send + Sync {
     /// The caller's drawers, in id order, without contents.
-    async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError>;
+    fn list_drawers(
+        &self,
+        caller: UserId,
+    ) -> impl Future<Output = Result<Vec<Drawer>, AppError>> + Send;
 
     /// MUST return `DrawerNameTaken` if the caller already has a drawer with this name.
-    async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError>;
+    fn create_drawer(
+        &self,
+        caller: UserId,
+        name: DrawerName,
+    ) -> impl Future<Output = Result<Drawer, AppError>> + Send;
 
     /// MUST return `DrawerNotFound` for a drawer that is missing or someone else's.
-    async fn get_drawer(
+    fn get_drawer(
         &self,
         caller: UserId,
         id: DrawerId,
-    ) -> Result<DrawerWithContents, AppError>;
+    ) -> impl Future<Output = Result<DrawerWithContents, AppError>> + Send;
 
     /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's,
     /// `SnackDoesNotExist` for an unknown snack, `SnackAlreadyInDrawer` if it is there already.
-    async fn put_snack_in_drawer(
+    fn put_snack_in_drawer(
         &self,
         caller: UserId,
         drawer: DrawerId,
         snack: SnackId,
-    ) -> Result<(), AppError>;
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 
     /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's, and
     /// `SnackNotInDrawer` if the snack is not in it.
-    async fn take_snack_from_drawer(
+    fn take_snack_from_drawer(
         &self,
         caller: UserId,
         drawer: DrawerId,
         snack: SnackId,
-    ) -> Result<(), AppError>;
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 
     /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's.
-    async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError>;
+    fn delete_drawer(
+        &self,
+        caller: UserId,
+        drawer: DrawerId,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
-#[async_trait]
 pub trait Readiness: Send + Sync {
     /// Whether this replica can serve requests now: MUST return `Unavailable` while its store
     /// cannot answer.
-    async fn readiness(&self) -> Result<(), AppError>;
+    fn readiness(&self) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// Why a use case did not succeed. Messages are the HTTP contract's descriptions, including

@@ -1,13 +1,14 @@
 //! `POST /auth/users` and `POST /auth/login`.
 
 use super::ApiError;
-use super::SharedUseCases;
 use super::extract::JsonBody;
 use crate::domain::{Password, Username};
+use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub struct CredentialsBody {
@@ -32,8 +33,8 @@ pub struct TokenView {
     token: String,
 }
 
-pub async fn register(
-    State(app): State<SharedUseCases>,
+pub async fn register<U: UseCases>(
+    State(app): State<Arc<U>>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let (username, password) = body.parse::<CredentialsBody>()?.validate()?;
@@ -43,8 +44,8 @@ pub async fn register(
 }
 
 /// Answers 201, not 200: the old service did, and its clients check for it.
-pub async fn log_in(
-    State(app): State<SharedUseCases>,
+pub async fn log_in<U: UseCases>(
+    State(app): State<Arc<U>>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     let (username, password) = body.parse::<CredentialsBody>()?.validate()?;

@@ -1,14 +1,15 @@
 //! `/drawers/`: each user's private drawers.
 
 use super::ApiError;
-use super::SharedUseCases;
 use super::extract::{Caller, JsonBody, PathIds};
 use super::snacks::SnackView;
 use crate::domain::{Drawer, DrawerId, DrawerName, SnackId};
+use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A drawer as listings show it: no contents.
 #[derive(Serialize)]
@@ -55,8 +56,8 @@ pub struct SnackToAdd {
     snack: i64,
 }
 
-pub async fn list(
-    State(app): State<SharedUseCases>,
+pub async fn list<U: UseCases>(
+    State(app): State<Arc<U>>,
     Caller(caller): Caller,
 ) -> Result<Json<DrawerList>, ApiError> {
     let drawers = app
@@ -68,8 +69,8 @@ pub async fn list(
     Ok(Json(DrawerList { drawers }))
 }
 
-pub async fn create(
-    State(app): State<SharedUseCases>,
+pub async fn create<U: UseCases>(
+    State(app): State<Arc<U>>,
     Caller(caller): Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<OneDrawer>), ApiError> {
@@ -78,8 +79,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(OneDrawer { drawer: DrawerView::new(drawer, Vec::new()) })))
 }
 
-pub async fn get(
-    State(app): State<SharedUseCases>,
+pub async fn get<U: UseCases>(
+    State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
 ) -> Result<Json<OneDrawer>, ApiError> {
@@ -88,8 +89,8 @@ pub async fn get(
     Ok(Json(OneDrawer { drawer: DrawerView::new(found.drawer, contents) }))
 }
 
-pub async fn add_snack(
-    State(app): State<SharedUseCases>,
+pub async fn add_snack<U: UseCases>(
+    State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
     body: JsonBody,
@@ -100,8 +101,8 @@ pub async fn add_snack(
     Ok((StatusCode::CREATED, Json(Message { message: "snack added to drawer" })))
 }
 
-pub async fn take_snack(
-    State(app): State<SharedUseCases>,
+pub async fn take_snack<U: UseCases>(
+    State(app): State<Arc<U>>,
     PathIds([id, snack_id]): PathIds<2>,
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {
@@ -111,8 +112,8 @@ pub async fn take_snack(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(
-    State(app): State<SharedUseCases>,
+pub async fn delete<U: UseCases>(
+    State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {

@@ -4,14 +4,14 @@
 //! handler asks for it, so a bad body never hides a bad id.
 
 use super::ApiError;
-use super::SharedUseCases;
 use crate::domain::UserId;
-use crate::ports::AppError;
+use crate::ports::{AppError, UseCases};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 /// The numeric segments of the path, in order. Anything but plain ASCII digits (a sign, a
 /// letter, an overflow) means the URL names no resource: 404, as for an unknown route.
@@ -44,10 +44,10 @@ pub fn numeric_ids(segments: &[String]) -> Option<Vec<i64>> {
 /// The authenticated user making the request.
 pub struct Caller(pub UserId);
 
-impl FromRequestParts<SharedUseCases> for Caller {
+impl<U: UseCases> FromRequestParts<Arc<U>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &SharedUseCases) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<U>) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers)?;
         Ok(Caller(app.authenticate(token)?))
     }

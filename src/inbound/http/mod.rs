@@ -1,7 +1,8 @@
 //! The HTTP face of Snackdrawer: the routes of the contract in `docs/api.md`, on axum.
 //!
 //! Handlers are thin: extract (path ids, caller, body) in the contract's check order, call one
-//! use case on the inbound port, shape the JSON. Every failure becomes an `ApiError`, turned
+//! use case on the inbound port, shape the JSON. The port is a type parameter, not a trait
+//! object: its methods return futures without boxing them. Every failure becomes an `ApiError`, turned
 //! into a response in one place (`error.rs`). Nothing here is instrumented: `startup` wraps the
 //! use cases and this router in the telemetry decorators.
 
@@ -23,9 +24,6 @@ use axum::routing::{MethodRouter, delete, get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The use cases the handlers call: the router's state.
-pub type SharedUseCases = Arc<dyn UseCases>;
-
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
@@ -35,21 +33,27 @@ pub const MODULE: &str = module_path!();
 /// The whole HTTP API over `app`. `/metrics` answers with `metrics`, which the caller supplies
 /// so that this adapter stays ignorant of telemetry. A request that takes longer than
 /// `request_timeout` (reading its body included) is answered 503.
-pub fn router(
-    app: SharedUseCases,
+pub fn router<U: UseCases + 'static>(
+    app: Arc<U>,
     request_timeout: Duration,
-    metrics: MethodRouter<SharedUseCases>,
+    metrics: MethodRouter<Arc<U>>,
 ) -> Router {
     Router::new()
-        .route("/auth/users", post(auth::register))
-        .route("/auth/login", post(auth::log_in))
-        .merge(with_and_without_slash("/snacks", get(snacks::list).post(snacks::create)))
-        .route("/snacks/{id}", get(snacks::get))
-        .merge(with_and_without_slash("/drawers", get(drawers::list).post(drawers::create)))
-        .route("/drawers/{id}", get(drawers::get).post(drawers::add_snack).delete(drawers::delete))
-        .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack))
+        .route("/auth/users", post(auth::register::<U>))
+        .route("/auth/login", post(auth::log_in::<U>))
+        .merge(with_and_without_slash("/snacks", get(snacks::list::<U>).post(snacks::create::<U>)))
+        .route("/snacks/{id}", get(snacks::get::<U>))
+        .merge(with_and_without_slash(
+            "/drawers",
+            get(drawers::list::<U>).post(drawers::create::<U>),
+        ))
+        .route(
+            "/drawers/{id}",
+            get(drawers::get::<U>).post(drawers::add_snack::<U>).delete(drawers::delete::<U>),
+        )
+        .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack::<U>))
         .route("/healthz", get(probes::healthz))
-        .route("/readyz", get(probes::readyz))
+        .route("/readyz", get(probes::readyz::<U>))
         .route("/metrics", metrics)
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -68,9 +72,9 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
 
 /// The old service answered `/snacks` like `/snacks/` (through a redirect); serving both
 /// directly saves old clients a round trip.
-fn with_and_without_slash(
+fn with_and_without_slash<S: Clone + Send + Sync + 'static>(
     path: &str,
-    methods: MethodRouter<SharedUseCases>,
-) -> Router<SharedUseCases> {
+    methods: MethodRouter<S>,
+) -> Router<S> {
     Router::new().route(path, methods.clone()).route(&format!("{path}/"), methods)
 }

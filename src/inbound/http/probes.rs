@@ -3,16 +3,17 @@
 //! this replica can serve now, and answers 503 while its store cannot.
 
 use super::ApiError;
-use super::SharedUseCases;
+use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(app): State<SharedUseCases>) -> Result<Json<Value>, ApiError> {
+pub async fn readyz<U: UseCases>(State(app): State<Arc<U>>) -> Result<Json<Value>, ApiError> {
     app.readiness().await?;
     Ok(Json(json!({ "status": "ready" })))
 }

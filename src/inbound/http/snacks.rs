@@ -1,13 +1,14 @@
 //! `/snacks/`: the global catalogue.
 
 use super::ApiError;
-use super::SharedUseCases;
 use super::extract::{Caller, JsonBody, PathIds};
 use crate::domain::{Snack, SnackId, SnackName};
+use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Serialize)]
 pub struct SnackView {
@@ -36,21 +37,21 @@ pub struct NewSnack {
     name: String,
 }
 
-pub async fn list(State(app): State<SharedUseCases>) -> Result<Json<SnackList>, ApiError> {
+pub async fn list<U: UseCases>(State(app): State<Arc<U>>) -> Result<Json<SnackList>, ApiError> {
     let snacks = app.list_snacks().await?.into_iter().map(SnackView::from).collect();
     Ok(Json(SnackList { snacks }))
 }
 
-pub async fn get(
-    State(app): State<SharedUseCases>,
+pub async fn get<U: UseCases>(
+    State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
 ) -> Result<Json<OneSnack>, ApiError> {
     let snack = app.get_snack(SnackId::new(id)?).await?;
     Ok(Json(OneSnack { snack: snack.into() }))
 }
 
-pub async fn create(
-    State(app): State<SharedUseCases>,
+pub async fn create<U: UseCases>(
+    State(app): State<Arc<U>>,
     _caller: Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<OneSnack>), ApiError> {

@@ -257,7 +257,8 @@ impl Function {
     fn series(&self, module: &'static str) -> Cow<'_, Series> {
         let (first, series) =
             self.series.get_or_init(|| (module, resolve(self.name, module, self.objective)));
-        if *first == module {
+        // The same `&'static str` nearly always: compare the pointers before the text.
+        if std::ptr::eq(*first, module) || *first == module {
             Cow::Borrowed(series)
         } else {
             Cow::Owned(resolve(self.name, module, self.objective))

@@ -5,19 +5,18 @@
 //!
 //! Recognising a token also names the caller on the request span (`enduser.id`).
 
-use super::Observed;
+use super::{Observed, span_if_traced};
 use crate::domain::{
     AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, Password, Snack, SnackId,
     SnackName, User, UserId, Username,
 };
 use crate::ports::{Accounts, AppError, Catalogue, Drawers, Readiness};
-use async_trait::async_trait;
+use crate::telemetry::request_trace;
 use tracing::{Instrument, Span, info_span};
 
-#[async_trait]
 impl<P: Accounts> Accounts for Observed<P> {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
-        let span = info_span!("register", username = %username);
+        let span = span_if_traced(|| info_span!("register", username = %username));
         self.inner.register(username, password).instrument(span).await
     }
 
@@ -26,45 +25,52 @@ impl<P: Accounts> Accounts for Observed<P> {
         username: Username,
         password: Password,
     ) -> Result<AccessToken, AppError> {
-        let span = info_span!("log_in", username = %username);
+        let span = span_if_traced(|| info_span!("log_in", username = %username));
         self.inner.log_in(username, password).instrument(span).await
     }
 
     fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+        if !request_trace::recording() {
+            return self.inner.authenticate(token);
+        }
         let user = info_span!("authenticate").in_scope(|| self.inner.authenticate(token))?;
         Span::current().record("enduser.id", user.get());
         Ok(user)
     }
 }
 
-#[async_trait]
 impl<P: Catalogue> Catalogue for Observed<P> {
     async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
-        self.inner.list_snacks().instrument(info_span!("list_snacks")).await
+        self.inner.list_snacks().instrument(span_if_traced(|| info_span!("list_snacks"))).await
     }
 
     async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError> {
-        self.inner.get_snack(id).instrument(info_span!("get_snack", ?id)).await
+        self.inner.get_snack(id).instrument(span_if_traced(|| info_span!("get_snack", ?id))).await
     }
 
     async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError> {
-        let span = info_span!("create_snack", ?name);
+        let span = span_if_traced(|| info_span!("create_snack", ?name));
         self.inner.create_snack(name).instrument(span).await
     }
 
     async fn seed_catalogue(&self) -> Result<usize, AppError> {
-        self.inner.seed_catalogue().instrument(info_span!("seed_catalogue")).await
+        self.inner
+            .seed_catalogue()
+            .instrument(span_if_traced(|| info_span!("seed_catalogue")))
+            .await
     }
 }
 
-#[async_trait]
 impl<P: Drawers> Drawers for Observed<P> {
     async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
-        self.inner.list_drawers(caller).instrument(info_span!("list_drawers", ?caller)).await
+        self.inner
+            .list_drawers(caller)
+            .instrument(span_if_traced(|| info_span!("list_drawers", ?caller)))
+            .await
     }
 
     async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError> {
-        let span = info_span!("create_drawer", ?caller, ?name);
+        let span = span_if_traced(|| info_span!("create_drawer", ?caller, ?name));
         self.inner.create_drawer(caller, name).instrument(span).await
     }
 
@@ -73,7 +79,7 @@ impl<P: Drawers> Drawers for Observed<P> {
         caller: UserId,
         id: DrawerId,
     ) -> Result<DrawerWithContents, AppError> {
-        let span = info_span!("get_drawer", ?caller, ?id);
+        let span = span_if_traced(|| info_span!("get_drawer", ?caller, ?id));
         self.inner.get_drawer(caller, id).instrument(span).await
     }
 
@@ -83,7 +89,7 @@ impl<P: Drawers> Drawers for Observed<P> {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        let span = info_span!("put_snack_in_drawer", ?caller, ?drawer, ?snack);
+        let span = span_if_traced(|| info_span!("put_snack_in_drawer", ?caller, ?drawer, ?snack));
         self.inner.put_snack_in_drawer(caller, drawer, snack).instrument(span).await
     }
 
@@ -93,19 +99,19 @@ impl<P: Drawers> Drawers for Observed<P> {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        let span = info_span!("take_snack_from_drawer", ?caller, ?drawer, ?snack);
+        let span =
+            span_if_traced(|| info_span!("take_snack_from_drawer", ?caller, ?drawer, ?snack));
         self.inner.take_snack_from_drawer(caller, drawer, snack).instrument(span).await
     }
 
     async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
-        let span = info_span!("delete_drawer", ?caller, ?drawer);
+        let span = span_if_traced(|| info_span!("delete_drawer", ?caller, ?drawer));
         self.inner.delete_drawer(caller, drawer).instrument(span).await
     }
 }
 
-#[async_trait]
 impl<P: Readiness> Readiness for Observed<P> {
     async fn readiness(&self) -> Result<(), AppError> {
-        self.inner.readiness().instrument(info_span!("readiness")).await
+        self.inner.readiness().instrument(span_if_traced(|| info_span!("readiness"))).await
     }
 }

@@ -7,6 +7,9 @@
 mod inbound;
 mod outbound;
 
+use super::request_trace;
+use tracing::Span;
+
 pub struct Observed<P> {
     inner: P,
     /// `db.system.name` for store calls: `sqlite`, `postgresql`, or `memory`.
@@ -30,6 +33,12 @@ impl<P> Observed<P> {
     pub fn use_cases(inner: P) -> Self {
         Self { inner, db_system: "", module: module_of::<P>() }
     }
+}
+
+/// The span `open` makes, or none inside a request that is not traced. Such a span would be
+/// disabled anyway (`SampledRequestsOnly`); not making it spares asking the subscriber.
+fn span_if_traced(open: impl FnOnce() -> Span) -> Span {
+    if request_trace::recording() { open() } else { Span::none() }
 }
 
 /// The module path of a type: `snackdrawer::outbound::sql` for `SqlStore`, and for a generic

@@ -6,7 +6,7 @@
 //! failed (unavailable, internal error, overloaded); an expected refusal such as a duplicate
 //! name or an invalid token is a correct answer, not a failure of the port.
 
-use super::Observed;
+use super::{Observed, span_if_traced};
 use crate::domain::{
     AccessToken, Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, Password,
     PasswordHash, Snack, SnackId, SnackName, User, UserId, Username,
@@ -121,7 +121,7 @@ impl<P> Observed<P> {
         // beside it rather than under it), because entering costs a registry look-up and a
         // clock read in the OpenTelemetry layer on every poll, which happens several times per
         // statement on SQLite, whose driver hands each statement to a worker thread.
-        let span = self.db_span(call);
+        let span = span_if_traced(|| self.db_span(call));
         let result = metrics::record_call(&call.function, self.module, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));
         result
@@ -216,7 +216,8 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
         let function = auth_function!("PasswordHasher::hash");
         let call = self.inner.hash(password);
-        observe(auth_span(function), function, self.module, auth_outcome, call).await
+        observe(span_if_traced(|| auth_span(function)), function, self.module, auth_outcome, call)
+            .await
     }
 
     async fn verify(
@@ -226,7 +227,8 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
     ) -> Result<bool, AuthError> {
         let function = auth_function!("PasswordHasher::verify");
         let call = self.inner.verify(password, hash);
-        observe(auth_span(function), function, self.module, auth_outcome, call).await
+        observe(span_if_traced(|| auth_span(function)), function, self.module, auth_outcome, call)
+            .await
     }
 }
 
@@ -249,7 +251,7 @@ fn observe_sync<T>(
 ) -> Result<T, AuthError> {
     // The span brackets the call without being entered: token work is synchronous and opens
     // nothing inside, so entering would only add its cost.
-    let span = auth_span(function);
+    let span = span_if_traced(|| auth_span(function));
     let result = metrics::record_call_sync(function, module, auth_outcome, call);
     mark_failure(&span, auth_outcome(&result));
     result
