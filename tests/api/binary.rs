@@ -1,7 +1,9 @@
 //! The real binary, as users run it: an old client's whole session, `--help`, and a clean stop
 //! on SIGTERM that lets in-flight requests finish.
 
-use crate::support::server::{RunningServer, half_sent_registration, read_status};
+use crate::support::server::{
+    RunningServer, half_sent_registration, read_status, signal_terminate,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
@@ -96,7 +98,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let mut server = RunningServer::start(&[]);
     let (mut stream, rest) = half_sent_registration(&server).await;
     tokio::time::sleep(Duration::from_millis(100)).await; // let the server read what was sent
-    crate::support::server::signal_terminate(server.pid());
+    signal_terminate(server.pid());
     tokio::time::sleep(Duration::from_millis(200)).await;
     stream.write_all(rest).await.unwrap();
     assert_eq!(read_status(stream).await, "HTTP/1.1 201 Created");
