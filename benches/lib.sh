@@ -15,10 +15,10 @@ build_release() {
 }
 
 # start_server VAR=value ...: starts the release binary (under $CARGO_TARGET_DIR if that is set)
-# with those variables.
+# with those variables; SERVER_BIN=path starts another server instead (it must answer /readyz).
 start_server() {
   env SNACKDRAWER_LISTEN="127.0.0.1:$PORT" SNACKDRAWER_LOG_FORMAT=json RUST_LOG=warn "$@" \
-    "${CARGO_TARGET_DIR:-target}/release/snackdrawer" >>/tmp/snackdrawer-bench.log 2>&1 &
+    "${SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/snackdrawer}" >>/tmp/snackdrawer-bench.log 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && return; sleep 0.1; done
   echo "the server did not become ready; see /tmp/snackdrawer-bench.log" >&2
