@@ -1,0 +1,172 @@
+//! The end-of-run audit: each owner, logged in as themselves, must see exactly what the ledger
+//! says they own and hold. A foreign drawer in their list is a leak; a drawer gone, a drawer
+//! nobody asked for, or contents other than the owner's own writes (allowing those whose answer
+//! never came) is a tamper, the trace of a foreign write that worked.
+
+use crate::ledger::{Account, Drawer, Example, Ledger, ViolationKind};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const ATTEMPTS_WHILE_SHEDDING: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit could not reach the service: {0}")]
+    Unreachable(#[from] reqwest::Error),
+    #[error("the audit got {status} for {what}")]
+    Refused { what: String, status: StatusCode },
+}
+
+struct Auditor<'a> {
+    client: reqwest::Client,
+    host: &'a str,
+    ledger: &'a Ledger,
+}
+
+pub async fn audit(host: &str, ledger: &Ledger) -> Result<(), AuditError> {
+    let client = reqwest::Client::builder()
+        .user_agent(format!("snackdrawer-load/{} (audit)", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let auditor = Auditor { client, host: host.trim_end_matches('/'), ledger };
+    for account in ledger.accounts() {
+        let mut owner = Owner { token: auditor.log_in(&account).await?, account };
+        auditor.check_owner(&mut owner).await?;
+    }
+    Ok(())
+}
+
+/// An account and its latest token.
+struct Owner {
+    account: Account,
+    token: String,
+}
+
+impl Auditor<'_> {
+    async fn check_owner(&self, owner: &mut Owner) -> Result<(), AuditError> {
+        let listed = self.read_as(owner, "/drawers/").await?;
+        let owner_name = owner.account.username.clone();
+        let owner_name = owner_name.as_str();
+        let expected = self.ledger.drawers_of(&owner.account.username);
+        for drawer in listed.get("drawers").and_then(Value::as_array).into_iter().flatten() {
+            let id = drawer.get("id").and_then(Value::as_u64).unwrap_or_default();
+            let name = drawer.get("name").and_then(Value::as_str).unwrap_or_default();
+            if expected.contains_key(&id) {
+                continue;
+            }
+            let evidence = || {
+                self.evidence(
+                    owner_name,
+                    "GET /drawers/",
+                    format!("drawer {id} is not theirs"),
+                    &listed,
+                )
+            };
+            if self.ledger.owner_of(id).is_some() {
+                self.ledger.record(ViolationKind::Leak, evidence());
+            } else if !self.ledger.drawer_may_exist(owner_name, name) {
+                self.ledger.record(ViolationKind::Tamper, evidence());
+            }
+        }
+        for (id, drawer) in expected {
+            self.check_drawer(owner, id, &drawer).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_drawer(
+        &self,
+        owner: &mut Owner,
+        id: u64,
+        drawer: &Drawer,
+    ) -> Result<(), AuditError> {
+        let path = format!("/drawers/{id}");
+        let shown = self.read_as(owner, &path).await;
+        let owner = owner.account.username.as_str();
+        let expectation = format!(
+            "contents {:?}, perhaps also some of {:?}",
+            drawer.contents, drawer.unconfirmed
+        );
+        let shown = match shown {
+            Err(AuditError::Refused { status: StatusCode::NOT_FOUND, .. }) => {
+                let gone = json!({"status": 404});
+                self.ledger
+                    .record(ViolationKind::Tamper, self.evidence(owner, &path, expectation, &gone));
+                return Ok(());
+            }
+            other => other?,
+        };
+        let contents = shown
+            .pointer("/drawer/contents")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let actual: BTreeSet<u64> =
+            contents.iter().filter_map(|snack| snack.get("id")?.as_u64()).collect();
+        let allowed: BTreeSet<u64> = drawer.contents.union(&drawer.unconfirmed).copied().collect();
+        if !drawer.contents.is_subset(&actual) || !actual.is_subset(&allowed) {
+            self.ledger
+                .record(ViolationKind::Tamper, self.evidence(owner, &path, expectation, &shown));
+        }
+        Ok(())
+    }
+
+    async fn log_in(&self, account: &Account) -> Result<String, AuditError> {
+        let credentials = json!({"username": account.username, "password": account.password});
+        let login =
+            self.ask(reqwest::Method::POST, "/auth/login", None, Some(&credentials)).await?;
+        Ok(login.get("token").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+
+    /// `GET path` as `owner`, logging in again when the token has expired.
+    async fn read_as(&self, owner: &mut Owner, path: &str) -> Result<Value, AuditError> {
+        match self.ask(reqwest::Method::GET, path, Some(&owner.token), None).await {
+            Err(AuditError::Refused { status: StatusCode::UNAUTHORIZED, .. }) => {
+                owner.token = self.log_in(&owner.account).await?;
+                self.ask(reqwest::Method::GET, path, Some(&owner.token), None).await
+            }
+            answer => answer,
+        }
+    }
+
+    fn evidence(&self, owner: &str, request: &str, expected: String, shown: &Value) -> Example {
+        Example {
+            request: format!(
+                "{request} as its owner {owner}, at the end of the run; expected {expected}"
+            ),
+            response: shown.to_string(),
+        }
+    }
+
+    /// The JSON answer to a request, retried while the service sheds load.
+    async fn ask(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Value, AuditError> {
+        let mut status = StatusCode::SERVICE_UNAVAILABLE;
+        for _ in 0..ATTEMPTS_WHILE_SHEDDING {
+            let mut request = self.client.request(method.clone(), format!("{}{path}", self.host));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await?;
+            status = response.status();
+            if status.is_success() {
+                return Ok(response.json().await?);
+            }
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Err(AuditError::Refused { what: format!("{method} {path}"), status })
+    }
+}

@@ -1,0 +1,211 @@
+//! The command line. Goose's own flags (`--host`, `--users`, `--increase-rate`, `--run-time`,
+//! `--report-file`…) are flattened into ours so there is one `--help` and nothing of goose's is
+//! re-implemented; we add only what goose cannot know: which personas to run (`--mix`), how long
+//! they think between steps (`--think-time`) and where the JSON summary goes. The mix and the
+//! think time are parsed here, with messages that say what was expected, so bad usage stops with
+//! exit 2 before a single request is sent.
+
+use crate::personas::Persona;
+use clap::Parser;
+use goose::config::GooseConfiguration;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every goose option, plus the generator's own.
+#[derive(Parser)]
+#[command(
+    name = "snackdrawer-load",
+    about = "Load generator for Snackdrawer: users that behave like people, some of them badly. \
+             Exits 0 when the run saw no violation, 1 when it saw any, 2 on usage or connection \
+             errors."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub goose: GooseConfiguration,
+
+    /// Share of users per persona, `persona=weight,…` (snacker, nosy, kiddie, impatient); a
+    /// persona left out runs no user.
+    #[arg(
+        long,
+        value_name = "MIX",
+        default_value = "snacker=70,nosy=15,kiddie=10,impatient=5",
+        value_parser = Mix::parse
+    )]
+    pub mix: Mix,
+
+    /// Pause after each step of a user, `MIN..MAX` or one duration (`500ms`, `2s`); `0` for a
+    /// stress run.
+    #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = ThinkTime::parse)]
+    pub think_time: ThinkTime,
+
+    /// Write requests, failures and latency percentiles per persona and transaction, and the
+    /// violations with one example each, to this file as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}
+
+/// Persona weights in the order given; every weight is at least 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mix(Vec<(Persona, usize)>);
+
+impl Mix {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut entries: Vec<(Persona, usize)> = Vec::new();
+        for entry in text.split(',').map(str::trim) {
+            let (name, weight) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("`{entry}` is not `persona=weight`"))?;
+            let persona = Persona::from_name(name.trim()).ok_or_else(|| {
+                format!("unknown persona `{name}`; expected snacker, nosy, kiddie or impatient")
+            })?;
+            let weight: usize = weight.trim().parse().map_err(|_| {
+                format!("the weight of {name} must be a whole number, not `{weight}`")
+            })?;
+            if entries.iter().any(|(seen, _)| *seen == persona) {
+                return Err(format!("{name} is given twice"));
+            }
+            if weight > 0 {
+                entries.push((persona, weight));
+            }
+        }
+        if entries.is_empty() {
+            return Err("the mix runs no persona: give at least one weight above 0".into());
+        }
+        Ok(Self(entries))
+    }
+
+    pub fn weights(&self) -> &[(Persona, usize)] {
+        &self.0
+    }
+}
+
+/// The uniform range goose draws each pause from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl ThinkTime {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (min, max) = match text.split_once("..") {
+            Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
+            None => {
+                let fixed = parse_duration(text)?;
+                (fixed, fixed)
+            }
+        };
+        if min > max {
+            return Err(format!("`{text}`: the minimum is above the maximum"));
+        }
+        Ok(Self { min, max })
+    }
+}
+
+/// `0`, `250ms`, `2s` or `1m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 2s or 1m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "" if number == 0 => Ok(Duration::ZERO),
+        _ => Err(format!("`{text}` needs a unit: ms, s or m")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_mix_runs_every_persona_in_order() {
+        let mix = Mix::parse("snacker=70,nosy=15,kiddie=10,impatient=5").unwrap();
+        assert_eq!(
+            mix.weights(),
+            [
+                (Persona::Snacker, 70),
+                (Persona::Nosy, 15),
+                (Persona::Kiddie, 10),
+                (Persona::Impatient, 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_zero_weight_leaves_the_persona_out() {
+        let mix = Mix::parse("snacker=1, nosy=0").unwrap();
+        assert_eq!(mix.weights(), [(Persona::Snacker, 1)]);
+    }
+
+    #[test]
+    fn bad_mixes_say_what_is_wrong() {
+        for (text, message) in [
+            ("snacker", "is not `persona=weight`"),
+            ("hacker=3", "unknown persona `hacker`"),
+            ("nosy=many", "must be a whole number"),
+            ("nosy=1,nosy=2", "given twice"),
+            ("nosy=0", "runs no persona"),
+        ] {
+            let error = Mix::parse(text).unwrap_err();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn think_time_is_a_range_a_fixed_pause_or_zero() {
+        let range = ThinkTime::parse("1s..3s").unwrap();
+        assert_eq!((range.min, range.max), (Duration::from_secs(1), Duration::from_secs(3)));
+        let fixed = ThinkTime::parse("250ms").unwrap();
+        assert_eq!(
+            (fixed.min, fixed.max),
+            (Duration::from_millis(250), Duration::from_millis(250))
+        );
+        assert_eq!(ThinkTime::parse("0").unwrap().max, Duration::ZERO);
+    }
+
+    #[test]
+    fn bad_think_times_say_what_is_wrong() {
+        for (text, message) in [
+            ("3s..1s", "minimum is above the maximum"),
+            ("5", "needs a unit"),
+            ("fast", "is not a duration"),
+            ("1h", "needs a unit"),
+        ] {
+            let error = ThinkTime::parse(text).unwrap_err();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn goose_flags_and_ours_parse_together() {
+        let cli = Cli::try_parse_from([
+            "snackdrawer-load",
+            "--host",
+            "http://127.0.0.1:8000",
+            "--users",
+            "4",
+            "--run-time",
+            "10s",
+            "--mix",
+            "kiddie=1",
+            "--think-time",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(cli.goose.users, Some(4));
+        assert_eq!(cli.mix.weights(), [(Persona::Kiddie, 1)]);
+        assert_eq!(cli.think_time.max, Duration::ZERO);
+    }
+
+    #[test]
+    fn usage_errors_are_reported_as_such() {
+        let error = Cli::try_parse_from(["snackdrawer-load", "--mix", "x=1"]).err().unwrap();
+        assert_eq!(error.exit_code(), 2);
+    }
+}

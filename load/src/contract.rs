@@ -1,0 +1,84 @@
+//! What every answer of the API must look like, whoever asked and however badly: an error is
+//! `{"error": "<code> <reason>: <description>"}` served as JSON, and a 5xx is a bug unless it is
+//! a 503 that says when to retry (`Retry-After`), which is how the service sheds load.
+
+use crate::exchange::Reply;
+use crate::ledger::ViolationKind;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+
+/// The violation `reply` is, if any.
+pub fn judge(reply: &Reply) -> Option<ViolationKind> {
+    let status = reply.status;
+    let sheds_load =
+        status == StatusCode::SERVICE_UNAVAILABLE && reply.headers.contains_key(RETRY_AFTER);
+    if status.is_server_error() && !sheds_load {
+        return Some(ViolationKind::ServerError);
+    }
+    let is_error = status.is_client_error() || status.is_server_error();
+    (is_error && !has_error_shape(reply)).then_some(ViolationKind::Contract)
+}
+
+fn has_error_shape(reply: &Reply) -> bool {
+    let is_json = reply
+        .header(CONTENT_TYPE.as_str())
+        .is_some_and(|content_type| content_type.starts_with("application/json"));
+    let Some(serde_json::Value::Object(fields)) = reply.json() else {
+        return false;
+    };
+    let prefix = format!(
+        "{} {}: ",
+        reply.status.as_u16(),
+        reply.status.canonical_reason().unwrap_or_default()
+    );
+    let text = fields.get("error").and_then(serde_json::Value::as_str);
+    is_json && fields.len() == 1 && text.is_some_and(|text| text.starts_with(&prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        Reply { status: StatusCode::from_u16(status).unwrap(), headers, body: body.into() }
+    }
+
+    const JSON: &str = "application/json";
+
+    #[test]
+    fn a_well_formed_error_passes() {
+        let answer =
+            reply(404, JSON, r#"{"error": "404 Not Found: drawer with ID == 9 not found"}"#);
+        assert_eq!(judge(&answer), None);
+        assert_eq!(judge(&reply(200, "text/plain", "anything")), None);
+    }
+
+    #[test]
+    fn an_error_in_another_shape_breaks_the_contract() {
+        for answer in [
+            reply(404, "text/plain", "not found"),
+            reply(404, JSON, r#"{"error": "not found"}"#),
+            reply(400, JSON, r#"{"error": "404 Not Found: wrong code"}"#),
+            reply(401, JSON, r#"{"error": "401 Unauthorized: x", "detail": 1}"#),
+            reply(405, JSON, ""),
+            reply(422, "text/html", r#"{"error": "422 Unprocessable Entity: x"}"#),
+        ] {
+            assert_eq!(judge(&answer), Some(ViolationKind::Contract), "{}", answer.body);
+        }
+    }
+
+    #[test]
+    fn a_5xx_is_a_server_error_unless_it_sheds_load() {
+        let internal =
+            reply(500, JSON, r#"{"error": "500 Internal Server Error: internal error"}"#);
+        assert_eq!(judge(&internal), Some(ViolationKind::ServerError));
+        let body = r#"{"error": "503 Service Unavailable: retry later"}"#;
+        assert_eq!(judge(&reply(503, JSON, body)), Some(ViolationKind::ServerError));
+        let mut shed = reply(503, JSON, body);
+        shed.headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        assert_eq!(judge(&shed), None);
+    }
+}

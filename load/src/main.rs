@@ -1,0 +1,31 @@
+//! `snackdrawer-load`: drives Snackdrawer with users that behave like people, some of them
+//! badly, and fails the run on any leak. Exit 0: no violation; 1: violations; 2: usage or
+//! connection errors (clap's own usage errors exit 2 as well).
+
+mod audit;
+mod cli;
+mod contract;
+mod exchange;
+mod forgery;
+mod ledger;
+mod personas;
+mod run;
+mod session;
+mod summary;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run::run(cli::Cli::parse()).await {
+        Ok(summary) => {
+            print!("{}", summary.verdict());
+            ExitCode::from(u8::from(summary.has_violations()))
+        }
+        Err(error) => {
+            eprintln!("snackdrawer-load: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The four kinds of user, one goose scenario each, so `--mix` is just the scenarios' weights and
+//! goose's tables come out per persona and transaction. Every transaction is named after the
+//! route it drives, every user sends `user-agent: snackdrawer-load/<version> (<persona>)` so a
+//! trace or an access line shows who sent it, and the steps two personas share live here once.
+
+pub mod impatient;
+pub mod kiddie;
+pub mod nosy;
+pub mod snacker;
+
+use crate::cli::ThinkTime;
+use crate::exchange::Call;
+use crate::ledger::Ledger;
+use crate::session::{Session, send_with_token, session};
+use goose::prelude::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Longest any request waits for its answer, unless it asks for less.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A goose transaction named `$name` that runs `$function(user, ledger)`.
+macro_rules! step {
+    ($ledger:expr, $name:expr, $function:path) => {{
+        let ledger = std::sync::Arc::clone($ledger);
+        let function: goose::prelude::TransactionFunction = std::sync::Arc::new(move |user| {
+            Box::pin($function(user, std::sync::Arc::clone(&ledger)))
+        });
+        goose::prelude::Transaction::new(function).set_name($name)
+    }};
+}
+use step;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Persona {
+    Snacker,
+    Nosy,
+    Kiddie,
+    Impatient,
+}
+
+impl Persona {
+    const ALL: [Self; 4] = [Self::Snacker, Self::Nosy, Self::Kiddie, Self::Impatient];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Snacker => "snacker",
+            Self::Nosy => "nosy",
+            Self::Kiddie => "kiddie",
+            Self::Impatient => "impatient",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|persona| persona.name() == name)
+    }
+
+    pub fn user_agent(self) -> String {
+        format!("snackdrawer-load/{} ({})", env!("CARGO_PKG_VERSION"), self.name())
+    }
+
+    /// The persona's goose scenario: `weight` shares of the users, pausing `think` after each step.
+    pub fn scenario(
+        self,
+        weight: usize,
+        think: ThinkTime,
+        ledger: &Arc<Ledger>,
+    ) -> Result<Scenario, GooseError> {
+        let scenario =
+            Scenario::new(self.name()).set_weight(weight)?.set_wait_time(think.min, think.max)?;
+        let transactions = match self {
+            Self::Snacker => snacker::transactions(ledger)?,
+            Self::Nosy => nosy::transactions(ledger)?,
+            Self::Kiddie => kiddie::transactions(ledger)?,
+            Self::Impatient => impatient::transactions(ledger)?,
+        };
+        Ok(transactions.into_iter().fold(scenario, Scenario::register_transaction))
+    }
+}
+
+/// The first step of every persona: its own HTTP client, carrying its user agent, and a fresh
+/// account of its own.
+async fn sign_up(
+    user: &mut GooseUser,
+    ledger: &Ledger,
+    persona: Persona,
+) -> Result<Session, Box<TransactionError>> {
+    let client =
+        reqwest::Client::builder().user_agent(persona.user_agent()).timeout(CLIENT_TIMEOUT);
+    user.set_client_builder(client).await?;
+    crate::session::sign_up(user, ledger, persona.name()).await
+}
+
+/// Creates a drawer of this user's, filed in the ledger; `patience` cuts the wait for the
+/// answer short, and a drawer whose answer never came stays possible.
+async fn create_drawer(
+    user: &mut GooseUser,
+    ledger: &Ledger,
+    patience: Option<Duration>,
+) -> TransactionResult {
+    let owner = session(user)?.account.username;
+    let name = ledger.fresh_name("drawer");
+    let mut call =
+        Call::new(GooseMethod::Post, "/drawers/", "/drawers/").json(&json!({"name": name}));
+    if let Some(patience) = patience {
+        call = call.timeout(patience);
+    }
+    ledger.intend_drawer(&owner, &name);
+    let exchange = send_with_token(user, ledger, call).await?;
+    let created = exchange.reply.as_ref().filter(|reply| reply.status.is_success());
+    let id = created.and_then(|reply| reply.json()?.pointer("/drawer/id")?.as_u64());
+    if let Some(id) = id {
+        ledger.add_drawer(id, &owner, &name);
+    }
+    Ok(())
+}
+
+/// Puts a snack it does not hold yet into one of this user's drawers; the ledger learns the
+/// outcome when the answer comes, and keeps it open when it does not.
+async fn put_snack(
+    user: &mut GooseUser,
+    ledger: &Ledger,
+    patience: Option<Duration>,
+) -> TransactionResult {
+    let owner = session(user)?.account.username;
+    let Some(drawer) = ledger.random_drawer_of(&owner) else {
+        return create_drawer(user, ledger, patience).await;
+    };
+    let Some(snack) = ledger.snack_not_in(drawer) else {
+        return Ok(());
+    };
+    let path = format!("/drawers/{drawer}");
+    let mut call =
+        Call::new(GooseMethod::Post, path, "/drawers/{id}").json(&json!({"snack": snack}));
+    if let Some(patience) = patience {
+        call = call.timeout(patience);
+    }
+    ledger.intend_put(drawer, snack);
+    let exchange = send_with_token(user, ledger, call).await?;
+    if let Some(status) = exchange.status() {
+        ledger.settle_put(drawer, snack, status.is_success());
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! One run from start to verdict: check that the host answers, let goose drive the personas,
+//! audit what the owners see, and sum it all up. Anything that stops the run from telling the
+//! truth (no host, a host that does not answer, a goose usage error) is a `RunError`: exit 2.
+
+use crate::audit::{AuditError, audit};
+use crate::cli::Cli;
+use crate::ledger::Ledger;
+use crate::summary::Summary;
+use goose::prelude::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("--host is required, e.g. --host http://127.0.0.1:8000")]
+    NoHost,
+    #[error("{host} does not answer GET /healthz with 200: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error(transparent)]
+    Goose(#[from] GooseError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("cannot write the summary to {path}: {source}")]
+    Summary { path: PathBuf, source: std::io::Error },
+}
+
+pub async fn run(cli: Cli) -> Result<Summary, RunError> {
+    let informational = cli.goose.version || cli.goose.list || cli.goose.scenarios_list;
+    let host = cli.goose.host.clone().filter(|host| !host.is_empty());
+    let host = match host {
+        Some(host) => host,
+        None if informational => String::new(),
+        None => return Err(RunError::NoHost),
+    };
+    if !informational {
+        probe(&host).await?;
+    }
+    let ledger = Arc::new(Ledger::default());
+    let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
+    for (persona, weight) in cli.mix.weights() {
+        attack = attack.register_scenario(persona.scenario(*weight, cli.think_time, &ledger)?);
+    }
+    let metrics = attack.set_default(GooseDefault::NoTelnet, true)?.execute().await?;
+    audit(&host, &ledger).await?;
+    let summary = Summary::new(&metrics, ledger.violations());
+    if let Some(path) = cli.summary_json {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(&path, json).map_err(|source| RunError::Summary { path, source })?;
+    }
+    Ok(summary)
+}
+
+/// Fails unless `GET /healthz` answers 200 within five seconds.
+async fn probe(host: &str) -> Result<(), RunError> {
+    let unreachable = |reason: String| RunError::Unreachable { host: host.to_owned(), reason };
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
+    let client = client.map_err(|error| unreachable(error.to_string()))?;
+    let url = format!("{}/healthz", host.trim_end_matches('/'));
+    let response = client.get(url).send().await.map_err(|error| unreachable(error.to_string()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(unreachable(response.status().to_string()))
+    }
+}
