@@ -23,14 +23,14 @@ pub struct Call {
     headers: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     timeout: Option<Duration>,
-    expected: &'static [u16],
+    expected: Option<u16>,
 }
 
 impl Call {
     /// `name` is the route template goose files the request under, e.g. `/drawers/{id}`.
     pub fn new(method: GooseMethod, path: impl Into<String>, name: &'static str) -> Self {
         let path = path.into();
-        Self { method, path, name, headers: vec![], body: None, timeout: None, expected: &[] }
+        Self { method, path, name, headers: vec![], body: None, timeout: None, expected: None }
     }
 
     pub fn json(self, body: &serde_json::Value) -> Self {
@@ -55,9 +55,9 @@ impl Call {
         self
     }
 
-    /// The statuses that count as success; by default any 2xx.
-    pub fn expect(mut self, statuses: &'static [u16]) -> Self {
-        self.expected = statuses;
+    /// The status that counts as success; by default any 2xx.
+    pub fn expect(mut self, status: u16) -> Self {
+        self.expected = Some(status);
         self
     }
 
@@ -146,10 +146,10 @@ pub async fn send(
         .path(call.path.as_str())
         .name(call.name)
         .set_request_builder(builder);
-    if let [only] = call.expected {
-        request = request.expect_status_code(*only);
+    if let Some(status) = call.expected {
+        request = request.expect_status_code(status);
     }
-    let mut sent = user.request(request.build()).await?;
+    let sent = user.request(request.build()).await?;
     let reply = match sent.response {
         Ok(response) => {
             let (status, headers) = (response.status(), response.headers().clone());
@@ -157,11 +157,6 @@ pub async fn send(
         }
         Err(_) => None,
     };
-    let expected =
-        reply.as_ref().is_some_and(|reply| call.expected.contains(&reply.status.as_u16()));
-    if call.expected.len() > 1 && expected {
-        user.set_success(&mut sent.request)?;
-    }
     let exchange = Exchange { call, reply };
     if let Some(kind) = exchange.reply.as_ref().and_then(contract::judge) {
         ledger.record(kind, exchange.example());

@@ -110,7 +110,7 @@ async fn post_credentials(
     credentials: &serde_json::Value,
 ) -> Result<serde_json::Value, Box<TransactionError>> {
     for _ in 0..CREDENTIAL_ATTEMPTS {
-        let call = Call::new(GooseMethod::Post, path, path).json(credentials).expect(&[201]);
+        let call = Call::new(GooseMethod::Post, path, path).json(credentials).expect(201);
         let exchange = send(user, ledger, call).await?;
         match &exchange.reply {
             Some(reply) if reply.status.is_success() => {

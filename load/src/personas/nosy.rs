@@ -63,7 +63,7 @@ impl Probe {
                 "/drawers/{id}/snacks/{snack_id}",
             ),
         }
-        .expect(&[404])
+        .expect(404)
     }
 }
 

@@ -1,0 +1,156 @@
+//! The generator end to end, as its own binary: a short run of every persona against the real
+//! `snackdrawer` service (memory store and SQLite) must come out clean, and runs against a
+//! deliberately broken target must fail with the right violation, which proves the checks can
+//! fail. Everything listens on 127.0.0.1.
+
+mod broken_target;
+mod service;
+
+use broken_target::Breakage;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs the generator for a few seconds with one user per persona; returns its exit code and
+/// its JSON summary.
+fn run_load(host: &str, directory: &Path) -> (i32, Value) {
+    let summary_path = directory.join("summary.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
+        .args(["--host", host, "--users", "4", "--increase-rate", "4", "--run-time", "5s"])
+        .args(["--think-time", "0", "--no-reset-metrics", "--quiet", "--summary-json"])
+        .arg(&summary_path)
+        .output()
+        .expect("snackdrawer-load starts");
+    let code = output.status.code().expect("snackdrawer-load exits by itself");
+    let summary = std::fs::read_to_string(&summary_path).unwrap_or_else(|_| {
+        panic!(
+            "no summary (exit {code}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (code, serde_json::from_str(&summary).unwrap())
+}
+
+const TRANSACTIONS: [(&str, &[&str]); 4] = [
+    (
+        "snacker",
+        &[
+            "sign up",
+            "GET /snacks/",
+            "POST /snacks/",
+            "GET /drawers/",
+            "GET /drawers/{id}",
+            "POST /drawers/",
+            "POST /drawers/{id}",
+        ],
+    ),
+    (
+        "nosy",
+        &[
+            "sign up",
+            "GET /drawers/{id}",
+            "POST /drawers/{id}",
+            "DELETE /drawers/{id}",
+            "DELETE /drawers/{id}/snacks/{snack_id}",
+        ],
+    ),
+    (
+        "kiddie",
+        &[
+            "sign up",
+            "GET /drawers/ forged token",
+            "POST /drawers/ malformed body",
+            "POST /snacks/ hostile name",
+            "unknown route or method",
+            "POST /auth/login credential stuffing",
+        ],
+    ),
+    (
+        "impatient",
+        &[
+            "sign up",
+            "GET /snacks/ hang up",
+            "POST /drawers/ hang up",
+            "POST /drawers/{id} hang up",
+            "POST /drawers/{id} half-sent body",
+        ],
+    ),
+];
+
+fn assert_clean_run_of_every_persona(database_url: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let service = service::Service::start(database_url);
+    let (code, summary) = run_load(&service.base_url, directory.path());
+    assert_eq!(summary["violations"], serde_json::json!({}), "{summary:#}");
+    assert_eq!(code, 0);
+    for (persona, transactions) in TRANSACTIONS {
+        for transaction in transactions {
+            let count = &summary["personas"][persona][transaction]["count"];
+            assert!(count.as_u64() > Some(0), "{persona} / {transaction}: {count}");
+        }
+    }
+    let requests = summary["requests"].as_object().unwrap();
+    for route in ["GET /snacks/", "POST /auth/login", "GET /drawers/{id}", "DELETE /drawers/{id}"] {
+        assert!(requests[route]["count"].as_u64() > Some(0), "{route}");
+    }
+}
+
+#[test]
+fn every_persona_runs_clean_against_the_memory_store() {
+    assert_clean_run_of_every_persona("memory");
+}
+
+#[test]
+fn every_persona_runs_clean_against_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("load.db");
+    assert_clean_run_of_every_persona(&format!("sqlite://{}?mode=rwc", database.display()));
+}
+
+fn assert_caught(breakage: Breakage, kind: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let host = runtime.block_on(broken_target::serve(breakage));
+    let directory = tempfile::tempdir().unwrap();
+    let (code, summary) = run_load(&host, directory.path());
+    let example = &summary["violations"][kind]["example"];
+    assert!(example["request"].is_string(), "no {kind} in {:#}", summary["violations"]);
+    assert!(summary["violations"][kind]["count"].as_u64() > Some(0));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_foreign_drawer_shown_is_a_leak() {
+    assert_caught(Breakage::ShowsForeignDrawers, "leak");
+}
+
+#[test]
+fn an_unsigned_token_accepted_is_forged_accepted() {
+    assert_caught(Breakage::AcceptsUnsignedTokens, "forged-accepted");
+}
+
+#[test]
+fn a_500_for_malformed_json_is_a_server_error() {
+    assert_caught(Breakage::FailsOnMalformedJson, "server-error");
+}
+
+#[test]
+fn an_unreachable_host_is_a_connection_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let status = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
+        .args(["--host", &host])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_mix_is_a_usage_error() {
+    let status = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
+        .args(["--host", "http://127.0.0.1:9", "--mix", "snacker=lots"])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
