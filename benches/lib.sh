@@ -17,10 +17,18 @@ build_release() {
 # start_server VAR=value ...: starts the release binary (under $CARGO_TARGET_DIR if that is set)
 # with those variables; SERVER_BIN=path starts another server instead (it must answer /readyz).
 start_server() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "something already listens on 127.0.0.1:$PORT; stop it or set PORT" >&2
+    exit 1
+  fi
   env SNACKDRAWER_LISTEN="127.0.0.1:$PORT" SNACKDRAWER_LOG_FORMAT=json RUST_LOG=warn "$@" \
     "${SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/snackdrawer}" >>/tmp/snackdrawer-bench.log 2>&1 &
   server=$!
-  for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 100); do
+    kill -0 "$server" 2>/dev/null || break
+    curl -fs "$base/readyz" >/dev/null && return
+    sleep 0.1
+  done
   echo "the server did not become ready; see /tmp/snackdrawer-bench.log" >&2
   exit 1
 }

@@ -10,7 +10,8 @@
 //!     BARE_SNACKS_LISTEN=127.0.0.1:18090 cargo run --release --example bare_snacks
 //!
 //! The address comes from the first argument, else `BARE_SNACKS_LISTEN`, else 127.0.0.1:18090.
-//! `GET /readyz` answers 200 so the bench scripts can wait for it as they wait for the service.
+//! `GET /readyz` and `GET /healthz` answer 200, as the service's probes do, so the bench scripts
+//! can wait for it and the load generator's start-up check passes.
 
 use axum::{Router, body::Bytes, http::header, routing::get};
 use snackdrawer::app::DEFAULT_CATALOGUE;
@@ -41,7 +42,8 @@ async fn main() -> std::io::Result<()> {
                 async move { ([(header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
-        .route("/readyz", get(|| async { "ready" }));
+        .route("/readyz", get(|| async { "ready" }))
+        .route("/healthz", get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(&address).await?;
     eprintln!("bare_snacks: GET /snacks/ on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await
