@@ -143,18 +143,27 @@ mod tests {
         assert_eq!(mix.weights(), [(Persona::Snacker, 1)]);
     }
 
+    /// Each text is refused with an error that contains its message.
+    fn assert_refused<T: std::fmt::Debug>(
+        parse: fn(&str) -> Result<T, String>,
+        cases: &[(&str, &str)],
+    ) {
+        for (text, message) in cases {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
+
     #[test]
     fn bad_mixes_say_what_is_wrong() {
-        for (text, message) in [
+        let cases = [
             ("snacker", "is not `persona=weight`"),
             ("hacker=3", "unknown persona `hacker`"),
             ("nosy=many", "must be a whole number"),
             ("nosy=1,nosy=2", "given twice"),
             ("nosy=0", "runs no persona"),
-        ] {
-            let error = Mix::parse(text).unwrap_err();
-            assert!(error.contains(message), "{text}: {error}");
-        }
+        ];
+        assert_refused(Mix::parse, &cases);
     }
 
     #[test]
@@ -171,15 +180,13 @@ mod tests {
 
     #[test]
     fn bad_think_times_say_what_is_wrong() {
-        for (text, message) in [
+        let cases = [
             ("3s..1s", "minimum is above the maximum"),
             ("5", "needs a unit"),
             ("fast", "is not a duration"),
             ("1h", "needs a unit"),
-        ] {
-            let error = ThinkTime::parse(text).unwrap_err();
-            assert!(error.contains(message), "{text}: {error}");
-        }
+        ];
+        assert_refused(ThinkTime::parse, &cases);
     }
 
     #[test]
