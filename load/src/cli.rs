@@ -38,6 +38,11 @@ pub struct Cli {
     #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = ThinkTime::parse)]
     pub think_time: ThinkTime,
 
+    /// Run only the step of this name in each persona (`GET /snacks/`), for a stress run on one
+    /// route. A persona keeps its sign-up only if the step needs an account.
+    #[arg(long, value_name = "STEP")]
+    pub only: Option<String>,
+
     /// Write requests, failures and latency percentiles per persona and transaction, and the
     /// violations with one example each, to this file as JSON.
     #[arg(long, value_name = "FILE")]

@@ -39,9 +39,11 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     let ledger = Arc::new(Ledger::default());
     let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
     for (persona, weight) in cli.mix.weights() {
-        attack = attack.register_scenario(persona.scenario(*weight, cli.think_time, &ledger)?);
+        let scenario = persona.scenario(*weight, cli.think_time, cli.only.as_deref(), &ledger)?;
+        attack = attack.register_scenario(scenario);
     }
-    let metrics = attack.set_default(GooseDefault::NoTelnet, true)?.execute().await?;
+    let attack = attack.set_default(GooseDefault::NoTelnet, true)?;
+    let metrics = attack.set_default(GooseDefault::RunningMetrics, 15)?.execute().await?;
     audit(&host, &ledger).await?;
     let summary = Summary::new(&metrics, ledger.violations());
     if let Some(path) = cli.summary_json {

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 pub struct Summary {
+    /// Seconds the figures cover (goose's, after its ramp-up unless `--no-reset-metrics`).
+    pub duration_s: usize,
     /// Transactions by persona and name; `count` is how often the transaction ran.
     pub personas: BTreeMap<String, BTreeMap<String, Figures>>,
     /// Requests by `METHOD route-template`; `count` is how many were sent.
@@ -61,7 +63,7 @@ impl Summary {
                 )
             })
             .collect();
-        Self { personas, requests, violations }
+        Self { duration_s: metrics.duration, personas, requests, violations }
     }
 
     pub fn has_violations(&self) -> bool {

@@ -60,11 +60,13 @@ impl Persona {
         format!("snackdrawer-load/{} ({})", env!("CARGO_PKG_VERSION"), self.name())
     }
 
-    /// The persona's goose scenario: `weight` shares of the users, pausing `think` after each step.
+    /// The persona's goose scenario: `weight` shares of the users, pausing `think` after each
+    /// step, and only the step named `only` if one is.
     pub fn scenario(
         self,
         weight: usize,
         think: ThinkTime,
+        only: Option<&str>,
         ledger: &Arc<Ledger>,
     ) -> Result<Scenario, GooseError> {
         let scenario =
@@ -75,9 +77,47 @@ impl Persona {
             Self::Kiddie => kiddie::transactions(ledger)?,
             Self::Impatient => impatient::transactions(ledger)?,
         };
+        let transactions = match only {
+            Some(step) => self.only(step, transactions)?,
+            None => transactions,
+        };
         Ok(transactions.into_iter().fold(scenario, Scenario::register_transaction))
     }
+
+    /// The step named `step`, after the persona's start-up: all of it when the step needs an
+    /// account, and otherwise just the persona's own client, so that a public route can be
+    /// driven alone (even against a server that has no `/auth`).
+    fn only(
+        self,
+        step: &str,
+        transactions: Vec<Transaction>,
+    ) -> Result<Vec<Transaction>, GooseError> {
+        let (start, steps): (Vec<_>, Vec<_>) =
+            transactions.into_iter().partition(|transaction| transaction.on_start);
+        let chosen: Vec<_> =
+            steps.into_iter().filter(|t| t.name.name_for_transaction() == step).collect();
+        if chosen.is_empty() {
+            return Err(GooseError::InvalidOption {
+                option: "--only".into(),
+                value: step.into(),
+                detail: format!("the {} persona has no step of that name", self.name()),
+            });
+        }
+        let public = PUBLIC_STEPS.contains(&step);
+        let start = if public {
+            let persona = self;
+            let identify: TransactionFunction =
+                Arc::new(move |user| Box::pin(identify(user, persona)));
+            vec![Transaction::new(identify).set_name("identify").set_on_start()]
+        } else {
+            start
+        };
+        Ok(start.into_iter().chain(chosen).collect())
+    }
 }
+
+/// Steps that need no account: reading the catalogue.
+const PUBLIC_STEPS: [&str; 1] = ["GET /snacks/"];
 
 /// The first step of every persona: its own HTTP client, carrying its user agent, and a fresh
 /// account of its own.
@@ -86,10 +126,15 @@ async fn sign_up(
     ledger: &Ledger,
     persona: Persona,
 ) -> Result<Session, Box<TransactionError>> {
+    identify(user, persona).await?;
+    crate::session::sign_up(user, ledger, persona.name()).await
+}
+
+/// This user's own HTTP client, which names the persona in its user agent.
+async fn identify(user: &mut GooseUser, persona: Persona) -> TransactionResult {
     let client =
         reqwest::Client::builder().user_agent(persona.user_agent()).timeout(CLIENT_TIMEOUT);
-    user.set_client_builder(client).await?;
-    crate::session::sign_up(user, ledger, persona.name()).await
+    Ok(user.set_client_builder(client).await?)
 }
 
 /// Creates a drawer of this user's, filed in the ledger; `patience` cuts the wait for the

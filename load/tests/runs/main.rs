@@ -11,13 +11,15 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs the generator for a few seconds with one user per persona; returns its exit code and
-/// its JSON summary.
-fn run_load(host: &str, directory: &Path) -> (i32, Value) {
+/// Runs the generator for a few seconds with one user per persona, and `extra` arguments;
+/// returns its exit code and its JSON summary.
+fn run_load(host: &str, directory: &Path, extra: &[&str]) -> (i32, Value) {
     let summary_path = directory.join("summary.json");
     let output = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
         .args(["--host", host, "--users", "4", "--increase-rate", "4", "--run-time", "5s"])
-        .args(["--think-time", "0", "--no-reset-metrics", "--quiet", "--summary-json"])
+        .args(["--think-time", "0", "--no-reset-metrics", "--quiet"])
+        .args(extra)
+        .arg("--summary-json")
         .arg(&summary_path)
         .output()
         .expect("snackdrawer-load starts");
@@ -81,7 +83,7 @@ const TRANSACTIONS: [(&str, &[&str]); 4] = [
 fn assert_clean_run_of_every_persona(database_url: &str) {
     let directory = tempfile::tempdir().unwrap();
     let service = service::Service::start(database_url);
-    let (code, summary) = run_load(&service.base_url, directory.path());
+    let (code, summary) = run_load(&service.base_url, directory.path(), &[]);
     assert_eq!(summary["violations"], serde_json::json!({}), "{summary:#}");
     assert_eq!(code, 0);
     for (persona, transactions) in TRANSACTIONS {
@@ -112,7 +114,7 @@ fn assert_caught(breakage: Breakage, kind: &str) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let host = runtime.block_on(broken_target::serve(breakage));
     let directory = tempfile::tempdir().unwrap();
-    let (code, summary) = run_load(&host, directory.path());
+    let (code, summary) = run_load(&host, directory.path(), &[]);
     // The target is broken in this one way only, so nothing else may be reported.
     let kinds: Vec<&String> = summary["violations"].as_object().unwrap().keys().collect();
     assert_eq!(kinds, [kind], "{:#}", summary["violations"]);
@@ -134,6 +136,29 @@ fn an_unsigned_token_accepted_is_forged_accepted() {
 #[test]
 fn a_500_for_malformed_json_is_a_server_error() {
     assert_caught(Breakage::FailsOnMalformedJson, "server-error");
+}
+
+#[test]
+fn only_one_public_step_drives_that_route_alone_without_signing_up() {
+    let directory = tempfile::tempdir().unwrap();
+    let service = service::Service::start("memory");
+    let only = ["--mix", "snacker=1", "--only", "GET /snacks/"];
+    let (code, summary) = run_load(&service.base_url, directory.path(), &only);
+    assert_eq!(code, 0, "{summary:#}");
+    let routes: Vec<&String> = summary["requests"].as_object().unwrap().keys().collect();
+    assert_eq!(routes, ["GET /snacks/"]);
+    assert!(summary["requests"]["GET /snacks/"]["count"].as_u64() > Some(0));
+    assert!(summary["duration_s"].as_u64() > Some(0), "{summary:#}");
+}
+
+#[test]
+fn only_a_step_no_persona_has_is_a_usage_error() {
+    let service = service::Service::start("memory");
+    let status = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
+        .args(["--host", &service.base_url, "--mix", "snacker=1", "--only", "GET /nowhere"])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
 }
 
 #[test]
