@@ -9,6 +9,7 @@ use crate::ledger::{Example, Ledger};
 use goose::prelude::*;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Bytes of a body shown in an example.
@@ -110,13 +111,19 @@ impl Exchange {
         self.status().is_some_and(|status| status.is_success())
     }
 
-    /// The ids in a successful answer `{"<key>": [{"id": …}, …]}`.
+    /// The ids in a successful answer `{"<key>": [{"id": …}, …]}`. Read into the ids alone,
+    /// not a whole JSON tree: the snack list is most of a stress run's answers.
     pub fn listed_ids(&self, key: &str) -> Vec<u64> {
-        let body =
-            self.reply.as_ref().filter(|reply| reply.status.is_success()).and_then(Reply::json);
-        let items =
-            body.as_ref().and_then(|body| body.get(key)?.as_array().cloned()).unwrap_or_default();
-        items.iter().filter_map(|item| item.get("id")?.as_u64()).collect()
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            id: u64,
+        }
+        let reply = self.reply.as_ref().filter(|reply| reply.status.is_success());
+        let listing = reply.and_then(|reply| {
+            serde_json::from_str::<HashMap<String, Vec<Listed>>>(&reply.body).ok()
+        });
+        let items = listing.and_then(|mut listing| listing.remove(key)).unwrap_or_default();
+        items.into_iter().map(|item| item.id).collect()
     }
 
     pub fn example(&self) -> Example {
