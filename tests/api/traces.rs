@@ -301,6 +301,16 @@ async fn the_trace_is_whole(
     assert_eq!(access["trace_id"], CALLER_TRACE);
     assert_eq!(access["status"], 200);
     assert_eq!(access["span_id"], hex(&request.span_id), "the request span's own id");
+    // A 5xx is logged once, with its cause, in the trace of the request that got it.
+    let failures: Vec<Value> = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "request failed: dependency unavailable")
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    let cause = failures[0]["error"].as_str().unwrap_or_default();
+    assert!(cause.contains("did not complete within"), "{cause}");
+    assert_eq!(failures[0]["trace_id"], hex(&timed_out.trace_id));
 
     // No secret anywhere.
     let attributes: Vec<String> = exported
