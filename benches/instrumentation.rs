@@ -1,5 +1,5 @@
 //! What the instrumentation costs: the same request mix through the router in-process, with
-//! telemetry off and on, in six set-ups:
+//! telemetry off and on, in seven set-ups:
 //!
 //! - `off`: bare ports, no request layer, no tracing subscriber;
 //! - `metrics`: observed ports and the request layer, no tracing subscriber;
@@ -7,6 +7,8 @@
 //!   without an OTLP endpoint, and most requests of one that samples a fraction;
 //! - `logged`: that plus the binary's JSON log lines (`RUST_LOG` or `info`), written to a
 //!   sink: the binary as it runs by default, without the cost of writing to a terminal or pipe;
+//! - `faults`: `logged` with fault injection armed but idle (the fault decorators in place, no
+//!   rule, lazy mode off), as the binary runs with its admin API on;
 //! - `tenth`: one request in ten traced (`parentbased_traceidratio` at 0.1), the rest as in
 //!   `unsampled`;
 //! - `sampled`: every request traced into an SDK tracer (no exporter, so export itself is
@@ -40,8 +42,10 @@ use axum::routing::get;
 use http_body_util::BodyExt;
 use opentelemetry_sdk::trace::Sampler;
 use snackdrawer::app::{Ports, Snackdrawer};
+use snackdrawer::chaos::FaultInjector;
+use snackdrawer::chaos::lazy::LazySettings;
 use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
-use snackdrawer::inbound::http::router;
+use snackdrawer::inbound::http::{ROUTES, router};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::jwt::JwtTokens;
 use snackdrawer::outbound::memory::MemoryStore;
@@ -50,14 +54,14 @@ use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
 use snackdrawer::ports::{
     Accounts, Catalogue, DrawerRepository, Drawers, SnackRepository, StoreHealth, UserRepository,
 };
-use snackdrawer::startup::{http_api, observed_use_cases};
+use snackdrawer::startup::{decorated_ports, http_api, observed_use_cases};
 use snackdrawer::telemetry;
-use snackdrawer::telemetry::Observed;
 use snackdrawer::telemetry::http::metrics_endpoint;
 use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
+use tower::layer::util::Identity;
 use tracing::instrument::WithSubscriber;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -84,27 +88,32 @@ enum Store {
     Sqlite,
 }
 
-/// Ports over `store`, observed or bare, with the bench's cheap hasher.
-fn wire<S>(store: S, system: &'static str, observed: bool) -> Ports
+/// Ports over `store` as the binary wires them (observed, with the fault decorator inside when
+/// `faults` is given), or bare for `off`, with the bench's cheap hasher.
+fn wire<S>(
+    store: S,
+    system: &'static str,
+    setup: &str,
+    faults: Option<&Arc<FaultInjector>>,
+) -> Ports
 where
     S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
 {
-    if observed {
-        let hasher = Arc::new(Observed::auth(hasher()));
-        Ports::with_store(
-            Arc::new(Observed::store(store, system)),
-            hasher,
-            Arc::new(Observed::auth(tokens())),
-        )
-    } else {
+    if setup == "off" {
         Ports::with_store(Arc::new(store), Arc::new(hasher()), Arc::new(tokens()))
+    } else {
+        decorated_ports(store, system, hasher(), tokens(), faults)
     }
 }
 
-async fn ports(store: Store, setup: &str, dir: &tempfile::TempDir) -> Ports {
-    let observed = setup != "off";
+async fn ports(
+    store: Store,
+    setup: &str,
+    faults: Option<&Arc<FaultInjector>>,
+    dir: &tempfile::TempDir,
+) -> Ports {
     match store {
-        Store::Memory => wire(MemoryStore::new(), "memory", observed),
+        Store::Memory => wire(MemoryStore::new(), "memory", setup, faults),
         Store::Sqlite => {
             let file = dir.path().join(format!("{setup}.db"));
             let url = format!("sqlite://{}?mode=rwc", file.display());
@@ -112,7 +121,7 @@ async fn ports(store: Store, setup: &str, dir: &tempfile::TempDir) -> Ports {
                 PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
             let sql = SqlStore::open(&url, pool).await.unwrap();
             sql.migrate().await.unwrap();
-            wire(sql, "sqlite", observed)
+            wire(sql, "sqlite", setup, faults)
         }
     }
 }
@@ -125,7 +134,10 @@ async fn prepared(
     sampler: Option<TraceSampler>,
     dir: &tempfile::TempDir,
 ) -> (Router, String, i64) {
-    let ports = ports(store, setup, dir).await;
+    // Armed but idle: what every call pays for fault injection being built in.
+    let faults = (setup == "faults")
+        .then(|| Arc::new(FaultInjector::new(ROUTES, LazySettings::default(), None, None)));
+    let ports = ports(store, setup, faults.as_ref(), dir).await;
     let app = Snackdrawer::new(ports);
     app.seed_catalogue().await.unwrap();
     let user = app
@@ -139,8 +151,8 @@ async fn prepared(
     }
     let timeout = Duration::from_secs(30);
     let router = match sampler {
-        Some(sampler) => http_api(observed_use_cases(app), timeout, sampler),
-        None => router(Arc::new(app), timeout, get(metrics_endpoint)),
+        Some(sampler) => http_api(observed_use_cases(app), timeout, sampler, faults),
+        None => router(Arc::new(app), timeout, get(metrics_endpoint), Identity::new()),
     };
     (router, token.expose().to_owned(), drawer.get())
 }
@@ -244,13 +256,13 @@ fn interval_cost() -> f64 {
 }
 
 /// The set-ups, in the order they run and print; the first is the baseline.
-const SETUPS: [&str; 6] = ["off", "metrics", "unsampled", "logged", "tenth", "sampled"];
+const SETUPS: [&str; 7] = ["off", "metrics", "unsampled", "logged", "faults", "tenth", "sampled"];
 
 /// How a set-up's requests are sampled; `None` for the bare router.
 fn sampler(setup: &str) -> Option<TraceSampler> {
     match setup {
         "off" => None,
-        "metrics" | "unsampled" | "logged" => Some(TraceSampler::never()),
+        "metrics" | "unsampled" | "logged" | "faults" => Some(TraceSampler::never()),
         "tenth" => {
             Some(TraceSampler::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)))))
         }
@@ -271,7 +283,7 @@ fn setups(
             let sampler = sampler(setup);
             let dispatch = match (setup, &sampler) {
                 ("off" | "metrics", _) => tracing::Dispatch::none(),
-                ("logged", Some(sampler)) => {
+                ("logged" | "faults", Some(sampler)) => {
                     let provider = telemetry::local_tracer_provider(sampler.clone());
                     tracing::Dispatch::new(
                         telemetry::registry(telemetry::log_levels())

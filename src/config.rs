@@ -1,7 +1,11 @@
 //! Configuration: every setting is a command-line flag and an environment variable, read once
 //! at start by clap. `snackdrawer --help` is the reference; the README repeats it.
 
-use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use crate::chaos::admin::AdminToken;
+use crate::chaos::lazy::{LazySchedule, LazySettings};
+use crate::chaos::plan;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -132,14 +136,170 @@ pub struct Config {
     /// Log format: `text` for people, `json` for machines, `auto` picks text on a terminal.
     #[arg(long, env = "SNACKDRAWER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub faults: FaultSettings,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// Serve the API (what snackdrawer does without a command).
     Serve,
     /// Apply pending database migrations and exit; serving applies them too.
     Migrate,
+    /// Show or change the fault plan and lazy mode of a running service, through its admin
+    /// API (see docs/faults.md).
+    Faults(FaultsCommand),
+}
+
+/// Fault injection: a plan of faults at start, lazy mode, and the admin API that changes
+/// them at runtime. docs/faults.md explains each.
+#[derive(Debug, Clone, PartialEq, Args)]
+#[command(next_help_heading = "Fault injection (docs/faults.md)")]
+pub struct FaultSettings {
+    /// A fault plan: rules separated by `;`, each `TARGET FAULT [p=PROBABILITY]`, e.g.
+    /// `DrawerRepository::add_snack error=unavailable p=0.1; GET /snacks/ latency=200ms±50ms`.
+    #[arg(long, env = "SNACKDRAWER_FAULTS", global = true)]
+    pub faults: Option<String>,
+
+    /// A fault plan in a TOML file (`[[rules]]` with target, fault, probability).
+    #[arg(long, env = "SNACKDRAWER_FAULTS_FILE", global = true, conflicts_with = "faults")]
+    pub faults_file: Option<std::path::PathBuf>,
+
+    /// Seed for the random draws of fault injection, to make them repeatable.
+    #[arg(long, env = "SNACKDRAWER_FAULTS_SEED", global = true)]
+    pub faults_seed: Option<u64>,
+
+    /// Start lazy: requests nap now and then, and a few are refused with 503.
+    /// The variable takes on/off (or true/false).
+    #[arg(long, env = "SNACKDRAWER_LAZY", global = true, action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    pub lazy: bool,
+
+    /// Lazy episodes, unattended: `every 10m for 2m` (the first one after the first 10m).
+    #[arg(long, env = "SNACKDRAWER_LAZY_SCHEDULE", global = true, value_parser = LazySchedule::parse)]
+    pub lazy_schedule: Option<LazySchedule>,
+
+    /// In lazy mode, the share of requests that nap.
+    #[arg(long, env = "SNACKDRAWER_LAZY_NAP_PROBABILITY", global = true, default_value = "0.3",
+          value_parser = plan::parse_probability)]
+    pub lazy_nap_probability: f64,
+
+    /// In lazy mode, the median nap (naps are log-normal).
+    #[arg(long, env = "SNACKDRAWER_LAZY_NAP_MEDIAN", global = true, default_value = "300ms",
+          value_parser = plan::parse_duration)]
+    pub lazy_nap_median: Duration,
+
+    /// In lazy mode, the 99th percentile of naps.
+    #[arg(long, env = "SNACKDRAWER_LAZY_NAP_P99", global = true, default_value = "3s",
+          value_parser = plan::parse_duration)]
+    pub lazy_nap_p99: Duration,
+
+    /// In lazy mode, the share of requests refused with 503 "too lazy" and Retry-After.
+    #[arg(long, env = "SNACKDRAWER_LAZY_REFUSAL_PROBABILITY", global = true, default_value = "0.02",
+          value_parser = plan::parse_probability)]
+    pub lazy_refusal_probability: f64,
+
+    /// How long laziness takes to ramp in, and out again (0s: at once).
+    #[arg(long, env = "SNACKDRAWER_LAZY_RAMP", global = true, default_value = "30s",
+          value_parser = plan::parse_duration)]
+    pub lazy_ramp: Duration,
+
+    /// Address for the admin API (fault plan and lazy mode at runtime), e.g. 127.0.0.1:9000.
+    /// Off when unset. Never expose it beyond the machine or pod.
+    #[arg(long, env = "SNACKDRAWER_ADMIN_LISTEN", global = true)]
+    pub admin_listen: Option<String>,
+
+    /// Bearer token the admin API requires, at least 32 bytes (`openssl rand -base64 32`);
+    /// also what `snackdrawer faults` sends.
+    #[arg(long, env = "SNACKDRAWER_ADMIN_TOKEN", hide_env_values = true, global = true,
+          value_parser = AdminToken::parse)]
+    pub admin_token: Option<AdminToken>,
+}
+
+impl FaultSettings {
+    /// Whether fault injection is built into the running service: a plan, lazy mode or its
+    /// schedule was given, or the admin API may set them. Otherwise no decorator is in place.
+    pub fn armed(&self) -> bool {
+        self.faults.is_some()
+            || self.faults_file.is_some()
+            || self.lazy
+            || self.lazy_schedule.is_some()
+            || self.admin_listen.is_some()
+    }
+
+    pub fn lazy_settings(&self) -> Result<LazySettings, String> {
+        Ok(LazySettings {
+            nap_probability: self.lazy_nap_probability,
+            nap: plan::log_normal(self.lazy_nap_median, self.lazy_nap_p99)
+                .map_err(|problem| format!("lazy naps: {problem}"))?,
+            refusal_probability: self.lazy_refusal_probability,
+            ramp: self.lazy_ramp,
+        })
+    }
+}
+
+/// `snackdrawer faults …`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct FaultsCommand {
+    #[command(subcommand)]
+    pub action: FaultsAction,
+
+    /// The admin API's base URL, e.g. http://127.0.0.1:9000. Default: SNACKDRAWER_ADMIN_LISTEN's
+    /// address, when that is set.
+    #[arg(long, env = "SNACKDRAWER_ADMIN_URL")]
+    pub admin_url: Option<String>,
+
+    /// Print the service's answer as JSON rather than as text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[arg(skip)]
+    pub admin_token: Option<AdminToken>,
+    #[arg(skip)]
+    admin_listen: Option<String>,
+}
+
+impl FaultsCommand {
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_url.clone().or_else(|| {
+            let listen = self.admin_listen.as_deref()?.replace("0.0.0.0:", "127.0.0.1:");
+            Some(format!("http://{listen}"))
+        })
+    }
+
+    /// Takes the token and listen address the global settings read.
+    pub fn with_settings(mut self, settings: &FaultSettings) -> Self {
+        self.admin_token = settings.admin_token.clone();
+        self.admin_listen = settings.admin_listen.clone();
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum FaultsAction {
+    /// The plan, lazy mode and what was injected so far.
+    Show,
+    /// Replace the plan, with a compact plan or a TOML file (an empty plan clears the rules).
+    Set {
+        /// The plan, as --faults takes it.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        plan: Option<String>,
+        /// A TOML plan file, as --faults-file takes it.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// No rules and no laziness, at once.
+    Clear,
+    /// Lazy mode on (for a while, or until `lazy --off`), or off (ramping out).
+    Lazy {
+        /// How long, e.g. 2m; until turned off when not given.
+        #[arg(long = "for", value_name = "DURATION", conflicts_with = "off")]
+        lasting: Option<String>,
+        /// Turn lazy mode off.
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 /// The token signing secret; never printed.

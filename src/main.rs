@@ -2,7 +2,7 @@
 //! SIGINT or SIGTERM.
 
 use clap::Parser;
-use snackdrawer::config::{Command, Config};
+use snackdrawer::config::{Command, Config, FaultsCommand};
 use snackdrawer::startup::{Application, init_telemetry, migrate_only};
 use snackdrawer::telemetry::{Telemetry, error_chain};
 use std::process::ExitCode;
@@ -10,6 +10,9 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(Command::Faults(command)) = &config.command {
+        return faults_client(command.clone().with_settings(&config.faults)).await;
+    }
     let telemetry = match init_telemetry(&config) {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -19,7 +22,8 @@ async fn main() -> ExitCode {
     };
     let outcome = match config.command {
         Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
-        Some(Command::Serve) | None => serve(&config, &telemetry).await,
+        // `faults` was handled above, without telemetry.
+        _ => serve(&config, &telemetry).await,
     };
     telemetry.shutdown().await;
     match outcome {
@@ -41,6 +45,20 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
     application.run_until(shutdown_signal()).await?;
     tracing::info!("snackdrawer stopped cleanly");
     Ok(())
+}
+
+/// `snackdrawer faults …`: a client of another process's admin API; it logs nothing itself.
+async fn faults_client(command: FaultsCommand) -> ExitCode {
+    match snackdrawer::chaos::client::run(&command, command.json).await {
+        Ok(answer) => {
+            print!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("snackdrawer faults: {}", error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM (what orchestrators send).

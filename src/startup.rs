@@ -1,7 +1,8 @@
 //! Wiring: turns a `Config` into a store, adapters, the application and a bound listener. The
 //! one place that knows every room: it builds the outbound adapters, wraps each in its
-//! telemetry decorator, builds the core on them, wraps the core's use cases too, and puts the
-//! HTTP adapter, inside the request layer, in front.
+//! telemetry decorator (with the fault decorator inside, when fault injection is armed), builds
+//! the core on them, wraps the core's use cases too, and puts the HTTP adapter, inside the
+//! request layer, in front; and, when asked, the admin API on a listener of its own.
 //!
 //! `Application::build` binds before it returns, so a test (or an operator) can ask for port 0
 //! and read the real address from `local_addr`. A SQL database that cannot be reached at start
@@ -9,14 +10,19 @@
 //! becomes ready when the database answers.
 
 use crate::app::{Ports, Snackdrawer};
-use crate::config::{Config, StoreUrl};
+use crate::chaos::plan::{Plan, PlanError};
+use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
+use crate::config::{Config, FaultSettings, StoreUrl};
 use crate::inbound::http;
 use crate::outbound::clock::SystemClock;
 use crate::outbound::jwt::JwtTokens;
 use crate::outbound::memory::MemoryStore;
 use crate::outbound::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
 use crate::outbound::sql::{OpenError, PoolSettings, SqlStore};
-use crate::ports::{AppError, StoreError, UseCases};
+use crate::ports::{
+    AppError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
+    TokenService, UseCases, UserRepository,
+};
 use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
 use crate::telemetry::request_trace::TraceSampler;
 use crate::telemetry::{self, Observed, Telemetry, TelemetryError, TraceSettings, error_chain};
@@ -28,6 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::layer::util::Identity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -41,11 +48,24 @@ pub enum StartupError {
     Seeding(#[source] AppError),
     #[error("could not listen on {address}")]
     Listen { address: String, source: io::Error },
+    #[error(transparent)]
+    FaultPlan(#[from] PlanError),
+    #[error("could not read the fault plan file {path}")]
+    FaultPlanFile { path: String, source: io::Error },
+    #[error("{0}")]
+    LazySettings(String),
+    #[error(
+        "SNACKDRAWER_ADMIN_LISTEN is set but SNACKDRAWER_ADMIN_TOKEN is not: the admin API \
+         would be open to anyone who can reach it"
+    )]
+    AdminWithoutToken,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// The admin API's listener and routes, when it is on.
+    admin: Option<(TcpListener, Router)>,
     shutdown_grace: Duration,
 }
 
@@ -57,28 +77,29 @@ impl Application {
             repository_url: config.autometrics_repository_url.clone().unwrap_or_default(),
             repository_provider: config.autometrics_repository_provider.clone().unwrap_or_default(),
         });
-        let hasher = Arc::new(Observed::auth(ScryptHasher::new(
+        let faults = fault_injector(&config.faults)?;
+        let hasher = ScryptHasher::new(
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
             HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
-        )?));
-        let tokens = Arc::new(Observed::auth(JwtTokens::new(
+        )?;
+        let tokens = JwtTokens::new(
             &token_secret(config),
             Duration::from_secs(config.token_ttl),
             Arc::new(SystemClock),
-        )));
+        );
         let use_cases = match &config.database_url {
             StoreUrl::Memory => {
-                let store = Observed::store(MemoryStore::new(), "memory");
-                let core = Snackdrawer::new(Ports::with_store(Arc::new(store), hasher, tokens));
-                let use_cases = observed_use_cases(core);
+                let ports =
+                    decorated_ports(MemoryStore::new(), "memory", hasher, tokens, faults.as_ref());
+                let use_cases = observed_use_cases(Snackdrawer::new(ports));
                 prepare(&*use_cases, None, config.seed).await?;
                 use_cases
             }
             StoreUrl::Sql(url) => {
                 let store = SqlStore::open(url, pool_settings(config)).await?;
-                let observed = Observed::store(store.clone(), store.system_name());
-                let core = Snackdrawer::new(Ports::with_store(Arc::new(observed), hasher, tokens));
-                let use_cases = observed_use_cases(core);
+                let system = store.system_name();
+                let ports = decorated_ports(store.clone(), system, hasher, tokens, faults.as_ref());
+                let use_cases = observed_use_cases(Snackdrawer::new(ports));
                 match prepare(&*use_cases, Some(&store), config.seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
                         tracing::warn!(
@@ -93,15 +114,26 @@ impl Application {
                 use_cases
             }
         };
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .map_err(|source| StartupError::Listen { address: config.listen.clone(), source })?;
-        let router = http_api(use_cases, config.request_timeout, sampler);
-        Ok(Self { listener, router, shutdown_grace: config.shutdown_grace })
+        let listener = bind(&config.listen).await?;
+        let admin = match (&config.faults.admin_listen, &faults) {
+            (Some(address), Some(injector)) => {
+                let token =
+                    config.faults.admin_token.clone().ok_or(StartupError::AdminWithoutToken)?;
+                Some((bind(address).await?, admin::router(injector.clone(), token)))
+            }
+            _ => None,
+        };
+        let router = http_api(use_cases, config.request_timeout, sampler, faults);
+        Ok(Self { listener, router, admin, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where the admin API listens, when it is on.
+    pub fn admin_addr(&self) -> Option<io::Result<SocketAddr>> {
+        self.admin.as_ref().map(|(listener, _)| listener.local_addr())
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
@@ -118,13 +150,20 @@ impl Application {
             signalled.notify_one();
         });
         let grace = self.shutdown_grace;
-        tokio::select! {
+        let admin = self.admin.map(|(listener, router)| {
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
+        let outcome = tokio::select! {
             served = serving => served,
             () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(?grace, "in-flight requests outlived the shutdown grace; exiting anyway");
                 Ok(())
             }
+        };
+        if let Some(admin) = admin {
+            admin.abort();
         }
+        outcome
     }
 }
 
@@ -147,15 +186,89 @@ pub fn observed_use_cases(core: Snackdrawer) -> ObservedUseCases {
     Arc::new(Observed::use_cases(core))
 }
 
+/// The outbound ports over `store`, `hasher` and `tokens`, each in its telemetry decorator,
+/// with the fault decorator inside it when `faults` is given.
+pub fn decorated_ports<S, H, T>(
+    store: S,
+    db_system: &'static str,
+    hasher: H,
+    tokens: T,
+    faults: Option<&Arc<FaultInjector>>,
+) -> Ports
+where
+    S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
+    H: PasswordHasher + 'static,
+    T: TokenService + 'static,
+{
+    match faults {
+        Some(injector) => Ports::with_store(
+            Arc::new(Observed::store(Faulty::new(store, injector.clone()), db_system)),
+            Arc::new(Observed::auth(Faulty::new(hasher, injector.clone()))),
+            Arc::new(Observed::auth(Faulty::new(tokens, injector.clone()))),
+        ),
+        None => Ports::with_store(
+            Arc::new(Observed::store(store, db_system)),
+            Arc::new(Observed::auth(hasher)),
+            Arc::new(Observed::auth(tokens)),
+        ),
+    }
+}
+
 /// The HTTP API over `use_cases`, observed by the request layer (`sampler` picks the requests
-/// that are traced), with `/metrics`.
+/// that are traced), with `/metrics`, and with route faults inside when `faults` is given.
 pub fn http_api<U: UseCases + 'static>(
     use_cases: Arc<U>,
     request_timeout: Duration,
     sampler: TraceSampler,
+    faults: Option<Arc<FaultInjector>>,
 ) -> Router {
-    http::router(use_cases, request_timeout, get(metrics_endpoint))
-        .layer(ObserveLayer::new(sampler, http::MODULE))
+    let metrics = get(metrics_endpoint);
+    match faults {
+        Some(injector) => {
+            http::router(use_cases, request_timeout, metrics, FaultLayer::new(injector))
+        }
+        None => http::router(use_cases, request_timeout, metrics, Identity::new()),
+    }
+    .layer(ObserveLayer::new(sampler, http::MODULE))
+}
+
+/// The fault injector `settings` ask for, with its plan and lazy mode as they start, or
+/// `None` when fault injection is not armed (then no fault decorator is put in place at all).
+pub fn fault_injector(
+    settings: &FaultSettings,
+) -> Result<Option<Arc<FaultInjector>>, StartupError> {
+    if !settings.armed() {
+        return Ok(None);
+    }
+    let lazy = settings.lazy_settings().map_err(StartupError::LazySettings)?;
+    let injector =
+        FaultInjector::new(http::ROUTES, lazy, settings.lazy_schedule, settings.faults_seed);
+    let plan = match (&settings.faults, &settings.faults_file) {
+        (Some(text), _) => Some(Plan::parse(text, http::ROUTES)?),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| {
+                StartupError::FaultPlanFile { path: path.display().to_string(), source }
+            })?;
+            Some(Plan::from_toml(&text, http::ROUTES)?)
+        }
+        (None, None) => None,
+    };
+    if let Some(plan) = plan {
+        injector.replace_plan(plan, ChangedBy::Start);
+    }
+    if settings.lazy {
+        injector.lazy_on(None, ChangedBy::Start);
+    }
+    let injector = Arc::new(injector);
+    tokio::spawn(injector.clone().run_refresh());
+    tokio::spawn(injector.clone().run_schedule());
+    Ok(Some(injector))
+}
+
+async fn bind(address: &str) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartupError::Listen { address: address.to_owned(), source })
 }
 
 /// `snackdrawer migrate`: apply pending migrations and stop.

@@ -1,8 +1,9 @@
 //! Request-level telemetry, as one tower layer around every route: the trace decision and the
 //! server span (continuing a caller's W3C `traceparent`), the HTTP metrics, the API
 //! objective's call record, the access log line (and, for a 5xx, the error line with the
-//! cause the router left in the response), and the `x-trace-id` response header that lets a
-//! user look a request up. Also the `/metrics` endpoint.
+//! cause the router left in the response), `fault.injected=true` on the span of a request a
+//! fault was injected into, and the `x-trace-id` response header that lets a user look a
+//! request up. Also the `/metrics` endpoint.
 //!
 //! Why a hand-written layer rather than `axum::middleware::from_fn`: `from_fn` clones and
 //! boxes the inner service and boxes its future on every request, which measured as a fifth
@@ -10,6 +11,7 @@
 //! as it is, and the bookkeeping happens when it completes.
 
 use super::error_chain;
+use super::faults::FaultInjected;
 use super::metrics::{self, ServingRequest};
 use super::request_trace::{RequestTrace, TraceSampler};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
@@ -140,6 +142,9 @@ where
             let status = response.status();
             let duration = serving.finish(status.as_u16());
             span.record("http.response.status_code", status.as_u16());
+            if this.trace.sampled && response.extensions().get::<FaultInjected>().is_some() {
+                span.set_attribute("fault.injected", true);
+            }
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
                 log_failure(span, status, &response);

@@ -2,9 +2,10 @@
 //! traces (`setup`), the metrics registry and its exposition (`metrics`), the per-request
 //! trace decision (`request_trace`), the HTTP request layer and `/metrics` (`http`), and
 //! `Observed<P>`, the decorator that gives every port, inbound and outbound, its spans and
-//! function-call series (`observed`). `startup` puts them around the core and the adapters;
+//! function-call series (`observed`), and how injected faults show (`faults`). `startup` puts them around the core and the adapters;
 //! nothing here knows which adapters those are.
 
+pub mod faults;
 pub mod http;
 pub mod metrics;
 mod observed;

@@ -31,6 +31,9 @@ pub enum ApiError {
     MethodNotAllowed(Method, String),
     #[error("the request did not complete within {0:?}")]
     TimedOut(std::time::Duration),
+    /// Lazy mode's refusal; the cause says it was injected.
+    #[error("too lazy to answer right now, retry later")]
+    TooLazy(#[source] crate::ports::BoxError),
 }
 
 impl From<ValidationError> for ApiError {
@@ -47,7 +50,7 @@ impl ApiError {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TimedOut(_) | Self::TooLazy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,

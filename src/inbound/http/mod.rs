@@ -20,9 +20,11 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, Route, delete, get, post};
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tower::{Layer, Service};
 
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -30,14 +32,48 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// This module's path: the `module` of the API's function-call series.
 pub const MODULE: &str = module_path!();
 
+/// Every route, `METHOD /template`, as the router serves them (a test holds the two together).
+pub const ROUTES: &[&str] = &[
+    "POST /auth/users",
+    "POST /auth/login",
+    "GET /snacks",
+    "GET /snacks/",
+    "POST /snacks",
+    "POST /snacks/",
+    "GET /snacks/{id}",
+    "GET /drawers",
+    "GET /drawers/",
+    "POST /drawers",
+    "POST /drawers/",
+    "GET /drawers/{id}",
+    "POST /drawers/{id}",
+    "DELETE /drawers/{id}",
+    "DELETE /drawers/{id}/snacks/{snack_id}",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+];
+
+/// The paths that serve operators (probes, metrics) rather than the API's users.
+pub const OPERATIONAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// The whole HTTP API over `app`. `/metrics` answers with `metrics`, which the caller supplies
 /// so that this adapter stays ignorant of telemetry. A request that takes longer than
-/// `request_timeout` (reading its body included) is answered 503.
-pub fn router<U: UseCases + 'static>(
+/// `request_timeout` (reading its body included) is answered 503. `around_routes` wraps each
+/// route inside that deadline (`tower::layer::util::Identity` for nothing).
+pub fn router<U, L>(
     app: Arc<U>,
     request_timeout: Duration,
     metrics: MethodRouter<Arc<U>>,
-) -> Router {
+    around_routes: L,
+) -> Router
+where
+    U: UseCases + 'static,
+    L: Layer<Route> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
+{
     Router::new()
         .route("/auth/users", post(auth::register::<U>))
         .route("/auth/login", post(auth::log_in::<U>))
@@ -57,6 +93,7 @@ pub fn router<U: UseCases + 'static>(
         .route("/metrics", metrics)
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(around_routes)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(request_timeout, deadline))
         .with_state(app)

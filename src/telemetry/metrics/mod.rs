@@ -14,6 +14,7 @@
 
 mod calls;
 mod exposition;
+pub mod faults;
 
 pub use calls::{CallOutcome, Function, Identity, record_call, record_call_sync};
 
@@ -102,6 +103,7 @@ fn registered() -> &'static HttpFamilies {
             active.clone(),
         );
         calls::register(&mut registry);
+        faults::register(&mut registry);
         HttpFamilies { registry, duration, active }
     })
 }

@@ -42,12 +42,19 @@ fn span_if_traced(open: impl FnOnce() -> Span) -> Span {
 }
 
 /// The module path of a type: `snackdrawer::outbound::sql` for `SqlStore`, and for a generic
-/// wrapper, that of the wrapper (what it decorates is the wrapper's business).
+/// wrapper, that of the wrapper (what it decorates is the wrapper's business), except the
+/// fault injector's `Faulty<P>`, which is not the code being measured: that of its `P`.
 fn module_of<P>() -> &'static str {
-    let name = std::any::type_name::<P>();
+    let mut name = std::any::type_name::<P>();
+    while let Some(inner) = name.strip_prefix(FAULTY).and_then(|rest| rest.strip_suffix('>')) {
+        name = inner;
+    }
     let path = name.split('<').next().unwrap_or(name);
     path.rsplit_once("::").map_or(path, |(module, _)| module)
 }
+
+/// How `std::any::type_name` starts for `Faulty<P>`.
+const FAULTY: &str = "snackdrawer::chaos::faulty::Faulty<";
 
 #[cfg(test)]
 mod tests {
@@ -60,5 +67,9 @@ mod tests {
         assert_eq!(module_of::<Adapter>(), "snackdrawer::telemetry::observed::tests");
         assert_eq!(module_of::<std::sync::Arc<u8>>(), "alloc::sync");
         assert_eq!(module_of::<u8>(), "u8");
+        assert_eq!(
+            module_of::<crate::chaos::Faulty<crate::outbound::memory::MemoryStore>>(),
+            "snackdrawer::outbound::memory"
+        );
     }
 }

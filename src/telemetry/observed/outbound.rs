@@ -117,11 +117,11 @@ impl<P> Observed<P> {
         work: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         // The span starts now, as a child of the use case, and ends when dropped below. It is
-        // not entered while the query runs (sea-orm's own statement spans, at TRACE, then sit
-        // beside it rather than under it), because entering costs a registry look-up and a
-        // clock read in the OpenTelemetry layer on every poll, which happens several times per
-        // statement on SQLite, whose driver hands each statement to a worker thread.
+        // entered while the call runs, so what happens inside it lands on it (an injected
+        // fault's event, sea-orm's statement spans when asked for). Only a traced request
+        // pays for that; an untraced one enters `Span::none()`, which costs nothing.
         let span = span_if_traced(|| self.db_span(call));
+        let work = work.instrument(span.clone());
         let result = metrics::record_call(&call.function, self.module, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));
         result
@@ -249,10 +249,8 @@ fn observe_sync<T>(
     module: &'static str,
     call: impl FnOnce() -> Result<T, AuthError>,
 ) -> Result<T, AuthError> {
-    // The span brackets the call without being entered: token work is synchronous and opens
-    // nothing inside, so entering would only add its cost.
     let span = span_if_traced(|| auth_span(function));
-    let result = metrics::record_call_sync(function, module, auth_outcome, call);
+    let result = span.in_scope(|| metrics::record_call_sync(function, module, auth_outcome, call));
     mark_failure(&span, auth_outcome(&result));
     result
 }

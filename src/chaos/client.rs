@@ -1,0 +1,112 @@
+//! `snackdrawer faults show|set|clear|lazy`: the admin API from the command line, for a
+//! service running elsewhere. It prints the state the service answers with, as text for
+//! people or, with `--json`, as the API gives it.
+
+use super::plan::Plan;
+use crate::config::{FaultsAction, FaultsCommand};
+use crate::inbound::http::ROUTES;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "no admin URL: pass --admin-url (or SNACKDRAWER_ADMIN_URL), or set SNACKDRAWER_ADMIN_LISTEN \
+         to the address the service's admin API listens on"
+    )]
+    NoUrl,
+    #[error("no admin token: pass --admin-token (or SNACKDRAWER_ADMIN_TOKEN)")]
+    NoToken,
+    #[error("cannot read {path}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Plan(#[from] super::plan::PlanError),
+    #[error("cannot reach the admin API at {url}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("the admin API answered {status}: {message}")]
+    Refused { status: u16, message: String },
+}
+
+/// Runs one admin command; returns what to print.
+pub async fn run(command: &FaultsCommand, json_output: bool) -> Result<String, ClientError> {
+    let base = command.admin_url().ok_or(ClientError::NoUrl)?;
+    let token = command.admin_token.as_ref().ok_or(ClientError::NoToken)?;
+    let (method, path, body) = match &command.action {
+        FaultsAction::Show => (reqwest::Method::GET, "/faults", None),
+        FaultsAction::Set { file: Some(path), .. } => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ClientError::Read { path: path.display().to_string(), source })?;
+            let plan = Plan::from_toml(&text, ROUTES)?;
+            (reqwest::Method::PUT, "/faults", Some(json!({ "rules": plan.specs() })))
+        }
+        FaultsAction::Set { plan, file: None } => {
+            (reqwest::Method::PUT, "/faults", Some(json!({ "text": plan })))
+        }
+        FaultsAction::Clear => (reqwest::Method::DELETE, "/faults", None),
+        FaultsAction::Lazy { off: true, .. } => (reqwest::Method::DELETE, "/lazy", None),
+        FaultsAction::Lazy { lasting, .. } => {
+            (reqwest::Method::POST, "/lazy", Some(json!({ "for": lasting })))
+        }
+    };
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let unreachable = |source| ClientError::Unreachable { url: url.clone(), source };
+    let mut request = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(token.as_str())
+        .timeout(Duration::from_secs(10));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status();
+    let answer: Value = response.json().await.map_err(unreachable)?;
+    if !status.is_success() {
+        let message = answer["error"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        return Err(ClientError::Refused { status: status.as_u16(), message });
+    }
+    Ok(if json_output {
+        serde_json::to_string_pretty(&answer).unwrap_or_default()
+    } else {
+        describe(&answer)
+    })
+}
+
+/// `GET /faults`'s answer, for people.
+fn describe(status: &Value) -> String {
+    let mut text = String::new();
+    let plan = status["plan"]["text"].as_str().filter(|plan| !plan.is_empty());
+    let _ = writeln!(text, "plan:      {}", plan.unwrap_or("no rules"));
+    let lazy = &status["lazy"];
+    let level = lazy["level"].as_f64().unwrap_or_default();
+    let state = match (lazy["on"].as_bool() == Some(true), lazy["remaining_s"].as_f64()) {
+        (true, Some(left)) => format!("on for {left:.0} s more"),
+        (true, None) => "on".to_owned(),
+        (false, _) if level > 0.0 => "off, ramping out".to_owned(),
+        (false, _) => "off".to_owned(),
+    };
+    let _ = writeln!(
+        text,
+        "lazy mode: {state}, level {level:.2} ({})",
+        lazy["settings"].as_str().unwrap_or("")
+    );
+    if let Some(schedule) = lazy["schedule"].as_str() {
+        let _ = writeln!(text, "schedule:  {schedule}");
+    }
+    let injected = status["injected"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if injected.is_empty() {
+        let _ = writeln!(text, "injected:  nothing yet");
+    } else {
+        let _ = writeln!(text, "injected:");
+        for count in injected {
+            let _ = writeln!(
+                text,
+                "  {:<40} {:<12} {}",
+                count["target"].as_str().unwrap_or(""),
+                count["kind"].as_str().unwrap_or(""),
+                count["count"]
+            );
+        }
+    }
+    text
+}

@@ -1,0 +1,23 @@
+//! Fault injection: making the service slow or failing on purpose, so that people can watch
+//! their dashboards, alerts and traces react to a degradation they control.
+//!
+//! A room of its own, beside telemetry and apart from the core: `Faulty<P>` decorates every
+//! outbound port and `FaultLayer` every route, both asking one `FaultInjector` what each call
+//! gets. `startup` composes them inside the telemetry decorators, so an injected fault is
+//! measured, traced and logged exactly as a real one would be; what only fault injection
+//! shows (the injection counters, the `fault.injected` span events, the log lines of each
+//! change) it hands to `telemetry::faults`. The plan is set at start (`plan`, `lazy`) and
+//! changed at runtime through the admin API (`admin`, and `client` for the command line).
+
+pub mod admin;
+pub mod client;
+mod dice;
+mod faulty;
+mod http;
+mod injector;
+pub mod lazy;
+pub mod plan;
+
+pub use faulty::{Faulty, InjectedFault};
+pub use http::FaultLayer;
+pub use injector::{ChangedBy, FaultInjector, Outcome, Status};

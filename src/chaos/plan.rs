@@ -1,0 +1,641 @@
+//! Fault plans: which calls go wrong, how, and how often.
+//!
+//! A plan is a list of rules, written compactly (`--faults`, one rule per `;` or line):
+//!
+//! ```text
+//! DrawerRepository::add_snack error=unavailable p=0.5; GET /drawers/{id} latency=200ms±50ms
+//! ```
+//!
+//! or as TOML (`--faults-file`) and JSON (the admin API), where each rule is a table of
+//! `target`, `fault` (the compact fault text) and `probability`. Every form is checked against
+//! the ports and routes the service has, so a typo stops the start instead of silently never
+//! matching, and the error names the rule and where in it the problem is.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// Every port method a rule can name, `Port::method`; the ports whose methods are synchronous
+/// cannot be slowed down or hung, only made to fail.
+pub const PORT_METHODS: &[&str] = &[
+    "StoreHealth::ping",
+    "UserRepository::create",
+    "UserRepository::find_by_username",
+    "SnackRepository::list",
+    "SnackRepository::get",
+    "SnackRepository::create",
+    "DrawerRepository::list_by_owner",
+    "DrawerRepository::create",
+    "DrawerRepository::find",
+    "DrawerRepository::find_with_contents",
+    "DrawerRepository::add_snack",
+    "DrawerRepository::remove_snack",
+    "DrawerRepository::delete",
+    "PasswordHasher::hash",
+    "PasswordHasher::verify",
+    "TokenService::issue",
+    "TokenService::verify",
+];
+
+/// The ports whose methods return at once, without a future to delay.
+const SYNCHRONOUS_PORTS: &[&str] = &["TokenService"];
+
+/// What a rule applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every request to the API (not the probes or `/metrics`).
+    EveryRequest,
+    /// One route, `GET /drawers/{id}`.
+    Route(&'static str),
+    /// Every method of one port, `DrawerRepository`.
+    Port(&'static str),
+    /// One port method, `DrawerRepository::add_snack`.
+    PortMethod(&'static str),
+}
+
+impl Target {
+    /// Whether a call of the port method `name` (`DrawerRepository::add_snack`) is targeted.
+    pub fn hits_port_call(&self, name: &str) -> bool {
+        match self {
+            Self::PortMethod(method) => *method == name,
+            Self::Port(port) => name.strip_prefix(port).is_some_and(|rest| rest.starts_with("::")),
+            Self::EveryRequest | Self::Route(_) => false,
+        }
+    }
+
+    /// Whether a request to `route` (`GET /drawers/{id}`) is targeted; `operational` routes
+    /// (probes, metrics) only by name.
+    pub fn hits_request(&self, route: &str, operational: bool) -> bool {
+        match self {
+            Self::EveryRequest => !operational,
+            Self::Route(template) => *template == route,
+            Self::Port(_) | Self::PortMethod(_) => false,
+        }
+    }
+
+    fn is_synchronous_port(&self) -> bool {
+        let port = match self {
+            Self::Port(port) => port,
+            Self::PortMethod(method) => method.split("::").next().unwrap_or_default(),
+            Self::EveryRequest | Self::Route(_) => return false,
+        };
+        SYNCHRONOUS_PORTS.contains(&port)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EveryRequest => f.write_str("*"),
+            Self::Route(route) => f.write_str(route),
+            Self::Port(port) => write!(f, "{port}::*"),
+            Self::PortMethod(method) => f.write_str(method),
+        }
+    }
+}
+
+/// How long an injected delay lasts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Delay {
+    Fixed(Duration),
+    /// Uniform in `base ± spread` (never below zero).
+    Jitter {
+        base: Duration,
+        spread: Duration,
+    },
+    /// Log-normal, given by its median and its 99th percentile.
+    LogNormal {
+        median: Duration,
+        p99: Duration,
+    },
+}
+
+impl fmt::Display for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(fixed) => write!(f, "{}", Compact(*fixed)),
+            Self::Jitter { base, spread } => write!(f, "{}±{}", Compact(*base), Compact(*spread)),
+            Self::LogNormal { median, p99 } => {
+                write!(f, "lognormal(median={},p99={})", Compact(*median), Compact(*p99))
+            }
+        }
+    }
+}
+
+/// What goes wrong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// The call is delayed, then made.
+    Latency(Delay),
+    /// The call is not made; the caller is told the dependency is out (503).
+    Unavailable,
+    /// The call is not made; the caller is told it failed (500).
+    Internal,
+    /// The call is not made and never returns: the request deadline ends it.
+    Hang,
+    /// The call is made, and then the caller is told it failed (500): the one fault that lets
+    /// a write land.
+    ErrorAfter,
+}
+
+impl Fault {
+    /// The `kind` label of this fault's injections.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Latency(_) => "latency",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+            Self::Hang => "hang",
+            Self::ErrorAfter => "error-after",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Latency(delay) => write!(f, "latency={delay}"),
+            Self::Unavailable => f.write_str("error=unavailable"),
+            Self::Internal => f.write_str("error=internal"),
+            Self::Hang => f.write_str("hang"),
+            Self::ErrorAfter => f.write_str("error-after"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub target: Target,
+    pub fault: Fault,
+    /// Of each targeted call, the share that gets the fault: more than 0, at most 1.
+    pub probability: f64,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.target, self.fault)?;
+        if self.probability < 1.0 {
+            write!(f, " p={}", self.probability)?;
+        }
+        Ok(())
+    }
+}
+
+/// A checked fault plan; empty means no faults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    pub rules: Vec<Rule>,
+}
+
+/// The compact form, which `Plan::parse` reads back.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, rule) in self.rules.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{rule}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a plan was refused: which rule, where in it, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fault plan, rule {rule} ({text:?}), {position}: {problem}")]
+pub struct PlanError {
+    /// 1-based.
+    pub rule: usize,
+    pub text: String,
+    /// `column 17` in a compact plan, `line 4` in a file.
+    pub position: String,
+    pub problem: String,
+}
+
+/// One rule as TOML and JSON spell it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub target: String,
+    pub fault: String,
+    #[serde(default = "always")]
+    pub probability: f64,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl From<&Rule> for RuleSpec {
+    fn from(rule: &Rule) -> Self {
+        Self {
+            target: rule.target.to_string(),
+            fault: rule.fault.to_string(),
+            probability: rule.probability,
+        }
+    }
+}
+
+/// A plan file: `[[rules]]` tables.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    rules: Vec<toml::Spanned<RuleSpec>>,
+}
+
+impl Plan {
+    /// Reads a compact plan: rules separated by `;` or new lines, each `TARGET FAULT [p=P]`.
+    pub fn parse(text: &str, routes: &[&'static str]) -> Result<Self, PlanError> {
+        let mut rules = Vec::new();
+        let mut start = 0;
+        for piece in text.split([';', '\n']) {
+            let offset = start;
+            start += piece.len() + 1;
+            if piece.trim().is_empty() {
+                continue;
+            }
+            let number = rules.len() + 1;
+            let column = |at: usize| format!("column {}", text[..offset + at].chars().count() + 1);
+            let rule = parse_rule(piece, routes).map_err(|(at, problem)| PlanError {
+                rule: number,
+                text: piece.trim().to_owned(),
+                position: column(at),
+                problem,
+            })?;
+            rules.push(rule);
+        }
+        Ok(Self { rules })
+    }
+
+    /// Reads a TOML plan file's text.
+    pub fn from_toml(text: &str, routes: &[&'static str]) -> Result<Self, PlanError> {
+        let line_of =
+            |at: usize| format!("line {}", text[..at.min(text.len())].matches('\n').count() + 1);
+        let file: PlanFile = toml::from_str(text).map_err(|error| PlanError {
+            rule: 0,
+            text: String::new(),
+            position: line_of(error.span().map_or(0, |span| span.start)),
+            problem: error.message().to_owned(),
+        })?;
+        let rules = file.rules.iter().enumerate().map(|(index, spec)| {
+            let at = spec.span().start;
+            Self::rule_from_spec(spec.get_ref(), routes)
+                .map_err(|problem| PlanError::in_spec(index, spec.get_ref(), line_of(at), problem))
+        });
+        Ok(Self { rules: rules.collect::<Result<_, _>>()? })
+    }
+
+    /// Reads the rules as JSON gives them.
+    pub fn from_specs(specs: &[RuleSpec], routes: &[&'static str]) -> Result<Self, PlanError> {
+        let rules = specs.iter().enumerate().map(|(index, spec)| {
+            Self::rule_from_spec(spec, routes).map_err(|problem| {
+                PlanError::in_spec(index, spec, format!("rules[{index}]"), problem)
+            })
+        });
+        Ok(Self { rules: rules.collect::<Result<_, _>>()? })
+    }
+
+    pub fn specs(&self) -> Vec<RuleSpec> {
+        self.rules.iter().map(RuleSpec::from).collect()
+    }
+
+    fn rule_from_spec(spec: &RuleSpec, routes: &[&'static str]) -> Result<Rule, String> {
+        let target = parse_target(spec.target.trim(), routes)?;
+        let fault = parse_fault(spec.fault.trim()).map_err(|(_, problem)| problem)?;
+        let probability = check_probability(spec.probability)?;
+        check_fits(&target, &fault)?;
+        Ok(Rule { target, fault, probability })
+    }
+}
+
+impl PlanError {
+    fn in_spec(index: usize, spec: &RuleSpec, position: String, problem: String) -> Self {
+        let text = format!("{} {} p={}", spec.target, spec.fault, spec.probability);
+        Self { rule: index + 1, text, position, problem }
+    }
+}
+
+/// A problem at a byte offset within the rule's text.
+type Located = (usize, String);
+
+fn parse_rule(piece: &str, routes: &[&'static str]) -> Result<Rule, Located> {
+    let words: Vec<(usize, &str)> = words(piece).collect();
+    let target_words = match words.first() {
+        Some((_, first)) if is_http_method(first) => 2,
+        Some(_) => 1,
+        None => unreachable!("blank rules are skipped"),
+    };
+    if words.len() <= target_words {
+        return Err((piece.len(), "a rule needs a target, then a fault".to_owned()));
+    }
+    let target_start = words[0].0;
+    let (last_at, last) = words[target_words - 1];
+    let target_text = &piece[target_start..last_at + last.len()];
+    let target = parse_target(target_text, routes).map_err(|problem| (target_start, problem))?;
+    let (fault_at, fault_text) = words[target_words];
+    let fault = parse_fault(fault_text).map_err(|(at, problem)| (fault_at + at, problem))?;
+    let mut probability = 1.0;
+    for &(at, option) in &words[target_words + 1..] {
+        let value = option.strip_prefix("p=").ok_or_else(|| {
+            (at, format!("unexpected {option:?}; after the fault only p=PROBABILITY may follow"))
+        })?;
+        probability = parse_probability(value).map_err(|problem| (at + 2, problem))?;
+    }
+    check_fits(&target, &fault).map_err(|problem| (fault_at, problem))?;
+    Ok(Rule { target, fault, probability })
+}
+
+/// The whitespace-separated words of `text` with their byte offsets.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_whitespace().map(move |word| (word.as_ptr() as usize - text.as_ptr() as usize, word))
+}
+
+fn is_http_method(word: &str) -> bool {
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"].contains(&word)
+}
+
+fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
+    if text == "*" {
+        return Ok(Target::EveryRequest);
+    }
+    if let Some((method, path)) = text.split_once(' ') {
+        let route = format!("{method} {}", path.trim());
+        return routes
+            .iter()
+            .find(|known| **known == route)
+            .map(|known| Target::Route(known))
+            .ok_or_else(|| format!("no route {route:?}; routes are {}", routes.join(", ")));
+    }
+    if let Some(port) = text.strip_suffix("::*") {
+        return PORT_METHODS
+            .iter()
+            .find_map(|method| method.split_once("::").map(|(p, _)| p).filter(|p| *p == port))
+            .map(Target::Port)
+            .ok_or_else(|| format!("no port {port:?}; ports are {}", port_names().join(", ")));
+    }
+    if let Some(method) = PORT_METHODS.iter().find(|method| **method == text) {
+        return Ok(Target::PortMethod(method));
+    }
+    Err(format!(
+        "unknown target {text:?}: expected *, a route (`GET /drawers/{{id}}`), a port \
+         (`DrawerRepository::*`) or a port method (`DrawerRepository::add_snack`)"
+    ))
+}
+
+fn port_names() -> Vec<&'static str> {
+    let mut ports: Vec<_> =
+        PORT_METHODS.iter().filter_map(|method| method.split_once("::").map(|(p, _)| p)).collect();
+    ports.dedup();
+    ports
+}
+
+fn parse_fault(text: &str) -> Result<Fault, Located> {
+    match text {
+        "error=unavailable" => return Ok(Fault::Unavailable),
+        "error=internal" => return Ok(Fault::Internal),
+        "hang" => return Ok(Fault::Hang),
+        "error-after" => return Ok(Fault::ErrorAfter),
+        _ => {}
+    }
+    if let Some(delay) = text.strip_prefix("latency=") {
+        let at = "latency=".len();
+        return parse_delay(delay).map(Fault::Latency).map_err(|(offset, p)| (at + offset, p));
+    }
+    if let Some(kind) = text.strip_prefix("error=") {
+        return Err((6, format!("unknown error {kind:?}: expected unavailable or internal")));
+    }
+    Err((
+        0,
+        format!(
+            "unknown fault {text:?}: expected latency=DELAY, error=unavailable, \
+             error=internal, hang or error-after"
+        ),
+    ))
+}
+
+fn parse_delay(text: &str) -> Result<Delay, Located> {
+    if let Some(inner) = text.strip_prefix("lognormal(").and_then(|t| t.strip_suffix(')')) {
+        let at = "lognormal(".len();
+        let (median, p99) = inner
+            .split_once(',')
+            .and_then(|(m, p)| Some((m.strip_prefix("median=")?, p.strip_prefix("p99=")?)))
+            .ok_or((at, "expected lognormal(median=DURATION,p99=DURATION)".to_owned()))?;
+        let median = parse_duration(median).map_err(|p| (at, p))?;
+        let p99 = parse_duration(p99).map_err(|p| (at, p))?;
+        return log_normal(median, p99).map_err(|p| (0, p));
+    }
+    let split = text.split_once('±').or_else(|| text.split_once("+-"));
+    if let Some((base, spread)) = split {
+        let base_value = parse_duration(base).map_err(|p| (0, p))?;
+        let spread_at = text.len() - spread.len();
+        let spread = parse_duration(spread).map_err(|p| (spread_at, p))?;
+        return Ok(Delay::Jitter { base: base_value, spread });
+    }
+    parse_duration(text).map(Delay::Fixed).map_err(|p| (0, p))
+}
+
+/// A log-normal delay, refused unless the 99th percentile is above the median.
+pub fn log_normal(median: Duration, p99: Duration) -> Result<Delay, String> {
+    if median.is_zero() || p99 <= median {
+        return Err(format!(
+            "a log-normal delay needs 0 < median < p99 (median {}, p99 {})",
+            Compact(median),
+            Compact(p99)
+        ));
+    }
+    Ok(Delay::LogNormal { median, p99 })
+}
+
+/// `300ms`, `2s`, `1m`, `1.5s`; at most a day.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|_| format!("{text:?} is not a duration (try 250ms, 2s or 1m)"))?;
+    if duration > Duration::from_secs(86_400) {
+        return Err(format!("{text:?} is longer than a day"));
+    }
+    Ok(duration)
+}
+
+/// `0.25` or `25%`: more than 0, at most 1.
+pub fn parse_probability(text: &str) -> Result<f64, String> {
+    let value = match text.strip_suffix('%') {
+        Some(percent) => percent.parse::<f64>().map(|p| p / 100.0),
+        None => text.parse::<f64>(),
+    };
+    value
+        .map_err(|_| format!("{text:?} is not a probability (try 0.25 or 25%)"))
+        .and_then(check_probability)
+}
+
+fn check_probability(value: f64) -> Result<f64, String> {
+    if value > 0.0 && value <= 1.0 {
+        Ok(value)
+    } else {
+        Err(format!("probability {value} is not in (0, 1]"))
+    }
+}
+
+fn check_fits(target: &Target, fault: &Fault) -> Result<(), String> {
+    if target.is_synchronous_port() && matches!(fault, Fault::Latency(_) | Fault::Hang) {
+        return Err(format!(
+            "{target} answers synchronously and cannot be delayed or hung; use error=… or \
+             error-after"
+        ));
+    }
+    Ok(())
+}
+
+/// A duration written as the plan syntax reads it: `250ms`, `3s`.
+pub struct Compact(pub Duration);
+
+impl fmt::Display for Compact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let micros = self.0.as_micros();
+        match micros {
+            _ if micros >= 60_000_000 && micros.is_multiple_of(60_000_000) => {
+                write!(f, "{}m", micros / 60_000_000)
+            }
+            _ if micros.is_multiple_of(1_000_000) => write!(f, "{}s", micros / 1_000_000),
+            _ if micros.is_multiple_of(1_000) => write!(f, "{}ms", micros / 1_000),
+            _ => write!(f, "{micros}us"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &[&str] = &["GET /drawers/{id}", "POST /drawers/{id}", "GET /snacks/"];
+
+    fn parse(text: &str) -> Result<Plan, PlanError> {
+        Plan::parse(text, ROUTES)
+    }
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn every_target_and_fault_form_parses() {
+        let plan = parse(
+            "DrawerRepository::add_snack error=unavailable p=0.5;\
+             GET /drawers/{id} latency=200ms±50ms\n\
+             * latency=lognormal(median=300ms,p99=3s) p=30%; SnackRepository::* hang;\
+             POST /drawers/{id} error-after; UserRepository::create error=internal;\
+             TokenService::verify latency=20ms+-5ms p=1",
+        );
+        let error = plan.unwrap_err();
+        assert_eq!(error.rule, 7);
+        assert!(error.problem.contains("synchronously"), "{error}");
+
+        let plan = parse(
+            "DrawerRepository::add_snack error=unavailable p=0.5;\
+             GET /drawers/{id} latency=200ms±50ms\n\
+             * latency=lognormal(median=300ms,p99=3s) p=30%; SnackRepository::* hang;\
+             POST /drawers/{id} error-after; UserRepository::create error=internal",
+        )
+        .unwrap();
+        let expected = [
+            (Target::PortMethod("DrawerRepository::add_snack"), Fault::Unavailable, 0.5),
+            (
+                Target::Route("GET /drawers/{id}"),
+                Fault::Latency(Delay::Jitter { base: ms(200), spread: ms(50) }),
+                1.0,
+            ),
+            (
+                Target::EveryRequest,
+                Fault::Latency(Delay::LogNormal { median: ms(300), p99: ms(3000) }),
+                0.3,
+            ),
+            (Target::Port("SnackRepository"), Fault::Hang, 1.0),
+            (Target::Route("POST /drawers/{id}"), Fault::ErrorAfter, 1.0),
+            (Target::PortMethod("UserRepository::create"), Fault::Internal, 1.0),
+        ];
+        let rules: Vec<_> =
+            plan.rules.iter().map(|r| (r.target.clone(), r.fault, r.probability)).collect();
+        assert_eq!(rules, expected);
+    }
+
+    #[test]
+    fn the_compact_form_reads_back_as_the_same_plan() {
+        let plan = parse(
+            "* latency=lognormal(median=300ms,p99=3s) p=0.3; GET /snacks/ latency=1500ms±250ms;\
+             DrawerRepository::* error-after p=0.01",
+        )
+        .unwrap();
+        let text = plan.to_string();
+        assert_eq!(
+            text,
+            "* latency=lognormal(median=300ms,p99=3s) p=0.3; GET /snacks/ latency=1500ms±250ms; \
+             DrawerRepository::* error-after p=0.01"
+        );
+        assert_eq!(parse(&text).unwrap(), plan);
+        assert_eq!(Plan::from_specs(&plan.specs(), ROUTES).unwrap(), plan);
+    }
+
+    #[test]
+    fn bad_plans_name_the_rule_and_the_column() {
+        let cases = [
+            ("* latency=fast", 1, "column 11", "\"fast\" is not a duration"),
+            ("* hang; GET /drawer/{id} hang", 2, "column 9", "no route \"GET /drawer/{id}\""),
+            ("Drawers::* hang", 1, "column 1", "no port \"Drawers\""),
+            ("DrawerRepository::open hang", 1, "column 1", "unknown target"),
+            ("* error=broken", 1, "column 9", "unknown error \"broken\""),
+            ("* slow", 1, "column 3", "unknown fault \"slow\""),
+            ("* hang p=2", 1, "column 10", "probability 2 is not in (0, 1]"),
+            ("* hang p=0", 1, "column 10", "not in (0, 1]"),
+            ("* hang later", 1, "column 8", "unexpected \"later\""),
+            ("DrawerRepository::find", 1, "column 23", "needs a target, then a fault"),
+            ("* latency=lognormal(median=3s,p99=300ms)", 1, "column 11", "needs 0 < median < p99"),
+        ];
+        for (text, rule, position, problem) in cases {
+            let error = parse(text).unwrap_err();
+            assert_eq!((error.rule, error.position.as_str()), (rule, position), "{text}: {error}");
+            assert!(error.problem.contains(problem), "{text}: {error}");
+        }
+        let error = parse("* hang;\n  * latency=5xs").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "fault plan, rule 2 (\"* latency=5xs\"), column 21: \"5xs\" is not a duration \
+             (try 250ms, 2s or 1m)"
+        );
+    }
+
+    #[test]
+    fn an_empty_plan_has_no_rules() {
+        assert_eq!(parse("").unwrap(), Plan::default());
+        assert_eq!(parse(" ; \n ").unwrap(), Plan::default());
+    }
+
+    #[test]
+    fn plan_files_are_toml_and_their_errors_give_the_line() {
+        let plan = Plan::from_toml(
+            "[[rules]]\ntarget = \"GET /snacks/\"\nfault = \"latency=2s\"\n\n\
+             [[rules]]\ntarget = \"DrawerRepository::add_snack\"\nfault = \"error=unavailable\"\n\
+             probability = 0.1\n",
+            ROUTES,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "GET /snacks/ latency=2s; DrawerRepository::add_snack error=unavailable p=0.1"
+        );
+
+        let error = Plan::from_toml(
+            "[[rules]]\ntarget = \"*\"\nfault = \"hang\"\n\n[[rules]]\ntarget = \"*\"\n\
+             fault = \"latency=soon\"\n",
+            ROUTES,
+        )
+        .unwrap_err();
+        assert_eq!((error.rule, error.position.as_str()), (2, "line 5"), "{error}");
+        assert!(error.problem.contains("\"soon\" is not a duration"), "{error}");
+
+        let error =
+            Plan::from_toml("[[rules]]\ntarget = \"*\"\nfault = \"hang\"\nchance = 1\n", ROUTES)
+                .unwrap_err();
+        assert_eq!(error.position, "line 4", "{error}");
+        assert!(error.problem.contains("unknown field `chance`"), "{error}");
+    }
+}

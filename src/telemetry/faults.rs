@@ -1,0 +1,82 @@
+//! How injected faults show, beyond what they do to the ports and routes they hit (which the
+//! usual telemetry measures like any real failure): a counter and two gauges (`metrics`), a
+//! `fault.injected` event on the span the fault hit, `fault.injected=true` on the request's
+//! span (through the `FaultInjected` response marker), an INFO line for every change of plan
+//! or lazy mode saying who made it, and a WARN, at most every 10 s, for injected errors.
+
+use super::metrics;
+use super::request_trace;
+use opentelemetry::KeyValue;
+use std::fmt::Display;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// In a response's extensions: a fault was injected into this request or a call it made.
+#[derive(Clone, Copy, Debug)]
+pub struct FaultInjected;
+
+/// How often, at most, injected errors are logged.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// One fault injected into `target` (a port method or a route), of `kind`, with `delay` if
+/// it is one.
+pub fn injected(target: &str, kind: &'static str, delay: Option<Duration>) {
+    metrics::faults::injected(target, kind);
+    if request_trace::recording() {
+        let mut attributes = vec![
+            KeyValue::new("fault.target", target.to_owned()),
+            KeyValue::new("fault.kind", kind),
+        ];
+        if let Some(delay) = delay {
+            attributes.push(KeyValue::new("fault.delay_ms", delay.as_secs_f64() * 1000.0));
+        }
+        Span::current().add_event("fault.injected", attributes);
+    }
+    if delay.is_none() {
+        log_error_injection(target, kind);
+    }
+}
+
+/// A WARN for the first injected error, then at most one per interval with the number held back.
+fn log_error_injection(target: &str, kind: &'static str) {
+    static LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    match &mut *last {
+        Some((at, held_back)) if at.elapsed() < ERROR_LOG_INTERVAL => *held_back += 1,
+        _ => {
+            let held_back = last.map_or(0, |(_, held_back)| held_back);
+            tracing::warn!(
+                fault.target = target,
+                fault.kind = kind,
+                not_logged_since_last = held_back,
+                "injected a fault on purpose"
+            );
+            *last = Some((Instant::now(), 0));
+        }
+    }
+}
+
+pub fn plan_changed(plan: &str, rules: usize, by: impl Display) {
+    tracing::info!(changed_by = %by, rules, plan, "fault plan changed");
+}
+
+pub fn lazy_changed(on: bool, lasting: Option<Duration>, settings: impl Display, by: impl Display) {
+    let lasting = lasting.map(|lasting| format!("{lasting:?}"));
+    if on {
+        tracing::info!(changed_by = %by, lasting = lasting.as_deref().unwrap_or("until turned off"), %settings, "lazy mode on");
+    } else {
+        tracing::info!(changed_by = %by, "lazy mode off");
+    }
+}
+
+/// A timed lazy episode that `by` started is over.
+pub fn lazy_ended(by: impl Display) {
+    tracing::info!(changed_by = %by, "lazy mode off: its time is up");
+}
+
+/// The plan's size and lazy mode's level now, for the gauges.
+pub fn fault_state(rules: usize, lazy_level: f64) {
+    metrics::faults::fault_state(rules, lazy_level);
+}
