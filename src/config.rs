@@ -2,6 +2,7 @@
 //! at start by clap. `snackdrawer --help` is the reference; the README repeats it.
 
 use crate::chaos::admin::AdminToken;
+use crate::chaos::client::FaultsAction;
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
 use clap::builder::BoolishValueParser;
@@ -247,11 +248,11 @@ pub struct FaultsCommand {
 
     /// The admin API's base URL, e.g. http://127.0.0.1:9000. Default: SNACKDRAWER_ADMIN_LISTEN's
     /// address, when that is set.
-    #[arg(long, env = "SNACKDRAWER_ADMIN_URL")]
+    #[arg(long, env = "SNACKDRAWER_ADMIN_URL", global = true)]
     pub admin_url: Option<String>,
 
     /// Print the service's answer as JSON rather than as text.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 
     #[arg(skip)]
@@ -274,32 +275,6 @@ impl FaultsCommand {
         self.admin_listen = settings.admin_listen.clone();
         self
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
-pub enum FaultsAction {
-    /// The plan, lazy mode and what was injected so far.
-    Show,
-    /// Replace the plan, with a compact plan or a TOML file (an empty plan clears the rules).
-    Set {
-        /// The plan, as --faults takes it.
-        #[arg(required_unless_present = "file", conflicts_with = "file")]
-        plan: Option<String>,
-        /// A TOML plan file, as --faults-file takes it.
-        #[arg(long)]
-        file: Option<std::path::PathBuf>,
-    },
-    /// No rules and no laziness, at once.
-    Clear,
-    /// Lazy mode on (for a while, or until `lazy --off`), or off (ramping out).
-    Lazy {
-        /// How long, e.g. 2m; until turned off when not given.
-        #[arg(long = "for", value_name = "DURATION", conflicts_with = "off")]
-        lasting: Option<String>,
-        /// Turn lazy mode off.
-        #[arg(long)]
-        off: bool,
-    },
 }
 
 /// The token signing secret; never printed.

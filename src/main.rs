@@ -2,6 +2,7 @@
 //! SIGINT or SIGTERM.
 
 use clap::Parser;
+use snackdrawer::chaos::client;
 use snackdrawer::config::{Command, Config, FaultsCommand};
 use snackdrawer::startup::{Application, init_telemetry, migrate_only};
 use snackdrawer::telemetry::{Telemetry, error_chain};
@@ -37,8 +38,10 @@ async fn main() -> ExitCode {
 
 async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std::error::Error>> {
     let application = Application::build(config, telemetry.sampler()).await?;
+    let admin_address = application.admin_addr().transpose()?;
     tracing::info!(
         address = %application.local_addr()?,
+        admin_address = admin_address.map(tracing::field::display),
         trace_export = telemetry.exporting(),
         "snackdrawer is serving"
     );
@@ -49,7 +52,8 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
 
 /// `snackdrawer faults …`: a client of another process's admin API; it logs nothing itself.
 async fn faults_client(command: FaultsCommand) -> ExitCode {
-    match snackdrawer::chaos::client::run(&command, command.json).await {
+    let token = command.admin_token.as_ref();
+    match client::run(&command.action, command.admin_url(), token, command.json).await {
         Ok(answer) => {
             print!("{answer}");
             ExitCode::SUCCESS

@@ -2,12 +2,39 @@
 //! service running elsewhere. It prints the state the service answers with, as text for
 //! people or, with `--json`, as the API gives it.
 
+use super::admin::AdminToken;
 use super::plan::Plan;
-use crate::config::{FaultsAction, FaultsCommand};
 use crate::inbound::http::ROUTES;
+use clap::Subcommand;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum FaultsAction {
+    /// The plan, lazy mode and what was injected so far.
+    Show,
+    /// Replace the plan, with a compact plan or a TOML file (an empty plan clears the rules).
+    Set {
+        /// The plan, as --faults takes it.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        plan: Option<String>,
+        /// A TOML plan file, as --faults-file takes it.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// No rules and no laziness, at once.
+    Clear,
+    /// Lazy mode on (for a while, or until `lazy --off`), or off (ramping out).
+    Lazy {
+        /// How long, e.g. 2m; until turned off when not given.
+        #[arg(long = "for", value_name = "DURATION", conflicts_with = "off")]
+        lasting: Option<String>,
+        /// Turn lazy mode off.
+        #[arg(long)]
+        off: bool,
+    },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -28,11 +55,17 @@ pub enum ClientError {
     Refused { status: u16, message: String },
 }
 
-/// Runs one admin command; returns what to print.
-pub async fn run(command: &FaultsCommand, json_output: bool) -> Result<String, ClientError> {
-    let base = command.admin_url().ok_or(ClientError::NoUrl)?;
-    let token = command.admin_token.as_ref().ok_or(ClientError::NoToken)?;
-    let (method, path, body) = match &command.action {
+/// Runs `action` against the admin API at `base` (`http://127.0.0.1:9000`) with `token`;
+/// returns what to print: the service's answer, as text or as JSON.
+pub async fn run(
+    action: &FaultsAction,
+    base: Option<String>,
+    token: Option<&AdminToken>,
+    json_output: bool,
+) -> Result<String, ClientError> {
+    let base = base.ok_or(ClientError::NoUrl)?;
+    let token = token.ok_or(ClientError::NoToken)?;
+    let (method, path, body) = match action {
         FaultsAction::Show => (reqwest::Method::GET, "/faults", None),
         FaultsAction::Set { file: Some(path), .. } => {
             let text = std::fs::read_to_string(path)

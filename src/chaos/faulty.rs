@@ -203,3 +203,28 @@ impl<P: TokenService> TokenService for Faulty<P> {
         self.call_now("TokenService::verify", || self.inner.verify(token))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::chaos::plan::PORT_METHODS;
+
+    /// The names this decorator asks about, read from its own source: the string literal that
+    /// opens each `call` and `call_now`.
+    fn names_asked_about() -> Vec<&'static str> {
+        let source = include_str!("faulty.rs");
+        let mut names: Vec<_> = ["self.call(\"", "self.call_now(\""]
+            .into_iter()
+            .flat_map(|opening| source.split(opening).skip(1))
+            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn a_plan_can_name_exactly_the_methods_this_decorator_asks_about() {
+        let mut known = PORT_METHODS.to_vec();
+        known.sort_unstable();
+        assert_eq!(names_asked_about(), known);
+    }
+}

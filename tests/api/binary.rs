@@ -147,6 +147,18 @@ fn help_explains_every_setting() {
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "OTEL_EXPORTER_OTLP_HEADERS",
         "OTEL_SERVICE_NAME",
+        "SNACKDRAWER_FAULTS",
+        "SNACKDRAWER_FAULTS_FILE",
+        "SNACKDRAWER_FAULTS_SEED",
+        "SNACKDRAWER_LAZY",
+        "SNACKDRAWER_LAZY_SCHEDULE",
+        "SNACKDRAWER_LAZY_NAP_PROBABILITY",
+        "SNACKDRAWER_LAZY_NAP_MEDIAN",
+        "SNACKDRAWER_LAZY_NAP_P99",
+        "SNACKDRAWER_LAZY_REFUSAL_PROBABILITY",
+        "SNACKDRAWER_LAZY_RAMP",
+        "SNACKDRAWER_ADMIN_LISTEN",
+        "SNACKDRAWER_ADMIN_TOKEN",
     ] {
         assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
     }

@@ -65,8 +65,17 @@ const CORE_PATH_ROOTS: [&str; 21] = [
 
 /// The modules each top-level module may name (`crate::…`; `snackdrawer::…` from main).
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
-    let everything_but_main =
-        ["domain", "ports", "app", "inbound", "outbound", "telemetry", "config", "startup"];
+    let everything_but_main = [
+        "domain",
+        "ports",
+        "app",
+        "inbound",
+        "outbound",
+        "telemetry",
+        "chaos",
+        "config",
+        "startup",
+    ];
     BTreeMap::from([
         ("domain", BTreeSet::new()),
         ("ports", BTreeSet::from(["domain"])),
@@ -74,9 +83,12 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("inbound", BTreeSet::from(["domain", "ports"])),
         ("outbound", BTreeSet::from(["domain", "ports"])),
         ("telemetry", BTreeSet::from(["domain", "ports"])),
-        ("config", BTreeSet::new()),
+        // Faults answer in the HTTP adapter's error shapes and show through telemetry.
+        ("chaos", BTreeSet::from(["domain", "ports", "inbound", "telemetry"])),
+        // Settings parsed with the fault plan's own parsers.
+        ("config", BTreeSet::from(["chaos"])),
         ("startup", BTreeSet::from(everything_but_main)),
-        ("main", BTreeSet::from(["config", "startup", "telemetry"])),
+        ("main", BTreeSet::from(["config", "startup", "telemetry", "chaos"])),
         ("lib", BTreeSet::new()),
     ])
 }

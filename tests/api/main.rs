@@ -7,6 +7,8 @@ mod support;
 
 mod binary;
 mod contract;
+mod fault_binary;
+mod faults;
 mod layering;
 mod persistence;
 mod races;

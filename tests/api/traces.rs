@@ -405,3 +405,54 @@ async fn an_unsampled_caller_gets_its_trace_id_and_no_spans() {
         assert_eq!(spans > 0, sampled, "{traceparent}: {spans} spans opened");
     }
 }
+
+/// The attributes of the one `fault.injected` event on `span`.
+fn fault_event(span: &Span) -> &[KeyValue] {
+    let events: Vec<_> =
+        span.events.iter().filter(|event| event.name == "fault.injected").collect();
+    assert_eq!(events.len(), 1, "one fault.injected event on {}: {:#?}", span.name, span.events);
+    &events[0].attributes
+}
+
+#[tokio::test]
+async fn an_injected_fault_is_an_event_on_the_span_it_hit_and_marks_its_request() {
+    let received = Received::default();
+    let receiver = http_receiver(received.clone()).await;
+    let endpoint = format!("http://{receiver}");
+    let mut server = RunningServer::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        (
+            "SNACKDRAWER_FAULTS",
+            "SnackRepository::list latency=20ms; GET /snacks/{id} error=internal",
+        ),
+    ]);
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(server.url("/snacks/")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(server.url("/snacks/1")).send().await.unwrap().status(), 500);
+    assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+    tokio::task::spawn_blocking(move || assert!(server.terminate().success())).await.unwrap();
+    let exported = Exported::from(&received);
+
+    // A port fault: the event is on the database span, inside the request that is marked.
+    let listed = exported.request("GET /snacks/", 200);
+    assert_eq!(attribute(&listed.attributes, "fault.injected").as_deref(), Some("true"));
+    let database = exported.span("SELECT snacks", Some(exported.span("list_snacks", Some(listed))));
+    let event = fault_event(database);
+    assert_eq!(attribute(event, "fault.target").as_deref(), Some("SnackRepository::list"));
+    assert_eq!(attribute(event, "fault.kind").as_deref(), Some("latency"));
+    let delay: f64 = attribute(event, "fault.delay_ms").unwrap().parse().unwrap();
+    assert!((delay - 20.0).abs() < 1e-9, "{delay}");
+
+    // A route fault: the event is on the request span, which failed as a real 500 would.
+    let failed = exported.request("GET /snacks/{id}", 500);
+    assert_eq!(attribute(&failed.attributes, "fault.injected").as_deref(), Some("true"));
+    assert_eq!(attribute(fault_event(failed), "fault.kind").as_deref(), Some("internal"));
+    assert_eq!(status_code(failed), SpanStatus::Error as i32);
+
+    let healthy = exported.request("GET /healthz", 200);
+    assert_eq!(
+        attribute(&healthy.attributes, "fault.injected"),
+        None,
+        "untouched requests are not marked"
+    );
+}

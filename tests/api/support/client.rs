@@ -24,7 +24,12 @@ impl ApiClient {
     /// The API over `core` as production wires it (use cases observed, every request traced).
     pub fn new(core: Snackdrawer) -> Self {
         let use_cases = observed_use_cases(core);
-        Self { router: http_api(use_cases, Duration::from_secs(30), TraceSampler::always(), None) }
+        Self::over(http_api(use_cases, Duration::from_secs(30), TraceSampler::always(), None))
+    }
+
+    /// A client of `router`, however it was put together.
+    pub fn over(router: Router) -> Self {
+        Self { router }
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {

@@ -1,0 +1,187 @@
+//! Fault injection on the real binary: a bad plan or an unguarded admin API stops the start
+//! with a message that says why, the admin API listens only when asked (and never on the
+//! public port), and `snackdrawer faults` drives it from the command line.
+
+use crate::support::server::RunningServer;
+use std::collections::HashSet;
+use std::process::{Command, Output};
+
+const TOKEN: &str = "binary-admin-token-binary-admin-token-42";
+
+/// Runs the binary with `env` and `args`, as `RunningServer` would, expecting it to stop.
+fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snackdrawer"))
+        .env_clear()
+        .env("SNACKDRAWER_LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", "memory")
+        .env("SNACKDRAWER_LOG_FORMAT", "text")
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn all_output(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[test]
+fn a_bad_plan_stops_the_start_naming_the_rule_and_the_column() {
+    let output = run(&[("SNACKDRAWER_FAULTS", "GET /snacks/ latency=1s; * latency=often")], &[]);
+    assert!(!output.status.success());
+    let said = all_output(&output);
+    let expected =
+        r#"fault plan, rule 2 ("* latency=often"), column 36: "often" is not a duration"#;
+    assert!(said.contains(expected), "{said}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "[[rules]]\ntarget = \"Nowhere::*\"\nfault = \"hang\"\n").unwrap();
+    let output = run(&[("SNACKDRAWER_FAULTS_FILE", file.path().to_str().unwrap())], &[]);
+    assert!(!output.status.success());
+    let said = all_output(&output);
+    assert!(
+        said.contains("rule 1") && said.contains("line 1") && said.contains("no port"),
+        "{said}"
+    );
+}
+
+#[test]
+fn an_admin_api_without_a_good_token_is_refused_at_start() {
+    let output = run(&[("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0")], &[]);
+    assert!(!output.status.success());
+    assert!(
+        all_output(&output).contains("SNACKDRAWER_ADMIN_TOKEN is not"),
+        "{}",
+        all_output(&output)
+    );
+
+    let short = [("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"), ("SNACKDRAWER_ADMIN_TOKEN", "short")];
+    let output = run(&short, &[]);
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    assert!(all_output(&output).contains("at least 32 bytes"), "{}", all_output(&output));
+}
+
+/// The TCP ports process `pid` listens on, from /proc (Linux).
+fn listening_sockets(pid: u32) -> usize {
+    let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(target.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| table.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            let fields: Vec<_> = line.split_whitespace().collect();
+            fields.get(3) == Some(&"0A")
+                && fields.get(9).is_some_and(|inode| inodes.contains(*inode))
+        })
+        .count()
+}
+
+/// The admin address from the start-up line.
+fn admin_address(server: &RunningServer) -> Option<String> {
+    server.logs().iter().find_map(|line| {
+        let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+        (entry["message"] == "snackdrawer is serving")
+            .then(|| entry["admin_address"].as_str())??
+            .to_owned()
+            .into()
+    })
+}
+
+#[tokio::test]
+async fn without_the_admin_variable_nothing_else_listens_and_the_public_port_has_no_admin_routes() {
+    let server = RunningServer::start(&[]);
+    assert_eq!(listening_sockets(server.pid()), 1, "only the public port");
+    assert_eq!(admin_address(&server), None);
+    let with_admin = RunningServer::start(&[
+        ("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
+    ]);
+    assert_eq!(listening_sockets(with_admin.pid()), 2, "the public port and the admin API");
+    assert!(admin_address(&with_admin).is_some());
+    for path in ["/faults", "/lazy"] {
+        let public = reqwest::Client::new().get(with_admin.url(path)).bearer_auth(TOKEN);
+        assert_eq!(public.send().await.unwrap().status(), 404, "{path} on the public port");
+    }
+}
+
+#[tokio::test]
+async fn the_faults_command_drives_the_admin_api() {
+    let server = RunningServer::start(&[
+        ("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
+        ("SNACKDRAWER_FAULTS", "DrawerRepository::add_snack error=unavailable p=0.5"),
+    ]);
+    let url = format!("http://{}", admin_address(&server).unwrap());
+    let faults = |args: &[&str], token: &str| {
+        let env = [("SNACKDRAWER_ADMIN_URL", url.as_str()), ("SNACKDRAWER_ADMIN_TOKEN", token)];
+        let mut all = vec!["faults"];
+        all.extend_from_slice(args);
+        run(&env, &all)
+    };
+    let shown = faults(&["show"], TOKEN);
+    assert!(shown.status.success(), "{}", all_output(&shown));
+    let text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        text.contains("plan:      DrawerRepository::add_snack error=unavailable p=0.5"),
+        "{text}"
+    );
+    assert!(text.contains("lazy mode: off"), "{text}");
+
+    let set = faults(&["set", "GET /snacks/{id} error=internal"], TOKEN);
+    assert!(set.status.success(), "{}", all_output(&set));
+    let reply = reqwest::get(server.url("/snacks/1")).await.unwrap();
+    assert_eq!(reply.status(), 500);
+    let shown = faults(&["show", "--json"], TOKEN);
+    let status: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(status["injected"][0]["target"], "GET /snacks/{id}");
+    assert_eq!(status["injected"][0]["count"], 1);
+
+    let lazy = faults(&["lazy", "--for", "2m"], TOKEN);
+    assert!(
+        String::from_utf8_lossy(&lazy.stdout).contains("lazy mode: on for 120 s more"),
+        "{}",
+        all_output(&lazy)
+    );
+    let off = faults(&["lazy", "--off"], TOKEN);
+    assert!(
+        String::from_utf8_lossy(&off.stdout).contains("lazy mode: off, ramping out"),
+        "{}",
+        all_output(&off)
+    );
+    let cleared = faults(&["clear"], TOKEN);
+    assert!(
+        String::from_utf8_lossy(&cleared.stdout).contains("plan:      no rules"),
+        "{}",
+        all_output(&cleared)
+    );
+    assert_eq!(reqwest::get(server.url("/snacks/1")).await.unwrap().status(), 200);
+
+    let bad = faults(&["set", "* latency=often"], TOKEN);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        all_output(&bad)
+            .contains("the admin API answered 400: 400 Bad Request: fault plan, rule 1"),
+        "{}",
+        all_output(&bad)
+    );
+    let wrong = faults(&["show"], &TOKEN.replace('4', "5"));
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(all_output(&wrong).contains("answered 401"), "{}", all_output(&wrong));
+
+    let logs = server.logs().join("\n");
+    for said in [
+        r#""changed_by":"start""#,
+        r#""message":"fault plan changed""#,
+        r#""message":"lazy mode on""#,
+        r#""changed_by":"admin""#,
+    ] {
+        assert!(logs.contains(said), "no {said} in the logs:\n{logs}");
+    }
+}

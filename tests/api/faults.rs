@@ -1,0 +1,368 @@
+//! Fault injection in-process: the router and ports as `startup` composes them with faults
+//! armed (the memory store underneath), driven by plans and lazy mode set on the injector or
+//! through the admin API. Each test makes its own injector, so they do not see each other's
+//! plans; the injection counters on `/metrics` are process-wide, so only their growth is
+//! checked there.
+
+use crate::support::auth::{cheap_hasher, token_service};
+use crate::support::client::{ApiClient, Reply};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use snackdrawer::app::Snackdrawer;
+use snackdrawer::chaos::lazy::LazySettings;
+use snackdrawer::chaos::plan::{Delay, Plan};
+use snackdrawer::chaos::{ChangedBy, FaultInjector, admin};
+use snackdrawer::inbound::http::ROUTES;
+use snackdrawer::outbound::clock::SystemClock;
+use snackdrawer::outbound::memory::MemoryStore;
+use snackdrawer::ports::Catalogue;
+use snackdrawer::startup::{decorated_ports, http_api, observed_use_cases};
+use snackdrawer::telemetry::request_trace::TraceSampler;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// The API over a seeded memory store, wired as the binary wires it with faults armed.
+struct FaultyApi {
+    client: ApiClient,
+    injector: Arc<FaultInjector>,
+}
+
+impl FaultyApi {
+    async fn new(lazy: LazySettings, request_timeout: Duration) -> Self {
+        let injector = Arc::new(FaultInjector::new(ROUTES, lazy, None, Some(7)));
+        let ports = decorated_ports(
+            MemoryStore::new(),
+            "memory",
+            cheap_hasher(),
+            token_service(Arc::new(SystemClock)),
+            Some(&injector),
+        );
+        let core = Snackdrawer::new(ports);
+        core.seed_catalogue().await.unwrap();
+        let router = http_api(
+            observed_use_cases(core),
+            request_timeout,
+            TraceSampler::never(),
+            Some(injector.clone()),
+        );
+        Self { client: ApiClient::over(router), injector }
+    }
+
+    async fn with_plan(plan: &str) -> Self {
+        let api = Self::new(LazySettings::default(), Duration::from_secs(30)).await;
+        api.set_plan(plan);
+        api
+    }
+
+    fn set_plan(&self, plan: &str) {
+        self.injector.replace_plan(Plan::parse(plan, ROUTES).unwrap(), ChangedBy::Admin);
+    }
+
+    /// A fresh user's token and an empty drawer of theirs.
+    async fn user_with_drawer(&self) -> (String, i64) {
+        let credentials = json!({"username": "fay", "password": "secret"});
+        let registered = self.client.post("/auth/users").json(credentials.clone()).send().await;
+        assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text);
+        let token = self.client.post("/auth/login").json(credentials).send().await.json["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let drawer = self.client.post("/drawers/").token(&token).json(json!({"name": "desk"}));
+        let drawer = drawer.send().await.json["drawer"]["id"].as_i64().unwrap();
+        (token, drawer)
+    }
+
+    async fn contents(&self, token: &str, drawer: i64) -> Value {
+        let reply = self.client.get(&format!("/drawers/{drawer}")).token(token).send().await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.json["drawer"]["contents"].clone()
+    }
+
+    fn injected(&self, target: &str, kind: &str) -> u64 {
+        let status = self.injector.status();
+        let found = status.injected.iter().find(|i| i.target == target && i.kind == kind);
+        found.map_or(0, |injected| injected.count)
+    }
+
+    async fn metrics(&self) -> String {
+        self.client.get("/metrics").send().await.text
+    }
+}
+
+fn injected_total(metrics: &str, target: &str, kind: &str) -> u64 {
+    let series =
+        format!("snackdrawer_faults_injected_total{{target=\"{target}\",kind=\"{kind}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |value| value.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_port_rule_makes_its_route_answer_503_with_the_contract_s_body_and_is_counted() {
+    let api = FaultyApi::with_plan("").await;
+    let (token, drawer) = api.user_with_drawer().await;
+    let before = injected_total(&api.metrics().await, "DrawerRepository::add_snack", "unavailable");
+    api.set_plan("DrawerRepository::add_snack error=unavailable");
+
+    let add =
+        api.client.post(&format!("/drawers/{drawer}")).token(&token).json(json!({"snack": 3}));
+    let reply = add.send().await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        "503 Service Unavailable: service temporarily unavailable, retry later"
+    );
+    assert_eq!(reply.headers["retry-after"], "1");
+
+    assert_eq!(api.contents(&token, drawer).await, json!([]), "nothing was written");
+    assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK, "other calls work");
+    assert_eq!(api.injected("DrawerRepository::add_snack", "unavailable"), 1);
+    let after = injected_total(&api.metrics().await, "DrawerRepository::add_snack", "unavailable");
+    assert!(after > before, "the counter on /metrics grew: {before} then {after}");
+}
+
+#[tokio::test]
+async fn the_function_series_of_a_faulty_port_name_the_adapter_s_module() {
+    let api = FaultyApi::with_plan("SnackRepository::list latency=1ms").await;
+    assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK);
+    let metrics = api.metrics().await;
+    let listed = metrics.lines().find(|line| {
+        line.starts_with("function_calls_total{")
+            && line.contains("function=\"SnackRepository::list\"")
+            && line.contains("module=\"snackdrawer::outbound::memory\"")
+    });
+    assert!(listed.is_some(), "no series of the memory store's list:\n{metrics}");
+    assert!(!metrics.contains("module=\"snackdrawer::chaos"), "the fault decorator is no module");
+}
+
+#[tokio::test]
+async fn error_after_lands_the_write_and_answers_500() {
+    let api = FaultyApi::with_plan("").await;
+    let (token, drawer) = api.user_with_drawer().await;
+    api.set_plan("DrawerRepository::add_snack error-after");
+
+    let add =
+        api.client.post(&format!("/drawers/{drawer}")).token(&token).json(json!({"snack": 3}));
+    let reply = add.send().await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", reply.text);
+    assert_eq!(reply.error(), "500 Internal Server Error: internal error");
+    assert_eq!(api.contents(&token, drawer).await, json!([{"id": 3, "name": "popcorn"}]));
+    assert_eq!(api.injected("DrawerRepository::add_snack", "error-after"), 1);
+}
+
+#[tokio::test]
+async fn a_route_rule_hits_only_its_route() {
+    let api = FaultyApi::with_plan("GET /snacks/{id} error=internal").await;
+    let (token, _) = api.user_with_drawer().await;
+    let reply = api.client.get("/snacks/2").send().await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.error(), "500 Internal Server Error: internal error");
+    for path in ["/snacks/", "/snacks", "/drawers/"] {
+        let reply = api.client.get(path).token(&token).send().await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+    }
+    assert_eq!(api.injected("GET /snacks/{id}", "internal"), 1);
+    assert_eq!(api.injector.status().injected.len(), 1, "nothing else was hit");
+}
+
+#[tokio::test]
+async fn latency_delays_the_call_and_hang_ends_at_the_request_deadline() {
+    let api = FaultyApi::new(LazySettings::default(), Duration::from_millis(300)).await;
+    api.set_plan("SnackRepository::list latency=150ms");
+    let started = Instant::now();
+    assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150), "{:?}", started.elapsed());
+
+    api.set_plan("SnackRepository::get hang");
+    let started = Instant::now();
+    let reply = api.client.get("/snacks/1").send().await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.error(), "503 Service Unavailable: the request did not complete within 300ms");
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn rules_on_one_target_stack_their_delays_and_the_first_error_decides() {
+    let api = FaultyApi::with_plan(
+        "SnackRepository::* latency=60ms; SnackRepository::get latency=60ms; \
+         SnackRepository::get error=internal; SnackRepository::get error=unavailable",
+    )
+    .await;
+    let started = Instant::now();
+    assert_eq!(api.client.get("/snacks/1").send().await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(started.elapsed() >= Duration::from_millis(120), "{:?}", started.elapsed());
+    assert_eq!(api.injected("SnackRepository::get", "latency"), 2);
+    assert_eq!(api.injected("SnackRepository::get", "unavailable"), 0);
+}
+
+#[tokio::test]
+async fn lazy_mode_refuses_with_retry_after_spares_the_probes_and_goes_away() {
+    let always_refuses = LazySettings {
+        nap_probability: 0.3,
+        nap: Delay::Fixed(Duration::from_millis(1)),
+        refusal_probability: 1.0,
+        ramp: Duration::ZERO,
+    };
+    let api = FaultyApi::new(always_refuses, Duration::from_secs(30)).await;
+    api.injector.lazy_on(None, ChangedBy::Admin);
+    let reply = api.client.get("/snacks/").send().await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.error(), "503 Service Unavailable: too lazy to answer right now, retry later");
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert_eq!(api.client.get("/nowhere").send().await.status, StatusCode::SERVICE_UNAVAILABLE);
+    for probe in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(api.client.get(probe).send().await.status, StatusCode::OK, "{probe}");
+    }
+    assert!(api.metrics().await.contains("\nsnackdrawer_lazy_mode 1.0\n"));
+
+    api.injector.lazy_off(ChangedBy::Admin);
+    assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK);
+    assert!(!api.injector.is_active(), "a zero ramp is over at once");
+}
+
+#[tokio::test]
+async fn lazy_mode_naps_about_as_often_as_asked() {
+    let naps_a_third = LazySettings {
+        nap_probability: 0.3,
+        nap: Delay::Fixed(Duration::from_millis(1)),
+        refusal_probability: 0.02,
+        ramp: Duration::ZERO,
+    };
+    let api = FaultyApi::new(naps_a_third, Duration::from_secs(30)).await;
+    api.injector.lazy_on(None, ChangedBy::Start);
+    let mut refused = 0;
+    for _ in 0..500 {
+        if api.client.get("/snacks/").send().await.status == StatusCode::SERVICE_UNAVAILABLE {
+            refused += 1;
+        }
+    }
+    let naps = api.injected("GET /snacks/", "latency");
+    assert!((110..=190).contains(&naps), "{naps} naps in 500 requests at p=0.3 (seed 7)");
+    assert!((2..=25).contains(&refused), "{refused} refusals in 500 requests at p=0.02");
+    assert_eq!(api.injected("GET /snacks/", "unavailable"), refused);
+}
+
+#[tokio::test]
+async fn every_route_a_plan_may_name_is_a_route_the_router_serves() {
+    let api = FaultyApi::with_plan("").await;
+    for route in ROUTES {
+        let (method, template) = route.split_once(' ').unwrap();
+        let path = template.replace("{id}", "1").replace("{snack_id}", "1");
+        let reply = api.client.request(method.parse().unwrap(), &path).send().await;
+        let unrouted =
+            reply.status == StatusCode::METHOD_NOT_ALLOWED || reply.text.contains("no route for");
+        assert!(!unrouted, "{route} is not served: {} {}", reply.status, reply.text);
+    }
+}
+
+// The admin API, in-process.
+
+const TOKEN: &str = "admin-token-admin-token-admin-token-0123";
+
+async fn admin_call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
+    let response = router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Reply { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null), text }
+}
+
+#[tokio::test]
+async fn the_admin_api_wants_the_token() {
+    let api = FaultyApi::with_plan("").await;
+    let admin = admin::router(api.injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    for path in ["/faults", "/lazy", "/nowhere"] {
+        let none = admin_call(&admin, "GET", path, None, None).await;
+        assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(none.error(), "401 Unauthorized: no authentication token");
+        let wrong = admin_call(&admin, "GET", path, Some(&TOKEN.replace('0', "1")), None).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(wrong.error(), "401 Unauthorized: invalid authentication token");
+    }
+    let put = admin_call(&admin, "PUT", "/faults", None, Some(json!({"text": "* hang"}))).await;
+    assert_eq!(put.status, StatusCode::UNAUTHORIZED);
+    assert!(!api.injector.is_active(), "a refused request changed nothing");
+    assert_eq!(
+        admin_call(&admin, "GET", "/nowhere", Some(TOKEN), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_sets_shows_and_clears_the_plan_and_lazy_mode() {
+    let api = FaultyApi::with_plan("").await;
+    let admin = admin::router(api.injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    let call = |method, path, body| admin_call(&admin, method, path, Some(TOKEN), body);
+
+    let bad_plan = "GET /snacks/ latency=200ms; * error=sometimes";
+    let start_message = Plan::parse(bad_plan, ROUTES).unwrap_err().to_string();
+    let refused = call("PUT", "/faults", Some(json!({"text": bad_plan}))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.error(), format!("400 Bad Request: {start_message}"));
+    let refused = call(
+        "PUT",
+        "/faults",
+        Some(json!({"rules": [{"target": "*", "fault": "hang", "probability": 3}]})),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.error().contains("rule 1") && refused.error().contains("probability 3"),
+        "{}",
+        refused.text
+    );
+    let refused = call("PUT", "/faults", Some(json!({"plan": "* hang"}))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(!api.injector.is_active());
+
+    let set = call("PUT", "/faults", Some(json!({"text": "GET /snacks/ latency=5ms p=0.5"}))).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    assert_eq!(set.json["plan"]["text"], "GET /snacks/ latency=5ms p=0.5");
+    assert_eq!(
+        set.json["plan"]["rules"],
+        json!([{"target": "GET /snacks/", "fault": "latency=5ms", "probability": 0.5}])
+    );
+    let rules = set.json["plan"]["rules"].clone();
+    assert_eq!(
+        call("PUT", "/faults", Some(json!({"rules": rules}))).await.json["plan"],
+        set.json["plan"]
+    );
+    assert!(api.injector.is_active());
+
+    let lazy = call("POST", "/lazy", Some(json!({"for": "2m"}))).await;
+    assert_eq!(lazy.json["lazy"]["on"], true, "{}", lazy.text);
+    let remaining = lazy.json["lazy"]["remaining_s"].as_f64().unwrap();
+    assert!((119.0..=120.0).contains(&remaining), "{remaining}");
+    let refused = call("POST", "/lazy", Some(json!({"for": "soon"}))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.error().contains("\"soon\" is not a duration"), "{}", refused.text);
+    let off = call("DELETE", "/lazy", None).await;
+    assert_eq!(off.json["lazy"]["on"], false);
+    assert_eq!(call("POST", "/lazy", None).await.json["lazy"]["remaining_s"], Value::Null);
+
+    let cleared = call("DELETE", "/faults", None).await;
+    assert_eq!(cleared.json["plan"]["rules"], json!([]));
+    assert_eq!(
+        (cleared.json["lazy"]["on"].clone(), cleared.json["lazy"]["level"].clone()),
+        (json!(false), json!(0.0))
+    );
+    assert!(!api.injector.is_active());
+    let shown = call("GET", "/faults", None).await;
+    assert_eq!(shown.json["active"], false);
+}
