@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the instrumentation costs, in instructions per request: the instrumentation benchmark's
-# request mix under callgrind, once per set-up (off, metrics, unsampled, logged, sampled; the
+# request mix under callgrind, once per set-up (off, metrics, unsampled, logged, faults, sampled; the
 # benchmark's `tenth` samples at random, so its count would not repeat). Callgrind counts
 # instructions rather than time, so on the memory store the figures repeat exactly from run
 # to run, however busy the machine is; throughput ratios from `cargo bench --bench
@@ -30,7 +30,8 @@ instructions() {
 
 echo "$STORES store, instructions per request (callgrind, $N and $((2 * N)) requests)"
 off=""
-for setup in off metrics unsampled logged sampled; do
+previous=""
+for setup in off metrics unsampled logged faults sampled; do
   once=$(instructions "$setup" "$N")
   twice=$(instructions "$setup" $((2 * N)))
   [[ -n $once && -n $twice ]] || { echo "callgrind counted nothing for $setup; run it by hand: ONLY=$setup $bench" >&2; exit 1; }
@@ -38,4 +39,10 @@ for setup in off metrics unsampled logged sampled; do
   off=${off:-$per_request}
   awk -v s="$setup" -v n="$per_request" -v off="$off" \
     'BEGIN { printf "%-8s %8d instructions   %6.1f %% of off   (as throughput: about %5.1f %% of off)\n", s, n, 100 * n / off, 100 * off / n }'
+  # Fault injection armed but idle, against the same set-up without it (`logged`).
+  if [[ $setup == faults ]]; then
+    awk -v n="$per_request" -v base="$previous" \
+      'BEGIN { printf "         faults built in but off: %+d instructions per request (%+.2f %%) against logged\n", n - base, 100 * (n - base) / base }'
+  fi
+  previous=$per_request
 done
