@@ -23,6 +23,10 @@ CALLS = "function_calls_total"
 CALL_DURATION = "function_calls_duration_seconds"
 IN_FLIGHT = "function_calls_concurrent"
 CANCELLED = "snackdrawer_function_calls_cancelled_total"
+# Fault injection (src/chaos, docs/faults.md): what was injected, and what is switched on.
+FAULTS_INJECTED = "snackdrawer_faults_injected_total"
+FAULT_RULES = "snackdrawer_fault_rules_active"
+LAZY_MODE = "snackdrawer_lazy_mode"
 RATE = "$__rate_interval"
 ERROR = 'result="error"'
 
@@ -196,7 +200,47 @@ EXPLORE_FUNCTION = [
 ]
 
 
-def dashboard(uid, title, description, rows, variables=()):
+def annotation(name, expr, colour, title, text):
+    """A Prometheus-backed annotation: Grafana draws a region over the time `expr` returns a
+    series, on every panel of the dashboard. `target` is the shape Grafana's Prometheus data
+    source saves (it moves the older top-level `expr` and `step` there itself)."""
+    return {
+        "name": name,
+        "datasource": PROMETHEUS,
+        "enable": True,
+        "hide": False,
+        "iconColor": colour,
+        "target": {"expr": expr, "interval": "5s", "refId": "Anno"},
+        "titleFormat": title,
+        "textFormat": text,
+        "tagKeys": "",
+        "useValueForTime": False,
+    }
+
+
+# "Fault active": the golden-signals and SLO dashboards mark the time faults were injected on
+# purpose, so a degradation someone caused is told apart from a real one at a glance.
+FAULT_ANNOTATIONS = [
+    annotation(
+        "Fault active: fault plan",
+        f"{FAULT_RULES} > 0",
+        "purple",
+        "Fault plan active",
+        "Faults injected on purpose by the rules of the fault plan (GET /faults on the admin "
+        "API lists them)",
+    ),
+    annotation(
+        "Fault active: lazy mode",
+        f"{LAZY_MODE} > 0",
+        "orange",
+        "Lazy mode",
+        "Lazy mode on or ramping out: requests nap, and some are refused with 503 and "
+        "Retry-After",
+    ),
+]
+
+
+def dashboard(uid, title, description, rows, variables=(), annotations=()):
     """Lays `rows` ({row title: [panels]}) out on Grafana's 24-column grid and numbers every
     panel."""
     panels, y, next_id = [], 0, 1
@@ -242,7 +286,7 @@ def dashboard(uid, title, description, rows, variables=()):
             }
         ],
         "templating": {"list": list(variables)},
-        "annotations": {"list": []},
+        "annotations": {"list": list(annotations)},
         "panels": panels,
     }
 
@@ -398,7 +442,31 @@ def golden_signals():
                     width=6,
                 ),
             ],
+            "Faults injected on purpose (docs/faults.md)": [
+                timeseries(
+                    "Faults injected per second, by kind",
+                    "Faults the service injects into itself: a plan's rules (PUT /faults on the "
+                    "admin API, or --faults) and lazy mode's naps (latency) and refusals "
+                    "(unavailable, a 503 with Retry-After). Zero outside an experiment; the "
+                    "'Fault active' annotations mark the same time on every panel.",
+                    [target(sum_rate(FAULTS_INJECTED, by="kind"), "{{kind}}")],
+                    "ops",
+                    width=16,
+                ),
+                timeseries(
+                    "Fault injection switched on",
+                    "Lazy mode's level (0 to 1; it ramps in and out) and the number of rules in "
+                    "the fault plan.",
+                    [
+                        target(LAZY_MODE, "lazy mode level"),
+                        target(FAULT_RULES, "fault rules"),
+                    ],
+                    "short",
+                    width=8,
+                ),
+            ],
         },
+        annotations=FAULT_ANNOTATIONS,
     )
 
 
@@ -714,6 +782,7 @@ def slo():
                 f"label_values({CALL_DURATION}_count{{{objective}}}, objective_latency_threshold)",
             ),
         ],
+        FAULT_ANNOTATIONS,
     )
 
 

@@ -1,6 +1,7 @@
 """Reading the dashboards as Grafana would: every panel (those inside rows too), every query
-under a name a reader can find ("dashboard > panel > legend"), and Grafana's variables put into
-a query the way Grafana puts them, so that the query Prometheus checks is the query Grafana sends.
+under a name a reader can find ("dashboard > panel > legend"), every annotation query
+("dashboard > annotation name"), and Grafana's variables put into a query the way Grafana puts
+them, so that the query Prometheus checks is the query Grafana sends.
 """
 
 import json
@@ -44,6 +45,31 @@ def queries(dashboard):
         for target in panel.get("targets", []):
             legend = target.get("legendFormat", "")
             yield f"{dashboard['title']} > {panel['title']} > {legend}", target
+
+
+def annotation_expr(annotation):
+    """An annotation's PromQL: Grafana's Prometheus data source keeps it in `target.expr`, and
+    moves an older top-level `expr` there when it loads a dashboard."""
+    return (annotation.get("target") or {}).get("expr") or annotation.get("expr", "")
+
+
+def annotations(dashboard):
+    """(where, annotation) for every Prometheus-backed annotation query of the dashboard (the
+    ones with a query: Grafana's built-in annotations have none)."""
+    for annotation in (dashboard.get("annotations") or {}).get("list", []):
+        if annotation.get("builtIn"):
+            continue
+        yield f"{dashboard['title']} > annotation {annotation['name']}", annotation
+
+
+def find_query(dashboard, panel_title, legend):
+    """The query of `dashboard`'s panel `panel_title` drawn with `legend`, as the dashboard has
+    it; KeyError when there is none, so a renamed panel fails loudly wherever it is used."""
+    for panel in panels_of(dashboard):
+        for target in panel.get("targets", []) if panel["title"] == panel_title else []:
+            if target.get("legendFormat") == legend:
+                return target["expr"]
+    raise KeyError(f"{dashboard['title']}: no panel {panel_title!r} with a query {legend!r}")
 
 
 def substitute(text, values):

@@ -1,8 +1,14 @@
 """Proves that the dashboards and rules show data from the real service, not only that they parse:
 the binary under traffic, scraped by a real Prometheus, and then every dashboard query, for
 every value of the dashboard's variables, must return a series with a value and select only
-metrics, labels and label values the service has; every recording rule must produce series;
-every alert expression must evaluate; exemplars must carry trace ids the service answered with.
+metrics, labels and label values the service has; every annotation query must evaluate and
+select only what the service has; every recording rule must produce series; every alert
+expression must evaluate; exemplars must carry trace ids the service answered with.
+
+So that the fault-injection series exist (the "Faults injected" panel and the "Fault active"
+annotations select them), the service runs with its admin API on, and a harmless fault plan is
+set through it: a 1 ms delay on GET /snacks/{id}. Lazy mode stays off here (its 503s would be
+traffic problems); ops/verify-faults turns it on.
 """
 
 import shutil
@@ -13,13 +19,23 @@ from pathlib import Path
 import yaml
 
 from . import RULES, grafana
+from .admin import Admin
 from .prometheus_api import Prometheus
 from .report import Result, failures, fail, ok, report, section
 from .selections import unknown_selections
-from .services import SCRAPE_INTERVAL, snackdrawer_binary, start_prometheus, start_snackdrawer, stop
+from .services import (
+    SCRAPE_INTERVAL,
+    free_port,
+    snackdrawer_binary,
+    start_prometheus,
+    start_snackdrawer,
+    stop,
+)
 from .traffic import Traffic
 
 DATA_DEADLINE = 60  # seconds to wait for Prometheus to have rule results and panel data
+# Sets the fault-injection series going without changing what any request answers.
+HARMLESS_PLAN = "GET /snacks/{id} latency=1ms"
 
 
 def assignments(prometheus, dashboard):
@@ -64,6 +80,21 @@ def check_panels(prometheus, dashboards):
             if not combos:
                 problems.append("a dashboard variable has no values")
             results.append(Result(where, counts, sorted(set(problems)), target["expr"]))
+    return results
+
+
+def check_annotations(prometheus, dashboards):
+    """One result per annotation query: it must evaluate and select only metrics, labels and
+    values the service has. It need not return data: an annotation draws only while what it
+    marks is happening (ops/verify-faults shows the lazy-mode one drawing)."""
+    results = []
+    for dashboard in dashboards.values():
+        for where, annotation in grafana.annotations(dashboard):
+            expr = grafana.annotation_expr(annotation)
+            count, error = prometheus.query(expr)
+            problems = [error] if error else []
+            problems += [f"{p}\n       {expr}" for p in unknown_selections(prometheus.series, expr)]
+            results.append(Result(f"{where} (draws while it has series)", [count], problems, expr))
     return results
 
 
@@ -128,8 +159,10 @@ def run(dashboards):
     workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-verify-"))
     processes, traffic = [], None
     try:
-        snackdrawer, base = start_snackdrawer(binary, workdir)
+        admin = Admin(f"127.0.0.1:{free_port()}")
+        snackdrawer, base = start_snackdrawer(binary, workdir, admin.env())
         processes.append(snackdrawer)
+        admin.set_plan(HARMLESS_PLAN)
         traffic = Traffic(base)
         traffic.start()
         prometheus_process, url = start_prometheus(base.removeprefix("http://"), workdir)
@@ -138,6 +171,7 @@ def run(dashboards):
             f"snackdrawer at {base} (memory store), Prometheus {url}, "
             f"scraping and evaluating every {SCRAPE_INTERVAL}"
         )
+        ok(f"fault plan set through the admin API at {admin.url}: {HARMLESS_PLAN}")
         prometheus = Prometheus(url)
         waited = time.monotonic()
         wait_for_rules(prometheus, traffic)
@@ -147,20 +181,23 @@ def run(dashboards):
         while True:
             prometheus.series_cache.clear()
             panels = check_panels(prometheus, dashboards)
+            annotations = check_annotations(prometheus, dashboards)
             rules = check_rules(prometheus)
             exemplars = check_exemplars(prometheus, traffic.trace_ids - {None})
             if time.monotonic() > deadline or not any(
-                r.problems for r in panels + rules + exemplars
+                r.problems for r in panels + annotations + rules + exemplars
             ):
                 break
             time.sleep(2)
         report(f"dashboard queries (instant; {grafana.builtins_text()})", panels)
+        report("annotation queries (instant)", annotations)
         report("rules", rules)
         report("exemplars", exemplars)
         for problem in sorted(traffic.problems):
             fail(f"traffic: {problem}")
         print(
-            f"\n{len(panels)} dashboard queries, {len(rules)} rules, "
+            f"\n{len(panels)} dashboard queries, {len(annotations)} annotation queries, "
+            f"{len(rules)} rules, "
             f"{traffic.rounds} rounds of traffic"
         )
     finally:

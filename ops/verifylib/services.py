@@ -35,7 +35,19 @@ def snackdrawer_binary():
     return ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "snackdrawer"
 
 
-def start_snackdrawer(binary, workdir):
+def load_binary():
+    """snackdrawer-load (the workspace's load/ package), built with cargo unless
+    SNACKDRAWER_LOAD_BIN names one."""
+    if os.environ.get("SNACKDRAWER_LOAD_BIN"):
+        return Path(os.environ["SNACKDRAWER_LOAD_BIN"]).resolve()
+    if subprocess.run(["cargo", "build", "--quiet", "-p", "snackdrawer-load"], cwd=ROOT).returncode:
+        raise SystemExit("cargo build -p snackdrawer-load failed")
+    return ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "snackdrawer-load"
+
+
+def start_snackdrawer(binary, workdir, extra_env=None):
+    """The binary on a loopback port with the memory store; `extra_env` adds to (or overrides)
+    its settings. Returns the process and its base URL."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -52,6 +64,7 @@ def start_snackdrawer(binary, workdir):
         # endpoint and no sampler named, nothing would be traced and no exemplar recorded.
         OTEL_TRACES_SAMPLER="always_on",
     )
+    env.update(extra_env or {})
     log = workdir / "snackdrawer.log"
     process = subprocess.Popen([binary], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
@@ -64,7 +77,9 @@ def start_snackdrawer(binary, workdir):
     raise SystemExit(f"snackdrawer did not start; its log:\n{log.read_text()}")
 
 
-def start_prometheus(target, workdir):
+def start_prometheus(target, workdir, rules=RULES):
+    """Prometheus scraping `target` and evaluating the rule file `rules` every SCRAPE_INTERVAL.
+    Returns the process and its URL."""
     config = workdir / "prometheus.yml"
     # JSON is YAML; the job name is the one the TargetDown alert selects.
     config.write_text(
@@ -74,7 +89,7 @@ def start_prometheus(target, workdir):
                     "scrape_interval": SCRAPE_INTERVAL,
                     "evaluation_interval": SCRAPE_INTERVAL,
                 },
-                "rule_files": [str(RULES)],
+                "rule_files": [str(rules)],
                 "scrape_configs": [
                     {"job_name": "snackdrawer", "static_configs": [{"targets": [target]}]}
                 ],

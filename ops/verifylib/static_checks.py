@@ -22,6 +22,9 @@ from .tools import promtool
 
 # The compose stack's published ports, as the docs give them.
 PUBLISHED = {"snackdrawer": 8000, "prometheus": 9090, "grafana": 3000, "jaeger": 16686}
+# Snackdrawer's admin API (fault injection): published on this machine's loopback only.
+ADMIN_PUBLISHED = "127.0.0.1:9000"
+ADMIN_TOKEN_MIN_BYTES = 32  # AdminToken::MIN_BYTES, src/chaos/admin.rs
 # The value a dashboard's own variables take for the syntax check: it parses wherever a variable
 # may stand, inside a string or as a number.
 SAMPLE_VALUE = "1"
@@ -41,7 +44,7 @@ def run(dashboards):
     check_compose()
     check_dashboards(dashboards, check_datasources())
 
-    section("dashboard queries, parsed by Prometheus's own parser")
+    section("dashboard queries and annotation queries, parsed by Prometheus's own parser")
     check_dashboard_syntax(dashboards)
 
 
@@ -105,6 +108,8 @@ def check_compose():
     ):
         fail("compose: snackdrawer does not wait for a healthy PostgreSQL")
 
+    check_admin_api(api)
+
     command = services["prometheus"].get("command", [])
     if "--enable-feature=exemplar-storage" not in command:
         fail("compose: Prometheus runs without exemplar storage")
@@ -141,8 +146,30 @@ def check_compose():
     count = sum(len(m) for m in mounts.values())
     ok(
         f"ops/docker-compose.yaml: {len(services)} services; images pinned ({images}); "
-        f"{count} bind mounts present; ports {' '.join(map(str, PUBLISHED.values()))}"
+        f"{count} bind mounts present; ports {' '.join(map(str, PUBLISHED.values()))}; "
+        f"admin API on {ADMIN_PUBLISHED} only"
     )
+
+
+def check_admin_api(api):
+    """The admin API listens inside the container where the published port reaches it, is
+    published on 127.0.0.1 alone, and its token (an env var with a default) is long enough for
+    the service to start."""
+    env = api.get("environment", {})
+    listen = env.get("SNACKDRAWER_ADMIN_LISTEN") or ""
+    host, _, port = listen.rpartition(":")
+    if host != "0.0.0.0":
+        fail(f"compose: the admin API listens on {listen!r}, not on the container's interfaces")
+    published = [p for p in api.get("ports", []) if str(p).rpartition(":")[2] == port]
+    if published != [f"{ADMIN_PUBLISHED}:{port}"]:
+        fail(f"compose: the admin API is published as {published}, not on {ADMIN_PUBLISHED} only")
+    token = str(env.get("SNACKDRAWER_ADMIN_TOKEN") or "")
+    default = re.fullmatch(r"\$\{SNACKDRAWER_ADMIN_TOKEN:-(.*)\}", token)
+    if not default or len(default[1].encode()) < ADMIN_TOKEN_MIN_BYTES:
+        fail(
+            "compose: the admin token is not ${SNACKDRAWER_ADMIN_TOKEN:-<default of at least "
+            f"{ADMIN_TOKEN_MIN_BYTES} bytes>}}: {token!r}"
+        )
 
 
 def check_datasources():
@@ -176,7 +203,7 @@ def check_dashboards(dashboards, datasources):
     for uid, count in Counter(d["uid"] for d in dashboards.values()).items():
         if count > 1:
             fail(f"dashboards: uid {uid} is used {count} times")
-    panels = targets = 0
+    panels = targets = annotation_count = 0
     for name, dashboard in dashboards.items():
         ids = Counter(p["id"] for p in grafana.panels_of(dashboard))
         for panel_id in (i for i, n in ids.items() if n > 1):
@@ -204,27 +231,35 @@ def check_dashboards(dashboards, datasources):
                 and not any(t.get("exemplar") for t in panel["targets"])
             ):
                 fail(f"{name}: latency graph {panel['title']!r} does not show exemplars")
+        for where, annotation in grafana.annotations(dashboard):
+            annotation_count += 1
+            refs.append((where, annotation.get("datasource")))
+            if not grafana.annotation_expr(annotation):
+                fail(f"{name}: {where!r} has no query")
         for where, ref in refs:
             if not ref or datasources.get(ref.get("uid")) != ref.get("type"):
                 fail(f"{name}: {where!r} uses data source {ref}, which is not provisioned")
     ok(
-        f"{len(dashboards)} dashboards, {panels} panels, {targets} queries: panel ids unique, "
-        f"data sources provisioned, latency graphs show exemplars, JSON as dashboards.py writes it"
+        f"{len(dashboards)} dashboards, {panels} panels, {targets} queries, "
+        f"{annotation_count} annotation queries: panel ids unique, data sources provisioned, "
+        "latency graphs show exemplars, JSON as dashboards.py writes it"
     )
 
 
 def dashboard_syntax_errors(dashboards):
-    """(how many queries were parsed, what is wrong) for every dashboard query, its variables
-    given sample values: the queries go into one rule file as recording rules, `promtool check
-    rules` parses them with Prometheus's own parser, and each complaint is traced back to its
-    dashboard, panel and legend."""
+    """(how many queries were parsed, what is wrong) for every dashboard query, annotation
+    queries included, its variables given sample values: the queries go into one rule file as
+    recording rules, `promtool check rules` parses them with Prometheus's own parser, and each
+    complaint is traced back to its dashboard, panel and legend (or annotation)."""
     queries, problems = [], []
     for dashboard in dashboards.values():
         names = [v["name"] for v in dashboard["templating"]["list"]]
         values = {**grafana.BUILTINS, **dict.fromkeys(names, SAMPLE_VALUE)}
-        for where, target in grafana.queries(dashboard):
+        exprs = [(where, target.get("expr", "")) for where, target in grafana.queries(dashboard)]
+        exprs += [(w, grafana.annotation_expr(a)) for w, a in grafana.annotations(dashboard)]
+        for where, expr in exprs:
             try:
-                queries.append((where, grafana.substitute(target.get("expr", ""), values)))
+                queries.append((where, grafana.substitute(expr, values)))
             except grafana.Unresolvable as error:
                 problems.append(f"{where}: {error}")
     rules = [{"record": f"{RECORD}{n}", "expr": expr} for n, (_, expr) in enumerate(queries)]

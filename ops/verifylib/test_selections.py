@@ -36,6 +36,12 @@ class Selectors(unittest.TestCase):
             [("a_total", []), ("b_total", []), ("c", [])],
         )
 
+    def test_an_annotation_comparison(self):
+        self.assertEqual(selectors("snackdrawer_lazy_mode > 0"), [("snackdrawer_lazy_mode", [])])
+        self.assertEqual(
+            unknown("snackdrawer_lazy_mod > 0"), ["metric snackdrawer_lazy_mod does not exist"]
+        )
+
     def test_numbers_and_recording_rule_names(self):
         self.assertEqual(
             selectors(

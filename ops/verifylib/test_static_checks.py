@@ -1,13 +1,17 @@
 """Shows that the dashboard syntax check can fail: a query Prometheus's parser rejects, or one
-with a variable the dashboard does not define, is reported under its dashboard and panel.
+with a variable the dashboard does not define, is reported under its dashboard and panel (or
+annotation); and how annotation queries and a panel's query are found.
 Needs promtool, as ops/verify does. Run: python3 -m unittest discover -s ops -t ops"""
 
+import contextlib
+import io
 import unittest
 
-from verifylib.static_checks import dashboard_syntax_errors
+from verifylib import grafana, report
+from verifylib.static_checks import check_admin_api, dashboard_syntax_errors
 
 
-def dashboard(*exprs, variables=()):
+def dashboard(*exprs, variables=(), annotations=()):
     panel = {
         "type": "timeseries",
         "title": "Panel",
@@ -17,6 +21,10 @@ def dashboard(*exprs, variables=()):
         "title": "Board",
         "templating": {"list": [{"name": v} for v in variables]},
         "panels": [{"type": "row", "title": "Row", "panels": [panel]}],
+        "annotations": {
+            "list": [{"name": "Grafana", "builtIn": 1}]  # no query: skipped
+            + [{"name": f"a{n}", "target": {"expr": e}} for n, e in enumerate(annotations)]
+        },
     }
 
 
@@ -39,9 +47,59 @@ class DashboardSyntax(unittest.TestCase):
         self.assertIn("unclosed left parenthesis", problems[0])
         self.assertIn("sum(rate(m[5m])", problems[0])
 
+    def test_annotation_queries_are_parsed_too(self):
+        board = dashboard("m", annotations=["snackdrawer_lazy_mode > 0", "m >"])
+        count, problems = dashboard_syntax_errors({"b.json": board})
+        self.assertEqual(count, 3)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("Board > annotation a1: could not parse expression", problems[0])
+
+    def test_an_older_annotation_keeps_its_query_at_the_top(self):
+        annotation = {"name": "old", "expr": "m > 0"}
+        self.assertEqual(grafana.annotation_expr(annotation), "m > 0")
+        board = {"title": "B", "annotations": {"list": [annotation]}}
+        self.assertEqual(list(grafana.annotations(board)), [("B > annotation old", annotation)])
+
+    def test_find_query_by_panel_and_legend(self):
+        board = dashboard("a", "b")
+        self.assertEqual(grafana.find_query(board, "Panel", "q1"), "b")
+        with self.assertRaises(KeyError):
+            grafana.find_query(board, "Panel", "p95")
+
     def test_an_undefined_variable(self):
         _, problems = dashboard_syntax_errors({"b.json": dashboard('m{f="$nope"}')})
         self.assertEqual(problems, ["Board > Panel > q0: unknown variable $nope"])
+
+
+class AdminApiInCompose(unittest.TestCase):
+    def problems(
+        self, listen="0.0.0.0:9000", ports=("8000:8000", "127.0.0.1:9000:9000"), token=None
+    ):
+        token = token or "${SNACKDRAWER_ADMIN_TOKEN:-" + "x" * 32 + "}"
+        api = {
+            "environment": {"SNACKDRAWER_ADMIN_LISTEN": listen, "SNACKDRAWER_ADMIN_TOKEN": token},
+            "ports": list(ports),
+        }
+        before = len(report.failures)
+        with contextlib.redirect_stdout(io.StringIO()):
+            check_admin_api(api)
+        found = report.failures[before:]
+        del report.failures[before:]
+        return found
+
+    def test_published_on_loopback_with_a_long_default_token(self):
+        self.assertEqual(self.problems(), [])
+
+    def test_published_on_every_interface(self):
+        [problem] = self.problems(ports=("8000:8000", "9000:9000"))
+        self.assertIn("not on 127.0.0.1:9000 only", problem)
+
+    def test_listening_on_the_container_loopback(self):
+        self.assertIn("container's interfaces", self.problems(listen="127.0.0.1:9000")[0])
+
+    def test_a_token_too_short_or_without_a_default(self):
+        self.assertEqual(len(self.problems(token="${SNACKDRAWER_ADMIN_TOKEN:-short}")), 1)
+        self.assertEqual(len(self.problems(token="x" * 40)), 1)
 
 
 if __name__ == "__main__":
