@@ -9,7 +9,15 @@ In the order a run uses them:
   traffic        a user's sessions against the binary, so every series has data
   live           every dashboard query, rule and exemplar, evaluated by that Prometheus
 Helpers: grafana (reading dashboards and their variables), selections (what a query selects),
-prometheus_api (Prometheus's HTTP API), report (what is printed and counted).
+prometheus_api (Prometheus's HTTP API), report (what is printed and counted), admin (the
+service's admin API, through which the live run sets a harmless fault plan).
+
+ops/verify-faults, the fault-injection experiment, uses the same parts and its own:
+  overlay        the production rules with every window divided by 60, for a short live run
+  faults         lazy mode on and off through the admin API under snackdrawer-load, timed
+  timeline       the figures read off its polls (crossings, recovery, peaks)
+  otlp           a trace receiver, to follow exemplars to traces carrying `fault.injected`
+  episode        the run's counters as a `promtool test rules` case of the production rules
 Their tests (test_*.py; .ci/run runs them): python3 -m unittest discover -s ops -t ops
 """
 

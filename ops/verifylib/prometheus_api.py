@@ -1,6 +1,6 @@
-"""The part of Prometheus's HTTP API the live checks ask: instant queries, series, label values,
-targets, rules and exemplars. A query "has data" only where a sample is a number: a NaN draws
-nothing in Grafana.
+"""The part of Prometheus's HTTP API the live checks ask: instant and range queries, series,
+label values, targets, rules, alerts and exemplars. A query "has data" only where a sample is a
+number: a NaN draws nothing in Grafana.
 """
 
 import json
@@ -50,3 +50,31 @@ class Prometheus:
         return self.get(
             f"label/{label}/values", **{"match[]": selector, "start": time.time() - 600}
         )["data"]
+
+    def values(self, expr):
+        """The numbers an instant query returns now, NaN ones left out; raises on an error."""
+        answer = self.get("query", query=expr)
+        if answer["status"] != "success":
+            raise RuntimeError(f"{expr}: {answer.get('error')}")
+        result = answer["data"]["result"]
+        if answer["data"]["resultType"] == "scalar":
+            result = [{"value": result}]
+        numbers = [float(s["value"][1]) for s in result]
+        return [n for n in numbers if not math.isnan(n)]
+
+    def active_alerts(self):
+        """alert name -> (state, activeAt) for every alert pending or firing now."""
+        return {
+            a["labels"]["alertname"]: (a["state"], a.get("activeAt"))
+            for a in self.get("alerts")["data"]["alerts"]
+        }
+
+    def range(self, expr, start, end, step=1):
+        """[(labels, {timestamp: value})] of a range query; raises on an error."""
+        answer = self.get("query_range", query=expr, start=start, end=end, step=step)
+        if answer["status"] != "success":
+            raise RuntimeError(f"{expr}: {answer.get('error')}")
+        return [
+            (s["metric"], {float(t): float(v) for t, v in s["values"]})
+            for s in answer["data"]["result"]
+        ]
