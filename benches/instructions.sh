@@ -11,6 +11,7 @@
 #
 #   benches/instructions.sh                # N=5000 on the memory store
 #   STORES=sqlite N=2000 benches/instructions.sh
+#   SETUPS="logged faults" benches/instructions.sh   # some set-ups (the first is the baseline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install -y valgrind" >&2; exit 1; }
@@ -29,20 +30,20 @@ instructions() {
 }
 
 echo "$STORES store, instructions per request (callgrind, $N and $((2 * N)) requests)"
-off=""
-previous=""
-for setup in off metrics unsampled logged faults sampled; do
+off="" base="" previous="" previous_setup=""
+for setup in ${SETUPS:-off metrics unsampled logged faults sampled}; do
   once=$(instructions "$setup" "$N")
   twice=$(instructions "$setup" $((2 * N)))
   [[ -n $once && -n $twice ]] || { echo "callgrind counted nothing for $setup; run it by hand: ONLY=$setup $bench" >&2; exit 1; }
   per_request=$(((twice - once) / N))
   off=${off:-$per_request}
-  awk -v s="$setup" -v n="$per_request" -v off="$off" \
-    'BEGIN { printf "%-8s %8d instructions   %6.1f %% of off   (as throughput: about %5.1f %% of off)\n", s, n, 100 * n / off, 100 * off / n }'
+  base=${base:-$setup}
+  awk -v s="$setup" -v n="$per_request" -v off="$off" -v base="$base" \
+    'BEGIN { printf "%-8s %8d instructions   %6.1f %% of %s   (as throughput: about %5.1f %% of %s)\n", s, n, 100 * n / off, base, 100 * off / n, base }'
   # Fault injection armed but idle, against the same set-up without it (`logged`).
-  if [[ $setup == faults ]]; then
+  if [[ $setup == faults && $previous_setup == logged ]]; then
     awk -v n="$per_request" -v base="$previous" \
       'BEGIN { printf "         faults built in but off: %+d instructions per request (%+.2f %%) against logged\n", n - base, 100 * (n - base) / base }'
   fi
-  previous=$per_request
+  previous=$per_request previous_setup=$setup
 done

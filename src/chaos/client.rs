@@ -39,8 +39,8 @@ pub enum FaultsAction {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(
-        "no admin URL: pass --admin-url (or SNACKDRAWER_ADMIN_URL), or set SNACKDRAWER_ADMIN_LISTEN \
-         to the address the service's admin API listens on"
+        "no admin URL: pass --admin-url (or SNACKDRAWER_ADMIN_URL), or set \
+         SNACKDRAWER_ADMIN_LISTEN to the address the service's admin API listens on"
     )]
     NoUrl,
     #[error("no admin token: pass --admin-token (or SNACKDRAWER_ADMIN_TOKEN)")]
