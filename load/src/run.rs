@@ -5,6 +5,7 @@
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
 use crate::ledger::Ledger;
+use crate::personas;
 use crate::summary::Summary;
 use goose::prelude::*;
 use std::path::PathBuf;
@@ -36,7 +37,8 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     if !informational {
         probe(&host).await?;
     }
-    let ledger = Arc::new(Ledger::default());
+    let public_only = cli.only.as_deref().is_some_and(personas::is_public_step);
+    let ledger = Arc::new(if public_only { Ledger::without_drawers() } else { Ledger::default() });
     let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
     for (persona, weight) in cli.mix.weights() {
         let scenario = persona.scenario(*weight, cli.think_time, cli.only.as_deref(), &ledger)?;
