@@ -160,6 +160,7 @@ pub async fn send(
         request = request.expect_status_code(status);
     }
     let sent = user.request(request.build()).await?;
+    ledger.note_request();
     let reply = match sent.response {
         Ok(response) => {
             let (status, headers) = (response.status(), response.headers().clone());

@@ -78,6 +78,7 @@ pub struct Ledger {
     run_tag: String,
     names_issued: AtomicU64,
     state: Mutex<State>,
+    requests_sent: AtomicU64,
     /// Whether the run can fill drawers, the only use of the snacks it knows.
     fills_drawers: bool,
 }
@@ -88,6 +89,7 @@ impl Default for Ledger {
             run_tag: format!("{:08x}", rand::rng().random::<u32>()),
             names_issued: AtomicU64::new(0),
             state: Mutex::default(),
+            requests_sent: AtomicU64::new(0),
             fills_drawers: true,
         }
     }
@@ -218,6 +220,15 @@ impl Ledger {
 
     pub fn violations(&self) -> BTreeMap<ViolationKind, Tally> {
         self.state().violations.clone()
+    }
+
+    /// Counts one more request sent, for the progress line.
+    pub fn note_request(&self) {
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent.load(Ordering::Relaxed)
     }
 }
 
