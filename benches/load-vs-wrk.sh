@@ -11,9 +11,13 @@
 #   TARGETS="bare memory" benches/load-vs-wrk.sh
 #   LOAD_BIN=path/to/snackdrawer-load benches/load-vs-wrk.sh   # that generator, not a fresh build
 #
-# wrk: `wrk -t2 -c32 -d8s http://127.0.0.1:PORT/snacks/`. The generator: 32 snackers launched at
-# once, no think time, the snack list only, for the same duration; its request count and measured
-# duration come from its --summary-json. Prints requests/s per target and tool, each target's rate
+# wrk: `wrk -t2 -c32 -d8s http://127.0.0.1:PORT/snacks/`: 2 threads, 32 kept-alive connections,
+# each answer read and dropped. The generator: 32 snackers launched at once, no think time, the
+# snack list only, for the same duration: one kept-alive connection per user, a runtime thread per
+# core, each answer read to its end, judged against the API's contract and recorded in goose's
+# statistics, as in any run (a run of the snack list alone has no drawers to fill, so it does not
+# read the list into snack ids). Its request count and measured duration (whole seconds, goose's)
+# come from its --summary-json. Prints requests/s per target and tool, each target's rate
 # against the bare reference's, and the generator's rate against wrk's on the same target. The
 # issue's bar: the generator reaches at least 50 % of wrk's rate on every target (exit 1 if not).
 # Both tools share the two cores with the server, as the service would share them with any

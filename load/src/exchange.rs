@@ -7,8 +7,8 @@
 use crate::contract;
 use crate::ledger::{Example, Ledger};
 use goose::prelude::*;
-use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -138,7 +138,10 @@ pub async fn send(
     ledger: &Ledger,
     call: Call,
 ) -> Result<Exchange, Box<TransactionError>> {
-    let mut builder = user.get_request_builder(&call.method, &call.path)?;
+    // The path joined to the user's base URL once, and handed to reqwest as a parsed URL: goose's
+    // `get_request_builder` would parse it twice more, host included, on every request.
+    let url = user.base_url.join(&call.path).map_err(|error| Box::new(error.into()))?;
+    let mut builder = user.client.request(http_method(call.method)?, url);
     for (name, value) in &call.headers {
         builder = builder.header(*name, value);
     }
@@ -157,10 +160,11 @@ pub async fn send(
         request = request.expect_status_code(status);
     }
     let sent = user.request(request.build()).await?;
+    ledger.note_request();
     let reply = match sent.response {
         Ok(response) => {
             let (status, headers) = (response.status(), response.headers().clone());
-            response.text().await.ok().map(|body| Reply { status, headers, body })
+            response.bytes().await.ok().map(|body| Reply { status, headers, body: text(&body) })
         }
         Err(_) => None,
     };
@@ -169,6 +173,26 @@ pub async fn send(
         ledger.record(kind, exchange.example());
     }
     Ok(exchange)
+}
+
+/// The HTTP method of a goose method; goose itself only converts the other way.
+fn http_method(method: GooseMethod) -> Result<Method, Box<TransactionError>> {
+    Ok(match method {
+        GooseMethod::Delete => Method::DELETE,
+        GooseMethod::Get => Method::GET,
+        GooseMethod::Head => Method::HEAD,
+        GooseMethod::Patch => Method::PATCH,
+        GooseMethod::Post => Method::POST,
+        GooseMethod::Put => Method::PUT,
+        GooseMethod::Custom => return Err("a custom method is no HTTP request".to_owned().into()),
+    })
+}
+
+/// The body as text. It is UTF-8 unless the answer went wrong, and then shown as best it can be:
+/// reqwest's `text()` would take the slower lossy path for every body.
+fn text(body: &[u8]) -> String {
+    std::str::from_utf8(body)
+        .map_or_else(|_| String::from_utf8_lossy(body).into_owned(), str::to_owned)
 }
 
 fn shorten(text: &str) -> String {

@@ -78,6 +78,9 @@ pub struct Ledger {
     run_tag: String,
     names_issued: AtomicU64,
     state: Mutex<State>,
+    requests_sent: AtomicU64,
+    /// Whether the run can fill drawers, the only use of the snacks it knows.
+    fills_drawers: bool,
 }
 
 impl Default for Ledger {
@@ -86,11 +89,25 @@ impl Default for Ledger {
             run_tag: format!("{:08x}", rand::rng().random::<u32>()),
             names_issued: AtomicU64::new(0),
             state: Mutex::default(),
+            requests_sent: AtomicU64::new(0),
+            fills_drawers: true,
         }
     }
 }
 
 impl Ledger {
+    /// The ledger of a run that creates no account, so no drawer either (a public step run
+    /// alone, `--only 'GET /snacks/'`): it has no use for snack ids, and the users need not read
+    /// every listing into them.
+    pub fn without_drawers() -> Self {
+        Self { fills_drawers: false, ..Self::default() }
+    }
+
+    /// Whether snack ids are worth noting: only a run that fills drawers puts snacks into them.
+    pub fn wants_snacks(&self) -> bool {
+        self.fills_drawers
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -203,6 +220,15 @@ impl Ledger {
 
     pub fn violations(&self) -> BTreeMap<ViolationKind, Tally> {
         self.state().violations.clone()
+    }
+
+    /// Counts one more request sent, for the progress line.
+    pub fn note_request(&self) {
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent.load(Ordering::Relaxed)
     }
 }
 

@@ -9,6 +9,7 @@ mod exchange;
 mod forgery;
 mod ledger;
 mod personas;
+mod progress;
 mod run;
 mod session;
 mod summary;

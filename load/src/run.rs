@@ -5,6 +5,8 @@
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
 use crate::ledger::Ledger;
+use crate::personas;
+use crate::progress;
 use crate::summary::Summary;
 use goose::prelude::*;
 use std::path::PathBuf;
@@ -27,6 +29,7 @@ pub enum RunError {
 
 pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     let informational = cli.goose.version || cli.goose.list || cli.goose.scenarios_list;
+    let show_progress = !informational && !cli.goose.no_print_metrics;
     let host = cli.goose.host.clone().filter(|host| !host.is_empty());
     let host = match host {
         Some(host) => host,
@@ -36,14 +39,19 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     if !informational {
         probe(&host).await?;
     }
-    let ledger = Arc::new(Ledger::default());
+    let public_only = cli.only.as_deref().is_some_and(personas::is_public_step);
+    let ledger = Arc::new(if public_only { Ledger::without_drawers() } else { Ledger::default() });
     let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
     for (persona, weight) in cli.mix.weights() {
         let scenario = persona.scenario(*weight, cli.think_time, cli.only.as_deref(), &ledger)?;
         attack = attack.register_scenario(scenario);
     }
-    let attack = attack.set_default(GooseDefault::NoTelnet, true)?;
-    let metrics = attack.set_default(GooseDefault::RunningMetrics, 15)?.execute().await?;
+    let progress = show_progress.then(|| tokio::spawn(progress::report(Arc::clone(&ledger))));
+    let metrics = attack.set_default(GooseDefault::NoTelnet, true)?.execute().await;
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+    let metrics = metrics?;
     audit(&host, &ledger).await?;
     let summary = Summary::new(&metrics, ledger.violations());
     if let Some(path) = cli.summary_json {

@@ -3,7 +3,7 @@
 //! show whether it kept serving) nor do more than was asked: a write whose answer it never saw
 //! stays "maybe" in the ledger, and a half-sent body must change nothing at all.
 
-use super::{Persona, create_drawer, put_snack, step};
+use super::{Persona, create_drawer, learn_snacks, put_snack, step};
 use crate::exchange::{Call, send};
 use crate::ledger::Ledger;
 use crate::session::session;
@@ -27,7 +27,7 @@ pub fn transactions(ledger: &Arc<Ledger>) -> Result<Vec<Transaction>, GooseError
 async fn sign_up(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     super::sign_up(user, &ledger, Persona::Impatient).await?;
     let snacks = send(user, &ledger, Call::new(GooseMethod::Get, "/snacks/", "/snacks/")).await?;
-    ledger.note_snacks(snacks.listed_ids("snacks"));
+    learn_snacks(&ledger, &snacks);
     create_drawer(user, &ledger, None).await
 }
 

@@ -3,7 +3,7 @@
 //! the load, and what it writes is what the ledger knows for certain. Its drawer list doubles as
 //! a check: a drawer in it that the ledger gives to someone else is a leak.
 
-use super::{Persona, create_drawer, put_snack, step};
+use super::{Persona, create_drawer, learn_snacks, put_snack, step};
 use crate::exchange::{Call, send};
 use crate::ledger::{Ledger, ViolationKind};
 use crate::session::{send_with_token, session};
@@ -31,7 +31,7 @@ async fn sign_up(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult
 
 async fn view_snacks(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     let exchange = send(user, &ledger, Call::new(GooseMethod::Get, "/snacks/", "/snacks/")).await?;
-    ledger.note_snacks(exchange.listed_ids("snacks"));
+    learn_snacks(&ledger, &exchange);
     Ok(())
 }
 
