@@ -24,7 +24,7 @@ use axum::routing::{MethodRouter, Route, delete, get, post};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceBuilder};
 
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -93,9 +93,14 @@ where
         .route("/metrics", metrics)
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(around_routes)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn_with_state(request_timeout, deadline))
+        // One `layer` call for the three: each call wraps (and clones, per request) every
+        // route once more.
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(request_timeout, deadline))
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(around_routes),
+        )
         .with_state(app)
 }
 /// Bounds every request, so a stalled client or a stuck dependency cannot hold a connection
