@@ -117,7 +117,17 @@ async fn the_faults_command_drives_the_admin_api() {
         ("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"),
         ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
         ("SNACKDRAWER_FAULTS", "DrawerRepository::add_snack error=unavailable p=0.5"),
+        ("SNACKDRAWER_LAZY_RAMP", "0s"),
     ]);
+    let gauges = || async {
+        let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+        let gauge = |name: &str| {
+            let line = metrics.lines().find(|line| line.starts_with(&format!("{name} ")));
+            line.map(|line| line[name.len() + 1..].to_owned())
+        };
+        (gauge("snackdrawer_fault_rules_active"), gauge("snackdrawer_lazy_mode"))
+    };
+    assert_eq!(gauges().await, (Some("1".into()), Some("0.0".into())));
     let url = format!("http://{}", admin_address(&server).unwrap());
     let faults = |args: &[&str], token: &str| {
         let env = [("SNACKDRAWER_ADMIN_URL", url.as_str()), ("SNACKDRAWER_ADMIN_TOKEN", token)];
@@ -149,12 +159,14 @@ async fn the_faults_command_drives_the_admin_api() {
         "{}",
         all_output(&lazy)
     );
+    assert_eq!(gauges().await, (Some("1".into()), Some("1.0".into())), "lazy at once (no ramp)");
     let off = faults(&["lazy", "--off"], TOKEN);
     assert!(
-        String::from_utf8_lossy(&off.stdout).contains("lazy mode: off, ramping out"),
+        String::from_utf8_lossy(&off.stdout).contains("lazy mode: off, level 0.00"),
         "{}",
         all_output(&off)
     );
+    assert_eq!(gauges().await, (Some("1".into()), Some("0.0".into())), "off at once (no ramp)");
     let cleared = faults(&["clear"], TOKEN);
     assert!(
         String::from_utf8_lossy(&cleared.stdout).contains("plan:      no rules"),

@@ -218,7 +218,7 @@ async fn lazy_mode_refuses_with_retry_after_spares_the_probes_and_goes_away() {
     for probe in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(api.client.get(probe).send().await.status, StatusCode::OK, "{probe}");
     }
-    assert!(api.metrics().await.contains("\nsnackdrawer_lazy_mode 1.0\n"));
+    assert_eq!(api.injector.status().lazy.level, 1.0, "a zero ramp is a step");
 
     api.injector.lazy_off(ChangedBy::Admin);
     assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK);
