@@ -4,33 +4,34 @@
 //! never came) is a tamper, the trace of a foreign write that worked.
 
 use crate::ledger::{Account, Drawer, Example, Ledger, ViolationKind};
-use reqwest::StatusCode;
+use crate::transport::{Connection, Origin, TransportError};
+use hyper::header::AUTHORIZATION;
+use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 const ATTEMPTS_WHILE_SHEDDING: usize = 5;
+/// Longest the audit waits for any one answer.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("the audit could not reach the service: {0}")]
-    Unreachable(#[from] reqwest::Error),
+    Unreachable(#[from] TransportError),
     #[error("the audit got {status} for {what}")]
     Refused { what: String, status: StatusCode },
+    #[error("the audit got no JSON for {what}: {source}")]
+    NotJson { what: String, source: serde_json::Error },
 }
 
 struct Auditor<'a> {
-    client: reqwest::Client,
-    host: &'a str,
+    connection: Connection,
     ledger: &'a Ledger,
 }
 
-pub async fn audit(host: &str, ledger: &Ledger) -> Result<(), AuditError> {
-    let client = reqwest::Client::builder()
-        .user_agent(format!("snackdrawer-load/{} (audit)", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let auditor = Auditor { client, host: host.trim_end_matches('/'), ledger };
+pub async fn audit(origin: &Origin, ledger: &Ledger) -> Result<(), AuditError> {
+    let mut auditor = Auditor { connection: Connection::new(origin.clone(), "audit"), ledger };
     for account in ledger.accounts() {
         let mut owner = Owner { token: auditor.log_in(&account).await?, account };
         auditor.check_owner(&mut owner).await?;
@@ -45,7 +46,7 @@ struct Owner {
 }
 
 impl Auditor<'_> {
-    async fn check_owner(&self, owner: &mut Owner) -> Result<(), AuditError> {
+    async fn check_owner(&mut self, owner: &mut Owner) -> Result<(), AuditError> {
         let listed = self.read_as(owner, "/drawers/").await?;
         let owner_name = owner.account.username.clone();
         let owner_name = owner_name.as_str();
@@ -77,7 +78,7 @@ impl Auditor<'_> {
     }
 
     async fn check_drawer(
-        &self,
+        &mut self,
         owner: &mut Owner,
         id: u64,
         drawer: &Drawer,
@@ -113,19 +114,18 @@ impl Auditor<'_> {
         Ok(())
     }
 
-    async fn log_in(&self, account: &Account) -> Result<String, AuditError> {
+    async fn log_in(&mut self, account: &Account) -> Result<String, AuditError> {
         let credentials = json!({"username": account.username, "password": account.password});
-        let login =
-            self.ask(reqwest::Method::POST, "/auth/login", None, Some(&credentials)).await?;
+        let login = self.ask(Method::POST, "/auth/login", None, Some(&credentials)).await?;
         Ok(login.get("token").and_then(Value::as_str).unwrap_or_default().to_owned())
     }
 
     /// `GET path` as `owner`, logging in again when the token has expired.
-    async fn read_as(&self, owner: &mut Owner, path: &str) -> Result<Value, AuditError> {
-        match self.ask(reqwest::Method::GET, path, Some(&owner.token), None).await {
+    async fn read_as(&mut self, owner: &mut Owner, path: &str) -> Result<Value, AuditError> {
+        match self.ask(Method::GET, path, Some(&owner.token), None).await {
             Err(AuditError::Refused { status: StatusCode::UNAUTHORIZED, .. }) => {
                 owner.token = self.log_in(&owner.account).await?;
-                self.ask(reqwest::Method::GET, path, Some(&owner.token), None).await
+                self.ask(Method::GET, path, Some(&owner.token), None).await
             }
             answer => answer,
         }
@@ -142,31 +142,31 @@ impl Auditor<'_> {
 
     /// The JSON answer to a request, retried while the service sheds load.
     async fn ask(
-        &self,
-        method: reqwest::Method,
+        &mut self,
+        method: Method,
         path: &str,
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Value, AuditError> {
+        let what = || format!("{method} {path}");
         let mut status = StatusCode::SERVICE_UNAVAILABLE;
         for _ in 0..ATTEMPTS_WHILE_SHEDDING {
-            let mut request = self.client.request(method.clone(), format!("{}{path}", self.host));
+            let mut request = self.connection.request(method.clone(), path);
             if let Some(token) = token {
-                request = request.bearer_auth(token);
+                request = request.header(AUTHORIZATION, format!("Bearer {token}"));
             }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = request.send().await?;
-            status = response.status();
+            let body = body.map(|body| body.to_string().into_bytes());
+            let answer = self.connection.round_trip(request, body, PATIENCE).await.answer?;
+            status = answer.status;
             if status.is_success() {
-                return Ok(response.json().await?);
+                return serde_json::from_slice(&answer.body)
+                    .map_err(|source| AuditError::NotJson { what: what(), source });
             }
             if status != StatusCode::SERVICE_UNAVAILABLE {
                 break;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        Err(AuditError::Refused { what: format!("{method} {path}"), status })
+        Err(AuditError::Refused { what: what(), status })
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::exchange::Reply;
 use crate::ledger::ViolationKind;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use hyper::StatusCode;
+use hyper::header::{CONTENT_TYPE, RETRY_AFTER};
 
 /// The violation `reply` is, if any.
 pub fn judge(reply: &Reply) -> Option<ViolationKind> {
@@ -38,7 +38,7 @@ fn has_error_shape(reply: &Reply) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue};
+    use hyper::header::{HeaderMap, HeaderValue};
 
     fn reply(status: u16, content_type: &str, body: &str) -> Reply {
         let mut headers = HeaderMap::new();

@@ -1,16 +1,22 @@
-//! One request through goose and the answer read to the end, as the checks need it: status,
-//! headers and body text. Goose times and counts the request under its route template (the
-//! `name`), and a persona says which statuses it expects, so a 404 the nosy neighbour wanted is
-//! not a failure. Every answer, whichever persona got it, is judged against the API's contract
-//! here, so no persona can forget to.
+//! One request of a user's, sent on its own connection and read to the end, as the checks need
+//! it: status, headers and body text. Each is recorded in goose's statistics under its route
+//! template (the `name`), timed to the answer's headers as goose times its own requests, and a
+//! persona says which statuses it expects, so a 404 the nosy neighbour wanted is not a failure.
+//! Every answer, whichever persona got it, is judged against the API's contract here, so no
+//! persona can forget to.
 
+use crate::agent::agent;
 use crate::contract;
 use crate::ledger::{Example, Ledger};
+use crate::transport::{Answer, RoundTrip};
 use goose::prelude::*;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
-use reqwest::{Method, StatusCode};
+use hyper::header::{CONTENT_TYPE, HeaderMap};
+use hyper::{Method, StatusCode};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Longest any request waits for its answer, unless it asks for less.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Bytes of a body shown in an example.
 const SHOWN_BODY_BYTES: usize = 300;
@@ -18,7 +24,7 @@ const SHOWN_BODY_BYTES: usize = 300;
 /// A request to make, kept whole so it can be sent again after a fresh login.
 #[derive(Clone)]
 pub struct Call {
-    method: GooseMethod,
+    method: Method,
     path: String,
     name: &'static str,
     headers: Vec<(&'static str, String)>,
@@ -29,7 +35,7 @@ pub struct Call {
 
 impl Call {
     /// `name` is the route template goose files the request under, e.g. `/drawers/{id}`.
-    pub fn new(method: GooseMethod, path: impl Into<String>, name: &'static str) -> Self {
+    pub fn new(method: Method, path: impl Into<String>, name: &'static str) -> Self {
         let path = path.into();
         Self { method, path, name, headers: vec![], body: None, timeout: None, expected: None }
     }
@@ -62,6 +68,10 @@ impl Call {
         self
     }
 
+    fn expects(&self, status: StatusCode) -> bool {
+        self.expected.map_or(status.is_success(), |expected| status == expected)
+    }
+
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}", self.method, self.path);
         for (name, value) in &self.headers {
@@ -79,6 +89,12 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Self {
+        Self { status: answer.status, headers: answer.headers, body: text(&answer.body) }
+    }
 }
 
 impl Reply {
@@ -132,64 +148,66 @@ impl Exchange {
     }
 }
 
-/// Sends `call` as `user`, reads the answer and records any contract violation in `ledger`.
+/// Sends `call` as `user`, records it in goose's statistics, reads the answer and records any
+/// contract violation in `ledger`.
 pub async fn send(
     user: &mut GooseUser,
     ledger: &Ledger,
     call: Call,
 ) -> Result<Exchange, Box<TransactionError>> {
-    // The path joined to the user's base URL once, and handed to reqwest as a parsed URL: goose's
-    // `get_request_builder` would parse it twice more, host included, on every request.
-    let url = user.base_url.join(&call.path).map_err(|error| Box::new(error.into()))?;
-    let mut builder = user.client.request(http_method(call.method)?, url);
+    wait_for_throttle(user).await?;
+    let connection = &mut agent(user)?.connection;
+    let mut request = connection.request(call.method.clone(), &call.path);
     for (name, value) in &call.headers {
-        builder = builder.header(*name, value);
+        request = request.header(*name, value);
     }
-    if let Some(body) = &call.body {
-        builder = builder.header(CONTENT_TYPE, "application/json").body(body.clone());
-    }
-    if let Some(timeout) = call.timeout {
-        builder = builder.timeout(timeout);
-    }
-    let mut request = GooseRequest::builder()
-        .method(call.method)
-        .path(call.path.as_str())
-        .name(call.name)
-        .set_request_builder(builder);
-    if let Some(status) = call.expected {
-        request = request.expect_status_code(status);
-    }
-    let sent = user.request(request.build()).await?;
+    let timeout = call.timeout.unwrap_or(PATIENCE);
+    let round_trip = connection.round_trip(request, call.body.clone(), timeout).await;
     ledger.note_request();
-    let reply = match sent.response {
-        Ok(response) => {
-            let (status, headers) = (response.status(), response.headers().clone());
-            response.bytes().await.ok().map(|body| Reply { status, headers, body: text(&body) })
-        }
-        Err(_) => None,
-    };
-    let exchange = Exchange { call, reply };
+    record(user, &call, &round_trip).await?;
+    let exchange = Exchange { call, reply: round_trip.answer.ok().map(Reply::from) };
     if let Some(kind) = exchange.reply.as_ref().and_then(contract::judge) {
         ledger.record(kind, exchange.example());
     }
     Ok(exchange)
 }
 
-/// The HTTP method of a goose method; goose itself only converts the other way.
-fn http_method(method: GooseMethod) -> Result<Method, Box<TransactionError>> {
-    Ok(match method {
-        GooseMethod::Delete => Method::DELETE,
-        GooseMethod::Get => Method::GET,
-        GooseMethod::Head => Method::HEAD,
-        GooseMethod::Patch => Method::PATCH,
-        GooseMethod::Post => Method::POST,
-        GooseMethod::Put => Method::PUT,
-        GooseMethod::Custom => return Err("a custom method is no HTTP request".to_owned().into()),
-    })
+/// Files the request in goose's statistics as `METHOD name`, the key goose gives its own.
+async fn record(
+    user: &mut GooseUser,
+    call: &Call,
+    round_trip: &RoundTrip,
+) -> Result<(), Box<TransactionError>> {
+    let status = round_trip.answer.as_ref().ok().map(|answer| answer.status);
+    let success = status.is_some_and(|status| call.expects(status));
+    // Goose's own wording: "404 Not Found: /drawers/{id}", or what went wrong on the way.
+    let error = match &round_trip.answer {
+        Err(error) => Some(format!("{error}: {}", call.name)),
+        Ok(answer) if !success => Some(format!("{}: {}", answer.status, call.name)),
+        Ok(_) => None,
+    };
+    user.record_custom_request_duration(
+        call.method.as_str(),
+        call.name,
+        round_trip.to_headers,
+        success,
+        status.map(|status| status.as_u16()),
+        error.as_deref(),
+    )
+    .await
 }
 
-/// The body as text. It is UTF-8 unless the answer went wrong, and then shown as best it can be:
-/// reqwest's `text()` would take the slower lossy path for every body.
+/// Waits for room under `--throttle-requests`, as goose's own requests do.
+async fn wait_for_throttle(user: &GooseUser) -> Result<(), Box<TransactionError>> {
+    if let Some(throttle) = user.throttle.as_ref().filter(|_| user.is_throttled) {
+        throttle.send_async(true).await.map_err(|error| Box::new(error.into()))?;
+    }
+    Ok(())
+}
+
+/// The body as text. It is UTF-8 unless the answer went wrong, and then shown as best it can be;
+/// `from_utf8_lossy` alone would walk every body in chunks, about 2,500 instructions for the snack
+/// list where the plain check takes a few hundred.
 fn text(body: &[u8]) -> String {
     std::str::from_utf8(body)
         .map_or_else(|_| String::from_utf8_lossy(body).into_owned(), str::to_owned)

@@ -2,6 +2,7 @@
 //! badly, and fails the run on any leak. Exit 0: no violation; 1: violations; 2: usage or
 //! connection errors (clap's own usage errors exit 2 as well).
 
+mod agent;
 mod audit;
 mod cli;
 mod contract;
@@ -13,6 +14,7 @@ mod progress;
 mod run;
 mod session;
 mod summary;
+mod transport;
 
 use clap::Parser;
 use std::process::ExitCode;

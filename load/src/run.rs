@@ -1,6 +1,7 @@
 //! One run from start to verdict: check that the host answers, let goose drive the personas,
 //! audit what the owners see, and sum it all up. Anything that stops the run from telling the
-//! truth (no host, a host that does not answer, a goose usage error) is a `RunError`: exit 2.
+//! truth (no host, a host that is not plain HTTP or does not answer, a goose usage error) is a
+//! `RunError`: exit 2.
 
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
@@ -8,7 +9,9 @@ use crate::ledger::Ledger;
 use crate::personas;
 use crate::progress;
 use crate::summary::Summary;
+use crate::transport::{Connection, Origin, OriginError};
 use goose::prelude::*;
+use hyper::Method;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,8 @@ use std::time::Duration;
 pub enum RunError {
     #[error("--host is required, e.g. --host http://127.0.0.1:8000")]
     NoHost,
+    #[error(transparent)]
+    Origin(#[from] OriginError),
     #[error("{host} does not answer GET /healthz with 200: {reason}")]
     Unreachable { host: String, reason: String },
     #[error(transparent)]
@@ -30,15 +35,15 @@ pub enum RunError {
 pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     let informational = cli.goose.version || cli.goose.list || cli.goose.scenarios_list;
     let show_progress = !informational && !cli.goose.no_print_metrics;
-    let host = cli.goose.host.clone().filter(|host| !host.is_empty());
-    let host = match host {
-        Some(host) => host,
-        None if informational => String::new(),
-        None => return Err(RunError::NoHost),
+    let origin = if informational {
+        None
+    } else {
+        let host = cli.goose.host.as_deref().filter(|host| !host.is_empty());
+        let host = host.ok_or(RunError::NoHost)?;
+        let origin = Origin::parse(host)?;
+        probe(host, &origin).await?;
+        Some(origin)
     };
-    if !informational {
-        probe(&host).await?;
-    }
     let public_only = cli.only.as_deref().is_some_and(personas::is_public_step);
     let ledger = Arc::new(if public_only { Ledger::without_drawers() } else { Ledger::default() });
     let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
@@ -52,7 +57,9 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
         progress.abort();
     }
     let metrics = metrics?;
-    audit(&host, &ledger).await?;
+    if let Some(origin) = &origin {
+        audit(origin, &ledger).await?;
+    }
     let summary = Summary::new(&metrics, ledger.violations());
     if let Some(path) = cli.summary_json {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
@@ -61,16 +68,15 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     Ok(summary)
 }
 
-/// Fails unless `GET /healthz` answers 200 within five seconds.
-async fn probe(host: &str) -> Result<(), RunError> {
+/// Fails unless `host` answers `GET /healthz` with 200 within five seconds.
+async fn probe(host: &str, origin: &Origin) -> Result<(), RunError> {
     let unreachable = |reason: String| RunError::Unreachable { host: host.to_owned(), reason };
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
-    let client = client.map_err(|error| unreachable(error.to_string()))?;
-    let url = format!("{}/healthz", host.trim_end_matches('/'));
-    let response = client.get(url).send().await.map_err(|error| unreachable(error.to_string()))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(unreachable(response.status().to_string()))
+    let mut connection = Connection::new(origin.clone(), "probe");
+    let request = connection.request(Method::GET, "/healthz");
+    let round_trip = connection.round_trip(request, None, Duration::from_secs(5)).await;
+    match round_trip.answer {
+        Ok(answer) if answer.status.is_success() => Ok(()),
+        Ok(answer) => Err(unreachable(answer.status.to_string())),
+        Err(error) => Err(unreachable(error.to_string())),
     }
 }

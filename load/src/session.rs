@@ -1,11 +1,13 @@
 //! A persona's own account, used the way a real client uses one: register a fresh user, log in,
 //! send the token in the header this user was given (half the users `x-access-token`, half
 //! `Authorization: Bearer`), and on a 401 log in again and retry once, as a client with a
-//! short-lived token has to. Kept in goose's per-user session data.
+//! short-lived token has to. Kept in the user's agent.
 
+use crate::agent::agent;
 use crate::exchange::{Call, Exchange, send};
 use crate::ledger::{Account, Ledger};
 use goose::prelude::*;
+use hyper::{Method, StatusCode};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
@@ -48,8 +50,8 @@ pub struct Session {
 }
 
 /// This user's session; an error when signing up failed at start.
-pub fn session(user: &GooseUser) -> Result<Session, Box<TransactionError>> {
-    let session = user.get_session_data::<Session>().cloned();
+pub fn session(user: &mut GooseUser) -> Result<Session, Box<TransactionError>> {
+    let session = agent(user)?.session.clone();
     session.ok_or_else(|| "this user has no session: signing up failed".to_owned().into())
 }
 
@@ -70,7 +72,7 @@ pub async fn sign_up(
     ledger.add_account(account.clone());
     let session =
         Session { account, token, token_header: TokenHeader::for_user(user.weighted_users_index) };
-    user.set_session_data(session.clone());
+    agent(user)?.session = Some(session.clone());
     Ok(session)
 }
 
@@ -94,11 +96,11 @@ pub async fn send_with_token(
     let session = session(user)?;
     let first =
         send(user, ledger, session.token_header.carry(call.clone(), &session.token)).await?;
-    if first.status() != Some(reqwest::StatusCode::UNAUTHORIZED) {
+    if first.status() != Some(StatusCode::UNAUTHORIZED) {
         return Ok(first);
     }
     let token = log_in(user, ledger, &session.account).await?;
-    user.set_session_data(Session { token: token.clone(), ..session.clone() });
+    agent(user)?.session = Some(Session { token: token.clone(), ..session.clone() });
     send(user, ledger, session.token_header.carry(call, &token)).await
 }
 
@@ -110,13 +112,13 @@ async fn post_credentials(
     credentials: &serde_json::Value,
 ) -> Result<serde_json::Value, Box<TransactionError>> {
     for _ in 0..CREDENTIAL_ATTEMPTS {
-        let call = Call::new(GooseMethod::Post, path, path).json(credentials).expect(201);
+        let call = Call::new(Method::POST, path, path).json(credentials).expect(201);
         let exchange = send(user, ledger, call).await?;
         match &exchange.reply {
             Some(reply) if reply.status.is_success() => {
                 return reply.json().ok_or_else(|| format!("{path} answered no JSON").into());
             }
-            Some(reply) if reply.status == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+            Some(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             _ => return Err(format!("{path} failed:\n{}", exchange.example().response).into()),

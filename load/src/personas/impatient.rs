@@ -8,6 +8,7 @@ use crate::exchange::{Call, send};
 use crate::ledger::Ledger;
 use crate::session::session;
 use goose::prelude::*;
+use hyper::Method;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,7 @@ pub fn transactions(ledger: &Arc<Ledger>) -> Result<Vec<Transaction>, GooseError
 
 async fn sign_up(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     super::sign_up(user, &ledger, Persona::Impatient).await?;
-    let snacks = send(user, &ledger, Call::new(GooseMethod::Get, "/snacks/", "/snacks/")).await?;
+    let snacks = send(user, &ledger, Call::new(Method::GET, "/snacks/", "/snacks/")).await?;
     learn_snacks(&ledger, &snacks);
     create_drawer(user, &ledger, None).await
 }
@@ -37,7 +38,7 @@ fn patience() -> Duration {
 }
 
 async fn hang_up_on_snacks(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
-    let call = Call::new(GooseMethod::Get, "/snacks/", "/snacks/").timeout(patience());
+    let call = Call::new(Method::GET, "/snacks/", "/snacks/").timeout(patience());
     send(user, &ledger, call).await?;
     Ok(())
 }

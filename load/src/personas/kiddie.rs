@@ -10,6 +10,7 @@ use crate::forgery::Forgery;
 use crate::ledger::{Ledger, ViolationKind};
 use crate::session::{TokenHeader, send_with_token, session};
 use goose::prelude::*;
+use hyper::Method;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde_json::json;
@@ -23,14 +24,14 @@ const MALFORMED_BODIES: [&str; 6] =
     [r#"{"name": "#, r#"{"name": 3}"#, r#"["desk"]"#, "", r#"{"nom": "desk"}"#, "\u{0}\u{1}"];
 
 /// Routes that do not exist (404) and methods a route does not serve (405).
-const UNKNOWN_ROUTES: [(GooseMethod, &str, u16); 7] = [
-    (GooseMethod::Get, "/admin", 404),
-    (GooseMethod::Get, "/drawers/abc", 404),
-    (GooseMethod::Get, "/snacks/1/", 404),
-    (GooseMethod::Get, "/drawers/99999999999999999999999", 404),
-    (GooseMethod::Put, "/drawers/1", 405),
-    (GooseMethod::Patch, "/snacks/", 405),
-    (GooseMethod::Post, "/healthz", 405),
+const UNKNOWN_ROUTES: [(Method, &str, u16); 7] = [
+    (Method::GET, "/admin", 404),
+    (Method::GET, "/drawers/abc", 404),
+    (Method::GET, "/snacks/1/", 404),
+    (Method::GET, "/drawers/99999999999999999999999", 404),
+    (Method::PUT, "/drawers/1", 405),
+    (Method::PATCH, "/snacks/", 405),
+    (Method::POST, "/healthz", 405),
 ];
 
 const COMMON_PASSWORDS: [&str; 6] =
@@ -58,8 +59,7 @@ async fn forged_token(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionR
     let forgery = Forgery::ALL.choose(&mut rand::rng()).copied().unwrap_or(Forgery::Unsigned);
     let token = forgery.forge(&session.token, victim);
     let header = TokenHeader::for_user(rand::rng().random_range(0..2));
-    let call =
-        header.carry(Call::new(GooseMethod::Get, "/drawers/", "/drawers/").expect(401), &token);
+    let call = header.carry(Call::new(Method::GET, "/drawers/", "/drawers/").expect(401), &token);
     let exchange = send(user, &ledger, call).await?;
     if exchange.succeeded() {
         ledger.record(ViolationKind::ForgedAccepted, exchange.example());
@@ -75,7 +75,7 @@ async fn malformed_body(user: &mut GooseUser, ledger: Arc<Ledger>) -> Transactio
             (format!(r#"{{"name": "{}"}}"#, "x".repeat(size)).into_bytes(), 413)
         }
     };
-    let call = Call::new(GooseMethod::Post, "/drawers/", "/drawers/").body(body).expect(refusal);
+    let call = Call::new(Method::POST, "/drawers/", "/drawers/").body(body).expect(refusal);
     send_with_token(user, &ledger, call).await?;
     Ok(())
 }
@@ -93,14 +93,14 @@ async fn hostile_name(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionR
         ("x".repeat(rand::rng().random_range(65..10_000)), 400),
     ];
     let (name, answer) = names.choose(&mut rand::rng()).cloned().unwrap_or((tag, 201));
-    let call = Call::new(GooseMethod::Post, "/snacks/", "/snacks/").json(&json!({"name": name}));
+    let call = Call::new(Method::POST, "/snacks/", "/snacks/").json(&json!({"name": name}));
     send_with_token(user, &ledger, call.expect(answer)).await?;
     Ok(())
 }
 
 async fn unknown_route(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     let (method, path, refusal) =
-        UNKNOWN_ROUTES.choose(&mut rand::rng()).copied().unwrap_or(UNKNOWN_ROUTES[0]);
+        UNKNOWN_ROUTES.choose(&mut rand::rng()).unwrap_or(&UNKNOWN_ROUTES[0]).clone();
     send(user, &ledger, Call::new(method, path, path).expect(refusal)).await?;
     Ok(())
 }
@@ -110,7 +110,7 @@ async fn credential_stuffing(user: &mut GooseUser, ledger: Arc<Ledger>) -> Trans
     let victim = ledger.other_account(&me.username).unwrap_or(me).username;
     let password = COMMON_PASSWORDS.choose(&mut rand::rng()).copied().unwrap_or_default();
     let credentials = json!({"username": victim, "password": password});
-    let call = Call::new(GooseMethod::Post, "/auth/login", "/auth/login").json(&credentials);
+    let call = Call::new(Method::POST, "/auth/login", "/auth/login").json(&credentials);
     let exchange = send(user, &ledger, call.expect(401)).await?;
     if exchange.succeeded() {
         ledger.record(ViolationKind::ForgedAccepted, exchange.example());

@@ -8,17 +8,17 @@ pub mod kiddie;
 pub mod nosy;
 pub mod snacker;
 
+use crate::agent::Agent;
 use crate::cli::ThinkTime;
 use crate::exchange::{Call, Exchange};
 use crate::ledger::Ledger;
 use crate::session::{Session, send_with_token, session};
+use crate::transport::{self, Connection, Origin};
 use goose::prelude::*;
+use hyper::Method;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Longest any request waits for its answer, unless it asks for less.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A goose transaction named `$name` that runs `$function(user, ledger)`.
 macro_rules! step {
@@ -57,7 +57,7 @@ impl Persona {
     }
 
     pub fn user_agent(self) -> String {
-        format!("snackdrawer-load/{} ({})", env!("CARGO_PKG_VERSION"), self.name())
+        transport::user_agent(self.name())
     }
 
     /// The persona's goose scenario: `weight` shares of the users, pausing `think` after each
@@ -85,7 +85,7 @@ impl Persona {
     }
 
     /// The step named `step`, after the persona's start-up: all of it when the step needs an
-    /// account, and otherwise just the persona's own client, so that a public route can be
+    /// account, and otherwise just the persona's own connection, so that a public route can be
     /// driven alone (even against a server that has no `/auth`).
     fn only(
         self,
@@ -125,7 +125,7 @@ pub fn is_public_step(step: &str) -> bool {
     PUBLIC_STEPS.contains(&step)
 }
 
-/// The first step of every persona: its own HTTP client, carrying its user agent, and a fresh
+/// The first step of every persona: its own connection, carrying its user agent, and a fresh
 /// account of its own.
 async fn sign_up(
     user: &mut GooseUser,
@@ -136,16 +136,13 @@ async fn sign_up(
     crate::session::sign_up(user, ledger, persona.name()).await
 }
 
-/// This user's own HTTP client, which names the persona in its user agent. Against a plain-HTTP
-/// host it loads no certificate store: it would never check a certificate, and reading the
-/// system's costs each user about 10 ms of processor time, just as a stress run starts counting.
+/// This user's own connection, which names the persona in its user agent; it opens with the
+/// first request.
 async fn identify(user: &mut GooseUser, persona: Persona) -> TransactionResult {
-    let mut client =
-        reqwest::Client::builder().user_agent(persona.user_agent()).timeout(CLIENT_TIMEOUT);
-    if user.base_url.scheme() == "http" {
-        client = client.tls_certs_only(Vec::<reqwest::Certificate>::new());
-    }
-    Ok(user.set_client_builder(client).await?)
+    let origin = Origin::parse(user.base_url.as_str()).map_err(|error| error.to_string())?;
+    let connection = Connection::new(origin, persona.name());
+    user.set_session_data(Agent { connection, session: None });
+    Ok(())
 }
 
 /// Files the snacks of a listing in the ledger, for the steps that put snacks into drawers; in a
@@ -165,8 +162,7 @@ async fn create_drawer(
 ) -> TransactionResult {
     let owner = session(user)?.account.username;
     let name = ledger.fresh_name("drawer");
-    let mut call =
-        Call::new(GooseMethod::Post, "/drawers/", "/drawers/").json(&json!({"name": name}));
+    let mut call = Call::new(Method::POST, "/drawers/", "/drawers/").json(&json!({"name": name}));
     if let Some(patience) = patience {
         call = call.timeout(patience);
     }
@@ -195,8 +191,7 @@ async fn put_snack(
         return Ok(());
     };
     let path = format!("/drawers/{drawer}");
-    let mut call =
-        Call::new(GooseMethod::Post, path, "/drawers/{id}").json(&json!({"snack": snack}));
+    let mut call = Call::new(Method::POST, path, "/drawers/{id}").json(&json!({"snack": snack}));
     if let Some(patience) = patience {
         call = call.timeout(patience);
     }

@@ -10,6 +10,7 @@ use crate::exchange::{Call, Exchange, Reply};
 use crate::ledger::{Example, Ledger, ViolationKind};
 use crate::session::{send_with_token, session};
 use goose::prelude::*;
+use hyper::Method;
 use rand::Rng;
 use serde_json::json;
 use std::sync::Arc;
@@ -46,19 +47,16 @@ enum Probe {
 impl Probe {
     fn call(self, drawer: u64) -> Call {
         match self {
-            Self::Read => {
-                Call::new(GooseMethod::Get, format!("/drawers/{drawer}"), "/drawers/{id}")
-            }
+            Self::Read => Call::new(Method::GET, format!("/drawers/{drawer}"), "/drawers/{id}"),
             Self::Fill { snack } => {
-                let call =
-                    Call::new(GooseMethod::Post, format!("/drawers/{drawer}"), "/drawers/{id}");
+                let call = Call::new(Method::POST, format!("/drawers/{drawer}"), "/drawers/{id}");
                 call.json(&json!({"snack": snack}))
             }
             Self::Delete => {
-                Call::new(GooseMethod::Delete, format!("/drawers/{drawer}"), "/drawers/{id}")
+                Call::new(Method::DELETE, format!("/drawers/{drawer}"), "/drawers/{id}")
             }
             Self::TakeOut { snack } => Call::new(
-                GooseMethod::Delete,
+                Method::DELETE,
                 format!("/drawers/{drawer}/snacks/{snack}"),
                 "/drawers/{id}/snacks/{snack_id}",
             ),
@@ -163,8 +161,8 @@ fn without_id(text: &str, id: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
-    use reqwest::header::{HeaderMap, HeaderValue};
+    use hyper::StatusCode;
+    use hyper::header::{HeaderMap, HeaderValue};
 
     fn exchange(drawer: u64, status: u16, body: &str) -> Exchange {
         let mut headers = HeaderMap::new();

@@ -8,6 +8,7 @@ use crate::exchange::{Call, send};
 use crate::ledger::{Ledger, ViolationKind};
 use crate::session::{send_with_token, session};
 use goose::prelude::*;
+use hyper::Method;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -30,14 +31,14 @@ async fn sign_up(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult
 }
 
 async fn view_snacks(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
-    let exchange = send(user, &ledger, Call::new(GooseMethod::Get, "/snacks/", "/snacks/")).await?;
+    let exchange = send(user, &ledger, Call::new(Method::GET, "/snacks/", "/snacks/")).await?;
     learn_snacks(&ledger, &exchange);
     Ok(())
 }
 
 async fn add_snack(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     let name = ledger.fresh_name("snack");
-    let call = Call::new(GooseMethod::Post, "/snacks/", "/snacks/").json(&json!({"name": name}));
+    let call = Call::new(Method::POST, "/snacks/", "/snacks/").json(&json!({"name": name}));
     let exchange = send_with_token(user, &ledger, call).await?;
     let created = exchange.reply.filter(|reply| reply.status.is_success());
     if let Some(id) = created.and_then(|reply| reply.json()?.pointer("/snack/id")?.as_u64()) {
@@ -48,7 +49,7 @@ async fn add_snack(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResu
 
 async fn view_own_drawers(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionResult {
     let me = session(user)?.account.username;
-    let call = Call::new(GooseMethod::Get, "/drawers/", "/drawers/");
+    let call = Call::new(Method::GET, "/drawers/", "/drawers/");
     let exchange = send_with_token(user, &ledger, call).await?;
     let ids = exchange.listed_ids("drawers");
     let foreign = ids.iter().any(|id| ledger.owner_of(*id).is_some_and(|owner| owner != me));
@@ -63,7 +64,7 @@ async fn view_drawer(user: &mut GooseUser, ledger: Arc<Ledger>) -> TransactionRe
     let Some(drawer) = ledger.random_drawer_of(&me) else {
         return create_drawer(user, &ledger, None).await;
     };
-    let call = Call::new(GooseMethod::Get, format!("/drawers/{drawer}"), "/drawers/{id}");
+    let call = Call::new(Method::GET, format!("/drawers/{drawer}"), "/drawers/{id}");
     send_with_token(user, &ledger, call).await?;
     Ok(())
 }

@@ -174,6 +174,16 @@ fn an_unreachable_host_is_a_connection_error() {
 }
 
 #[test]
+fn an_https_host_is_a_usage_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
+        .args(["--host", "https://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("plain HTTP only"));
+}
+
+#[test]
 fn a_bad_mix_is_a_usage_error() {
     let status = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
         .args(["--host", "http://127.0.0.1:9", "--mix", "snacker=lots"])
