@@ -13,6 +13,7 @@ mod layering;
 mod persistence;
 mod races;
 mod store_contract;
+mod store_outages;
 mod tokens;
 mod traces;
 mod use_cases;

@@ -31,8 +31,12 @@ pub enum StoreGuard {
     Postgres { _database: FreshDatabase },
 }
 
-pub const TEST_POOL: PoolSettings =
-    PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
+pub const TEST_POOL: PoolSettings = PoolSettings {
+    max_connections: 4,
+    acquire_timeout: Duration::from_secs(10),
+    statement_timeout: Duration::from_secs(10),
+    probe_interval: Duration::from_millis(250),
+};
 
 /// Ports over a fresh, migrated store of `kind`.
 pub async fn fresh_ports(
