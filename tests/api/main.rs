@@ -5,6 +5,7 @@
 
 mod support;
 
+mod access_log;
 mod binary;
 mod contract;
 mod fault_binary;
