@@ -4,8 +4,8 @@
 //! A failed call only makes the database suspect: a probe (a fresh connection, not a pooled
 //! one that may be stale) runs at once while calls go on as before, so one dead pooled
 //! connection or a saturated pool does not turn every request away. Only when the probe fails
-//! is the database known to be down: the breaker opens, and the probe repeats every
-//! `probe_interval` until it gets through, which closes the breaker again.
+//! is the database known to be down: the breaker opens, and a new probe starts every
+//! `probe_interval` until one gets through, which closes the breaker again.
 //! (docs/decisions/0008-breaker-in-the-sql-adapter.md says why this lives in the adapter.)
 
 use super::errors::Outage;
@@ -15,6 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
 
 const CLOSED: u8 = 0;
 const CHECKING: u8 = 1;
@@ -58,27 +60,40 @@ impl Breaker {
                 .is_ok()
     }
 
-    /// Probes until `probe` succeeds: at once, then every `probe_interval`. The first failure
-    /// opens the breaker; the success closes it.
+    /// Probes until `probe` succeeds: at once, then every `probe_interval`, each probe
+    /// allowed `probe_timeout`. A new probe does not wait for a hanging one to time out, so the
+    /// breaker closes within about a probe interval of the database's return even when probes
+    /// take long to fail (a frozen server). The first failure opens the breaker.
     pub(super) async fn probe_until_up<P, F>(self: Arc<Self>, probe: P)
     where
         P: Fn() -> F,
-        F: Future<Output = Result<(), StoreError>>,
+        F: Future<Output = Result<(), StoreError>> + Send + 'static,
     {
+        let timeout = self.timing.probe_timeout;
+        let mut probes = JoinSet::new();
+        let mut every = tokio::time::interval(self.timing.probe_interval);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let failure = match tokio::time::timeout(self.timing.probe_timeout, probe()).await {
-                Ok(Ok(())) => break,
-                Ok(Err(error)) => error,
-                Err(_) => Outage::NoAnswer(self.timing.probe_timeout).into(),
-            };
-            if self.state.swap(OPEN, Ordering::AcqRel) != OPEN {
-                log_down(&failure);
+            tokio::select! {
+                _ = every.tick() => {
+                    probes.spawn(tokio::time::timeout(timeout, probe()));
+                }
+                Some(Ok(probed)) = probes.join_next() => {
+                    let failure = match probed {
+                        Ok(Ok(())) => break,
+                        Ok(Err(error)) => error,
+                        Err(_) => Outage::NoAnswer(timeout).into(),
+                    };
+                    if self.state.swap(OPEN, Ordering::AcqRel) != OPEN {
+                        log_down(&failure);
+                    }
+                }
             }
-            tokio::time::sleep(self.timing.probe_interval).await;
         }
         if self.state.swap(CLOSED, Ordering::AcqRel) == OPEN {
             tracing::info!("the database answers again: serving normally");
         }
+        // Dropping `probes` abandons those still waiting.
     }
 }
 

@@ -1,7 +1,8 @@
 //! A TCP relay in front of the test PostgreSQL server (127.0.0.1:5432), which a test can cut
 //! (close the port and every relayed connection, like a network outage or a stopped server)
-//! and restore, or freeze (keep every connection open but forward nothing, like a server
-//! stopped with SIGSTOP, which the shared server must never be) and thaw.
+//! and restore, or freeze (keep every connection open but forward nothing, like a frozen
+//! server or a network that drops packets; the shared server must never be stopped) and
+//! thaw.
 
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -42,9 +43,13 @@ impl Relay {
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
             while let Ok((client, _)) = listener.accept().await {
-                let mut frozen = frozen.clone();
+                let frozen = frozen.clone();
                 connections.spawn(async move {
-                    thawed(&mut frozen).await;
+                    if *frozen.borrow() {
+                        // Lost, as a connection to a frozen host is: held open, never answered.
+                        let _held = client;
+                        return std::future::pending().await;
+                    }
                     if let Ok(server) = TcpStream::connect(POSTGRES).await {
                         let (client_read, client_write) = client.into_split();
                         let (server_read, server_write) = server.into_split();
@@ -66,7 +71,8 @@ impl Relay {
         }
     }
 
-    /// Stops forwarding anything, on every connection, old and new, until `thaw`.
+    /// Stops forwarding anything until `thaw` on the connections already open; those opened
+    /// meanwhile are never answered, even after.
     pub fn freeze(&self) {
         self.frozen.send_replace(true);
     }
