@@ -117,8 +117,12 @@ async fn ports(
         Store::Sqlite => {
             let file = dir.path().join(format!("{setup}.db"));
             let url = format!("sqlite://{}?mode=rwc", file.display());
-            let pool =
-                PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
+            let pool = PoolSettings {
+                max_connections: 4,
+                acquire_timeout: Duration::from_secs(10),
+                statement_timeout: Duration::from_secs(10),
+                probe_interval: Duration::from_millis(250),
+            };
             let sql = SqlStore::open(&url, pool).await.unwrap();
             sql.migrate().await.unwrap();
             wire(sql, "sqlite", setup, faults)

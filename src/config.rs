@@ -46,6 +46,19 @@ pub struct Config {
           value_parser = parse_seconds, global = true)]
     pub db_acquire_timeout: Duration,
 
+    /// Seconds one database statement may run: PostgreSQL cancels it after that, and any
+    /// store call not done after the acquire timeout plus this answers 503. Must be below
+    /// the request timeout.
+    #[arg(long, env = "SNACKDRAWER_DB_STATEMENT_TIMEOUT", default_value = "5",
+          value_parser = parse_seconds, global = true)]
+    pub db_statement_timeout: Duration,
+
+    /// Seconds between probes of a database found down; meanwhile requests that need it
+    /// answer 503 at once.
+    #[arg(long, env = "SNACKDRAWER_DB_PROBE_INTERVAL", default_value = "0.25",
+          value_parser = parse_seconds, global = true)]
+    pub db_probe_interval: Duration,
+
     /// Secret that signs access tokens (HS256), at least 32 bytes (`openssl rand -base64 32`).
     /// When unset a random one is generated at start, so tokens do not survive a restart and
     /// are not accepted by other replicas.

@@ -42,6 +42,12 @@ pub enum StartupError {
     Open(#[from] OpenError),
     #[error("could not migrate the database")]
     Migrate(#[source] StoreError),
+    #[error(
+        "SNACKDRAWER_DB_STATEMENT_TIMEOUT ({statement:?}) must be below \
+         SNACKDRAWER_REQUEST_TIMEOUT ({request:?}), so a slow statement answers before the \
+         request is cut off"
+    )]
+    StatementTimeout { statement: Duration, request: Duration },
     #[error(transparent)]
     Hashing(#[from] InvalidCost),
     #[error("could not seed the snack catalogue")]
@@ -96,7 +102,7 @@ impl Application {
                 use_cases
             }
             StoreUrl::Sql(url) => {
-                let store = SqlStore::open(url, pool_settings(config)).await?;
+                let store = SqlStore::open(url, pool_settings(config)?).await?;
                 let system = store.system_name();
                 let ports = decorated_ports(store.clone(), system, hasher, tokens, faults.as_ref());
                 let use_cases = observed_use_cases(Snackdrawer::new(ports));
@@ -276,7 +282,7 @@ pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
     match &config.database_url {
         StoreUrl::Memory => tracing::info!("the memory store has no schema to migrate"),
         StoreUrl::Sql(url) => {
-            SqlStore::open(url, pool_settings(config))
+            SqlStore::open(url, pool_settings(config)?)
                 .await?
                 .migrate()
                 .await
@@ -323,11 +329,19 @@ async fn prepare_when_reachable(app: ObservedUseCases, store: SqlStore, seed: bo
     }
 }
 
-fn pool_settings(config: &Config) -> PoolSettings {
-    PoolSettings {
+fn pool_settings(config: &Config) -> Result<PoolSettings, StartupError> {
+    if config.db_statement_timeout >= config.request_timeout {
+        return Err(StartupError::StatementTimeout {
+            statement: config.db_statement_timeout,
+            request: config.request_timeout,
+        });
+    }
+    Ok(PoolSettings {
         max_connections: config.db_max_connections,
         acquire_timeout: config.db_acquire_timeout,
-    }
+        statement_timeout: config.db_statement_timeout,
+        probe_interval: config.db_probe_interval,
+    })
 }
 
 fn token_secret(config: &Config) -> Vec<u8> {

@@ -1,7 +1,8 @@
 //! Request-level telemetry, as one tower layer around every route: the trace decision and the
 //! server span (continuing a caller's W3C `traceparent`), the HTTP metrics, the API
-//! objective's call record, the access log line (and, for a 5xx, the error line with the
-//! cause the router left in the response), `fault.injected=true` on the span of a request a
+//! objective's call record, the access log line (also for a request whose client hung up
+//! before the answer, with status 499; and, for a 5xx, the error line with the cause the
+//! router left in the response), `fault.injected=true` on the span of a request a
 //! fault was injected into, and the `x-trace-id` response header that lets a user look a
 //! request up. Also the `/metrics` endpoint.
 //!
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -111,18 +112,35 @@ where
             span.set_parent(parent);
         }
         let inner = trace.scope(|| span.in_scope(|| self.inner.call(request)));
-        ObservedRequest { inner, trace, span, serving: Some(serving) }
+        ObservedRequest { inner, trace, span, serving: Some(serving), started }
     }
 }
 
+/// The access line's status for a request whose client hung up before the answer (nginx's
+/// "client closed request"): no status was sent, but the line must still be written.
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
 pin_project_lite::pin_project! {
     /// A request being served: its route's future, run inside the request's trace and span.
+    /// Dropped before it completes (the client hung up), it still writes its access line.
     pub struct ObservedRequest<F> {
         #[pin]
         inner: F,
         trace: RequestTrace,
         span: Span,
         serving: Option<ServingRequest>,
+        started: Instant,
+    }
+
+    impl<F> PinnedDrop for ObservedRequest<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(serving) = this.serving.take() {
+                let route = serving.route();
+                let (span, elapsed) = (&*this.span, this.started.elapsed());
+                this.trace.scope(|| log_access(span, route, CLIENT_CLOSED_REQUEST, elapsed));
+            }
+        }
     }
 }
 
@@ -149,16 +167,7 @@ where
                 span.record("otel.status_code", "ERROR");
                 log_failure(span, status, &response);
             }
-            // An explicit parent gives the log layers the span's context without entering it.
-            tracing::info!(
-                target: "snackdrawer::access",
-                parent: &*span,
-                method = route.method(),
-                route = route.template(),
-                status = status.as_u16(),
-                duration_ms = duration.as_secs_f64() * 1000.0,
-                "request served"
-            );
+            log_access(span, route, status.as_u16(), duration);
             let mut digits = [0; 32];
             hex::encode_to_slice(this.trace.trace_id.to_bytes(), &mut digits)
                 .expect("16 bytes fill 32 hex digits");
@@ -168,6 +177,20 @@ where
             Poll::Ready(Ok(response))
         })
     }
+}
+
+/// The access line: one per request, answered or abandoned.
+fn log_access(span: &Span, route: &metrics::RouteMetrics, status: u16, duration: Duration) {
+    // An explicit parent gives the log layers the span's context without entering it.
+    tracing::info!(
+        target: "snackdrawer::access",
+        parent: span,
+        method = route.method(),
+        route = route.template(),
+        status,
+        duration_ms = duration.as_secs_f64() * 1000.0,
+        "request served"
+    );
 }
 
 /// The error line of a 5xx answer, with the cause the router left in the response's

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod access_log;
 mod binary;
 mod contract;
 mod fault_binary;
@@ -13,6 +14,7 @@ mod layering;
 mod persistence;
 mod races;
 mod store_contract;
+mod store_outages;
 mod tokens;
 mod traces;
 mod use_cases;

@@ -1,90 +1,14 @@
 //! The real binary on the SQL stores: what is written survives a SIGTERM and a restart, and
 //! PostgreSQL outages answer 503 quickly and heal by themselves.
 
+use crate::support::relay::Relay;
+use crate::support::remote::Client;
 use crate::support::server::RunningServer;
 use crate::support::stores::{FreshDatabase, postgres_admin_url, postgres_enabled, sqlite_url};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
-use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::task::JoinSet;
-
-/// Far longer than any 503 should take with a 0.3 s acquire timeout: only a hang fails this.
-const NO_HANG: Duration = Duration::from_secs(10);
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    fn new(server: &RunningServer) -> Self {
-        Self { http: reqwest::Client::new(), base: server.base_url.clone() }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request =
-            self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.send("GET", path, token, None).await
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.send("POST", path, token, Some(body)).await
-    }
-
-    async fn log_in(&self, username: &str) -> String {
-        let (status, body) =
-            self.post("/auth/login", None, json!({"username": username, "password": "pw"})).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// Polls until `path` answers 200, for at most `limit`.
-    async fn wait_for_ok(&self, path: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            let (status, body) = self.get(path, None).await;
-            if status == StatusCode::OK {
-                return;
-            }
-            assert!(
-                status == StatusCode::SERVICE_UNAVAILABLE,
-                "only 503 while recovering: {status} {body}"
-            );
-            assert!(Instant::now() < deadline, "{path} still {status} after {limit:?}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// Asserts a 503 in the error shape, answered without hanging.
-    async fn assert_unavailable(&self, path: &str) {
-        let started = Instant::now();
-        let (status, body) = self.get(path, None).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
-        assert!(body["error"].as_str().unwrap().starts_with("503 Service Unavailable: "), "{body}");
-        assert!(started.elapsed() < NO_HANG, "{path} took {:?}", started.elapsed());
-    }
-}
+use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn sqlite_data_survives_a_restart() {
@@ -136,48 +60,6 @@ async fn the_migrate_command_prepares_a_database_and_is_harmless_twice() {
     assert!(dir.path().join("snackdrawer.db").exists());
 }
 
-/// A TCP relay in front of PostgreSQL that the test can cut and restore, like a network outage.
-struct Relay {
-    address: SocketAddr,
-    tasks: Option<JoinSet<()>>,
-}
-
-impl Relay {
-    async fn start() -> Self {
-        let address = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-        let mut relay = Self { address, tasks: None };
-        relay.restore();
-        relay
-    }
-
-    /// Starts accepting again on the same port.
-    fn restore(&mut self) {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(self.address).unwrap();
-        let listener = socket.listen(64).unwrap();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                connections.spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        self.tasks = Some(tasks);
-    }
-
-    /// Closes the port and every relayed connection.
-    async fn cut(&mut self) {
-        if let Some(mut tasks) = self.tasks.take() {
-            tasks.shutdown().await;
-        }
-    }
-}
-
 #[tokio::test]
 async fn postgres_unreachable_at_start_then_cut_then_back() {
     if !postgres_enabled() {
@@ -186,8 +68,7 @@ async fn postgres_unreachable_at_start_then_cut_then_back() {
     let database = FreshDatabase::create().await;
     let mut relay = Relay::start().await;
     relay.cut().await;
-    let (_, name) = database.url.rsplit_once('/').unwrap();
-    let url = format!("postgres://postgres@{}/{name}", relay.address);
+    let url = relay.url_for(&database.url);
     let server = RunningServer::start(&[
         ("DATABASE_URL", url.as_str()),
         ("SNACKDRAWER_DB_ACQUIRE_TIMEOUT", "0.3"),

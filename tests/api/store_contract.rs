@@ -3,6 +3,7 @@
 
 use crate::support::auth::{cheap_hasher, token_service};
 use crate::support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
+use sea_orm::{ConnectionTrait, Database};
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
@@ -134,6 +135,38 @@ async fn contents_come_in_snack_id_order(kind: StoreKind) {
     assert_eq!(contents(&ports, drawer).await, [ids[0], ids[2]]);
 }
 
+/// Ids, names, insertion order and storage order all disagree here: the snacks are named
+/// against their id order (so a name index lists them backwards), go into the drawer out of
+/// order, some taken out and put back, and on PostgreSQL the first snacks are rewritten in
+/// place, as an update or a restore would, which stores them after the others. (SQLite keeps
+/// rows in id order and reads the contents along the primary key, whatever happens.) Only
+/// an explicit order gives snack-id order.
+async fn contents_come_in_snack_id_order_however_they_are_stored(kind: StoreKind) {
+    let (ports, guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let names: Vec<String> = (0..12).map(|n| format!("snack {}", 99 - n)).collect();
+    let ids = snacks(&ports, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    let other = ports.drawers.create(ann, &drawer_name("shelf")).await.unwrap().id;
+    for n in [7, 2, 11, 0, 5, 9, 3, 1, 10, 4, 8, 6] {
+        ports.drawers.add_snack(drawer, ids[n]).await.unwrap();
+        ports.drawers.add_snack(other, ids[11 - n]).await.unwrap();
+    }
+    for n in [0, 1, 2, 3] {
+        ports.drawers.remove_snack(drawer, ids[n]).await.unwrap();
+    }
+    for n in [2, 0, 3, 1] {
+        ports.drawers.add_snack(drawer, ids[n]).await.unwrap();
+    }
+    if let Some(url) = guard.url() {
+        let db = Database::connect(url).await.unwrap();
+        let rewritten = format!("UPDATE snacks SET name = name WHERE id <= {}", ids[3].get());
+        db.execute_unprepared(&rewritten).await.unwrap();
+        db.close().await.unwrap();
+    }
+    assert_eq!(contents(&ports, drawer).await, ids);
+}
+
 async fn adding_names_what_is_wrong(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = user(&ports, "ann").await;
@@ -229,6 +262,7 @@ for_each_store!(
     drawer_names_are_unique_per_owner_only,
     drawers_are_listed_per_owner_in_id_order,
     contents_come_in_snack_id_order,
+    contents_come_in_snack_id_order_however_they_are_stored,
     adding_names_what_is_wrong,
     removing_takes_out_only_what_is_there,
     deleting_a_drawer_takes_its_contents,

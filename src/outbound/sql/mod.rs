@@ -1,17 +1,22 @@
 //! The SQL store: every repository port on sea-orm, for SQLite (the embedded default) and
 //! PostgreSQL alike.
 //!
-//! Backend differences are kept to two places: connection options (SQLite's pragmas) and the
-//! migration lock in `migrate`. Uniqueness is left to the database's constraints and read back
-//! from its errors, never checked by a racy look-up first.
+//! Backend differences are kept to a few places: connection options (SQLite's pragmas,
+//! PostgreSQL's statement timeout), the migration lock in `migrate`, and the SQLite file's
+//! identity (`file`). Uniqueness is left to the database's constraints and read back from its
+//! errors, never checked by a racy look-up first.
 //!
 //! The store can exist before its database is reachable: PostgreSQL pools connect lazily, so the
 //! service starts, answers 503 while the database is down, and recovers by itself. Until
 //! `migrate` has succeeded every call answers `Unavailable` rather than touching tables that may
-//! not exist yet.
+//! not exist yet. Every call is bounded (acquiring a connection plus the statement timeout), and
+//! goes through the `breaker`, which refuses calls at once while the database is known to be
+//! down.
 
+mod breaker;
 mod entities;
 mod errors;
+mod file;
 mod migrations;
 
 use crate::domain::{
@@ -22,8 +27,10 @@ use crate::ports::{
     BoxError, DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
 use async_trait::async_trait;
+use breaker::{Breaker, BreakerTiming};
 use entities::{drawer_snacks, drawers, snacks, users};
-use errors::{Failure, classify, store_error};
+use errors::{Failure, Outage, classify, store_error};
+use file::DatabaseFile;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
@@ -31,23 +38,41 @@ use sea_orm::{
     RelationTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Connection pool limits.
+/// Connection pool limits, and how long the database may take.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request may wait for a connection (including making a new one) before the
-    /// store answers `Unavailable`.
+    /// store answers `Unavailable`; also how long a probe of a down database may take.
     pub acquire_timeout: Duration,
+    /// How long one statement may run: PostgreSQL cancels it after that. On every backend a
+    /// call that has not finished after `acquire_timeout` plus this answers `Unavailable`.
+    pub statement_timeout: Duration,
+    /// How often a database known to be down is probed.
+    pub probe_interval: Duration,
 }
 
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
-    migrated: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of the store shares.
+struct Shared {
+    migrated: AtomicBool,
+    breaker: Arc<Breaker>,
+    /// The longest a call may take before it answers `Unavailable`.
+    call_limit: Duration,
+    /// How the probe connects: the pool's options, for one fresh connection.
+    probe_options: ConnectOptions,
+    /// The SQLite file, which must stay the one opened; `None` on PostgreSQL.
+    file: Option<DatabaseFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +83,23 @@ pub struct OpenError(#[source] BoxError);
 /// several replicas start at once.
 const MIGRATION_LOCK: i64 = 0x5_4ac4_d4a3;
 
+/// A statement that succeeds only on a database this service migrated: readiness and the
+/// breaker's probe ask it.
+const OURS: &str = "SELECT 1 FROM seaql_migrations LIMIT 1";
+
 impl SqlStore {
     /// Opens a pool for a `sqlite://…` or `postgres://…` URL. PostgreSQL is not contacted yet;
-    /// SQLite opens (and with `mode=rwc` creates) its file now, so a bad path fails here.
+    /// SQLite's file must exist, or is created now when the URL says `mode=rwc`: the pool
+    /// itself never creates one.
     pub async fn open(url: &str, pool: PoolSettings) -> Result<Self, OpenError> {
+        let file =
+            if url.starts_with("sqlite:") { Some(DatabaseFile::open(url).await?) } else { None };
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(pool.max_connections)
             .min_connections(0)
             .acquire_timeout(pool.acquire_timeout)
+            .statement_timeout(pool.statement_timeout)
             // A dead pooled connection costs one request a 503 instead of costing every
             // request an extra round trip to test its connection first.
             .test_before_acquire(false)
@@ -74,13 +107,27 @@ impl SqlStore {
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|sqlite| {
                 sqlite
+                    .create_if_missing(false)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
             });
-        let db = Database::connect(options).await.map_err(|error| OpenError(error.into()))?;
-        Ok(Self { db, migrated: Arc::new(AtomicBool::new(false)) })
+        let db =
+            Database::connect(options.clone()).await.map_err(|error| OpenError(error.into()))?;
+        options.max_connections(1).connect_lazy(false);
+        let timing = BreakerTiming {
+            probe_interval: pool.probe_interval,
+            probe_timeout: pool.acquire_timeout,
+        };
+        let shared = Shared {
+            migrated: AtomicBool::new(false),
+            breaker: Arc::new(Breaker::new(timing)),
+            call_limit: pool.acquire_timeout + pool.statement_timeout,
+            probe_options: options,
+            file,
+        };
+        Ok(Self { db, shared: Arc::new(shared) })
     }
 
     /// The database product, as OpenTelemetry's `db.system.name` spells it.
@@ -103,7 +150,8 @@ impl SqlStore {
 
     /// Applies pending migrations; harmless when there are none. Replicas starting together
     /// take turns: one transaction holds a lock (an advisory lock on PostgreSQL, an immediate
-    /// write transaction on SQLite) while it migrates.
+    /// write transaction on SQLite) while it migrates. The statement timeout, which is meant for
+    /// requests, does not apply.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let immediate = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -112,23 +160,63 @@ impl SqlStore {
         let transaction = self.db.begin_with_options(immediate).await.map_err(store_error)?;
         if transaction.get_database_backend() == DbBackend::Postgres {
             transaction
-                .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .execute_unprepared(&format!(
+                    "SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+                ))
                 .await
                 .map_err(store_error)?;
         }
         migrations::Migrator::up(&transaction, None).await.map_err(store_error)?;
         transaction.commit().await.map_err(store_error)?;
-        self.migrated.store(true, Ordering::Release);
+        self.shared.migrated.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// The connection, once the schema is known to be in place.
+    /// The connection, once the schema is known to be in place, and while the SQLite file is
+    /// still the one opened.
     fn db(&self) -> Result<&DatabaseConnection, StoreError> {
-        if self.migrated.load(Ordering::Acquire) {
-            Ok(&self.db)
-        } else {
-            Err(StoreError::Unavailable("the database schema is not migrated yet".into()))
+        if !self.shared.migrated.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the database schema is not migrated yet".into()));
         }
+        if let Some(file) = &self.shared.file {
+            file.check()?;
+        }
+        Ok(&self.db)
+    }
+
+    /// Runs one call: refused at once while the database is known to be down, bounded in
+    /// time, and, when it fails for an outage, a reason to probe.
+    async fn guarded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let shared = &self.shared;
+        shared.breaker.admit()?;
+        let outcome = tokio::time::timeout(shared.call_limit, call)
+            .await
+            .unwrap_or_else(|_| Err(Outage::NoAnswer(shared.call_limit).into()));
+        if shared.breaker.suspects(&outcome) {
+            let shared = shared.clone();
+            tokio::spawn(shared.breaker.clone().probe_until_up(move || {
+                let shared = shared.clone();
+                async move { shared.probe().await }
+            }));
+        }
+        outcome
+    }
+}
+
+impl Shared {
+    /// Whether a fresh connection reaches this service's database (and, on SQLite, the file
+    /// is still the one opened): what the breaker waits for before it lets calls through.
+    async fn probe(&self) -> Result<(), StoreError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        let db = Database::connect(self.probe_options.clone()).await.map_err(store_error)?;
+        let ours = db.execute_unprepared(OURS).await.map(drop).map_err(store_error);
+        db.close().await.ok();
+        ours
     }
 }
 
@@ -172,97 +260,125 @@ fn duplicate_or(error: sea_orm::DbErr) -> StoreError {
 #[async_trait]
 impl StoreHealth for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db()?.ping().await.map_err(store_error)
+        self.guarded(async {
+            self.db()?.execute_unprepared(OURS).await.map(drop).map_err(store_error)
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl UserRepository for SqlStore {
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError> {
-        let row = users::ActiveModel {
-            username: Set(username.as_str().to_owned()),
-            password_hash: Set(hash.expose().to_owned()),
-            ..Default::default()
-        }
-        .insert(self.db()?)
+        self.guarded(async {
+            let row = users::ActiveModel {
+                username: Set(username.as_str().to_owned()),
+                password_hash: Set(hash.expose().to_owned()),
+                ..Default::default()
+            }
+            .insert(self.db()?)
+            .await
+            .map_err(duplicate_or)?;
+            to_user(&row)
+        })
         .await
-        .map_err(duplicate_or)?;
-        to_user(&row)
     }
 
     async fn find_by_username(
         &self,
         username: &Username,
     ) -> Result<Option<Credentials>, StoreError> {
-        let row = users::Entity::find()
-            .filter(users::Column::Username.eq(username.as_str()))
-            .one(self.db()?)
-            .await
-            .map_err(store_error)?;
-        row.map(|row| {
-            Ok(Credentials {
-                user: to_user(&row)?,
-                password_hash: PasswordHash::new(row.password_hash),
+        self.guarded(async {
+            let row = users::Entity::find()
+                .filter(users::Column::Username.eq(username.as_str()))
+                .one(self.db()?)
+                .await
+                .map_err(store_error)?;
+            row.map(|row| {
+                Ok(Credentials {
+                    user: to_user(&row)?,
+                    password_hash: PasswordHash::new(row.password_hash),
+                })
             })
+            .transpose()
         })
-        .transpose()
+        .await
     }
 }
 
 #[async_trait]
 impl SnackRepository for SqlStore {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        let rows = snacks::Entity::find()
-            .order_by_asc(snacks::Column::Id)
-            .all(self.db()?)
-            .await
-            .map_err(store_error)?;
-        rows.into_iter().map(to_snack).collect()
+        self.guarded(async {
+            let rows = snacks::Entity::find()
+                .order_by_asc(snacks::Column::Id)
+                .all(self.db()?)
+                .await
+                .map_err(store_error)?;
+            rows.into_iter().map(to_snack).collect()
+        })
+        .await
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
-        let row =
-            snacks::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
-        row.map(to_snack).transpose()
+        self.guarded(async {
+            let row =
+                snacks::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
+            row.map(to_snack).transpose()
+        })
+        .await
     }
 
     async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
-        let row = snacks::ActiveModel { name: Set(name.as_str().to_owned()), ..Default::default() }
-            .insert(self.db()?)
-            .await
-            .map_err(duplicate_or)?;
-        to_snack(row)
+        self.guarded(async {
+            let row =
+                snacks::ActiveModel { name: Set(name.as_str().to_owned()), ..Default::default() }
+                    .insert(self.db()?)
+                    .await
+                    .map_err(duplicate_or)?;
+            to_snack(row)
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl DrawerRepository for SqlStore {
     async fn list_by_owner(&self, owner: UserId) -> Result<Vec<Drawer>, StoreError> {
-        let rows = drawers::Entity::find()
-            .filter(drawers::Column::OwnerId.eq(owner.get()))
-            .order_by_asc(drawers::Column::Id)
-            .all(self.db()?)
-            .await
-            .map_err(store_error)?;
-        rows.into_iter().map(to_drawer).collect()
+        self.guarded(async {
+            let rows = drawers::Entity::find()
+                .filter(drawers::Column::OwnerId.eq(owner.get()))
+                .order_by_asc(drawers::Column::Id)
+                .all(self.db()?)
+                .await
+                .map_err(store_error)?;
+            rows.into_iter().map(to_drawer).collect()
+        })
+        .await
     }
 
     async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
-        let row = drawers::ActiveModel {
-            owner_id: Set(owner.get()),
-            name: Set(name.as_str().to_owned()),
-            ..Default::default()
-        }
-        .insert(self.db()?)
+        self.guarded(async {
+            let row = drawers::ActiveModel {
+                owner_id: Set(owner.get()),
+                name: Set(name.as_str().to_owned()),
+                ..Default::default()
+            }
+            .insert(self.db()?)
+            .await
+            .map_err(duplicate_or)?;
+            to_drawer(row)
+        })
         .await
-        .map_err(duplicate_or)?;
-        to_drawer(row)
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
-        let row =
-            drawers::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
-        row.map(to_drawer).transpose()
+        self.guarded(async {
+            let row =
+                drawers::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
+            row.map(to_drawer).transpose()
+        })
+        .await
     }
 
     /// Two queries, whatever the drawer holds: the drawer, then its snacks through one join.
@@ -270,52 +386,64 @@ impl DrawerRepository for SqlStore {
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        let Some(drawer) = self.find(id).await? else {
-            return Ok(None);
-        };
-        let rows = snacks::Entity::find()
-            .join(JoinType::InnerJoin, snacks::Relation::DrawerSnacks.def())
-            .filter(drawer_snacks::Column::DrawerId.eq(id.get()))
-            .order_by_asc(snacks::Column::Id)
-            .all(self.db()?)
-            .await
-            .map_err(store_error)?;
-        let contents = rows.into_iter().map(to_snack).collect::<Result<_, _>>()?;
-        Ok(Some(DrawerWithContents { drawer, contents }))
+        self.guarded(async {
+            let Some(drawer) = self.find(id).await? else {
+                return Ok(None);
+            };
+            let rows = snacks::Entity::find()
+                .join(JoinType::InnerJoin, snacks::Relation::DrawerSnacks.def())
+                .filter(drawer_snacks::Column::DrawerId.eq(id.get()))
+                .order_by_asc(snacks::Column::Id)
+                .all(self.db()?)
+                .await
+                .map_err(store_error)?;
+            let contents = rows.into_iter().map(to_snack).collect::<Result<_, _>>()?;
+            Ok(Some(DrawerWithContents { drawer, contents }))
+        })
+        .await
     }
 
     async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        let inserted = drawer_snacks::Entity::insert(drawer_snacks::ActiveModel {
-            drawer_id: Set(drawer.get()),
-            snack_id: Set(snack.get()),
+        self.guarded(async {
+            let inserted = drawer_snacks::Entity::insert(drawer_snacks::ActiveModel {
+                drawer_id: Set(drawer.get()),
+                snack_id: Set(snack.get()),
+            })
+            .exec_without_returning(self.db()?)
+            .await;
+            match inserted.map_err(classify) {
+                Ok(_) => Ok(()),
+                Err(Failure::UniqueViolation) => Err(StoreError::Duplicate),
+                // SQLite does not say which key failed; asking again is cheap and only on this path.
+                Err(Failure::ForeignKeyViolation) => match self.find(drawer).await? {
+                    None => Err(StoreError::MissingDrawer),
+                    Some(_) => Err(StoreError::MissingSnack),
+                },
+                Err(Failure::Other(other)) => Err(other),
+            }
         })
-        .exec_without_returning(self.db()?)
-        .await;
-        match inserted.map_err(classify) {
-            Ok(_) => Ok(()),
-            Err(Failure::UniqueViolation) => Err(StoreError::Duplicate),
-            // SQLite does not say which key failed; asking again is cheap and only on this path.
-            Err(Failure::ForeignKeyViolation) => match self.find(drawer).await? {
-                None => Err(StoreError::MissingDrawer),
-                Some(_) => Err(StoreError::MissingSnack),
-            },
-            Err(Failure::Other(other)) => Err(other),
-        }
+        .await
     }
 
     async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        let deleted = drawer_snacks::Entity::delete_by_id((drawer.get(), snack.get()))
-            .exec(self.db()?)
-            .await
-            .map_err(store_error)?;
-        if deleted.rows_affected == 0 { Err(StoreError::MissingSnack) } else { Ok(()) }
+        self.guarded(async {
+            let deleted = drawer_snacks::Entity::delete_by_id((drawer.get(), snack.get()))
+                .exec(self.db()?)
+                .await
+                .map_err(store_error)?;
+            if deleted.rows_affected == 0 { Err(StoreError::MissingSnack) } else { Ok(()) }
+        })
+        .await
     }
 
     async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
-        let deleted = drawers::Entity::delete_by_id(drawer.get())
-            .exec(self.db()?)
-            .await
-            .map_err(store_error)?;
-        if deleted.rows_affected == 0 { Err(StoreError::MissingDrawer) } else { Ok(()) }
+        self.guarded(async {
+            let deleted = drawers::Entity::delete_by_id(drawer.get())
+                .exec(self.db()?)
+                .await
+                .map_err(store_error)?;
+            if deleted.rows_affected == 0 { Err(StoreError::MissingDrawer) } else { Ok(()) }
+        })
+        .await
     }
 }

@@ -27,12 +27,27 @@ pub enum StoreKind {
 /// Keeps a test's database alive; dropping it deletes the database.
 pub enum StoreGuard {
     Nothing,
-    SqliteFile { _dir: tempfile::TempDir },
-    Postgres { _database: FreshDatabase },
+    SqliteFile { dir: tempfile::TempDir },
+    Postgres { database: FreshDatabase },
 }
 
-pub const TEST_POOL: PoolSettings =
-    PoolSettings { max_connections: 4, acquire_timeout: Duration::from_secs(10) };
+impl StoreGuard {
+    /// The SQL database's URL, for a test that must reach under the store.
+    pub fn url(&self) -> Option<String> {
+        match self {
+            Self::Nothing => None,
+            Self::SqliteFile { dir } => Some(sqlite_url(dir)),
+            Self::Postgres { database } => Some(database.url.clone()),
+        }
+    }
+}
+
+pub const TEST_POOL: PoolSettings = PoolSettings {
+    max_connections: 4,
+    acquire_timeout: Duration::from_secs(10),
+    statement_timeout: Duration::from_secs(10),
+    probe_interval: Duration::from_millis(250),
+};
 
 /// Ports over a fresh, migrated store of `kind`.
 pub async fn fresh_ports(
@@ -56,11 +71,11 @@ pub async fn fresh_sql_store(kind: StoreKind) -> (SqlStore, StoreGuard) {
     match kind {
         StoreKind::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
-            (migrated_sql_store(&sqlite_url(&dir)).await, StoreGuard::SqliteFile { _dir: dir })
+            (migrated_sql_store(&sqlite_url(&dir)).await, StoreGuard::SqliteFile { dir })
         }
         StoreKind::Postgres => {
             let database = FreshDatabase::create().await;
-            (migrated_sql_store(&database.url).await, StoreGuard::Postgres { _database: database })
+            (migrated_sql_store(&database.url).await, StoreGuard::Postgres { database })
         }
         StoreKind::Memory => panic!("the memory store is not a SQL store"),
     }
