@@ -6,6 +6,7 @@
 mod support;
 
 mod binary;
+mod connections;
 mod contract;
 mod fault_binary;
 mod faults;
