@@ -237,3 +237,16 @@ async fn seeding_can_be_switched_off_by_variable() {
     let body: Value = reqwest::get(server.url("/snacks/")).await.unwrap().json().await.unwrap();
     assert_eq!(body, json!({"snacks": []}));
 }
+
+#[tokio::test]
+async fn a_database_password_never_reaches_the_logs() {
+    let server = RunningServer::start(&[
+        ("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/snacks"),
+        ("SNACKDRAWER_DB_ACQUIRE_TIMEOUT", "0.3"),
+    ]);
+    let response = reqwest::get(server.url("/snacks/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let logs = server.logs();
+    assert!(logs.iter().any(|line| line.contains("unreachable")), "{logs:#?}");
+    assert!(!logs.iter().any(|line| line.contains("hunter2")), "{logs:#?}");
+}
