@@ -163,7 +163,7 @@ impl Exhaustion {
             );
         }
         self.failures += 1;
-        Duration::from_millis(10 << self.failures.min(7).saturating_sub(1))
+        Duration::from_millis(10 << self.failures.min(8).saturating_sub(1))
             .min(Duration::from_secs(1))
     }
 
