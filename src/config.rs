@@ -5,8 +5,10 @@ use crate::chaos::admin::AdminToken;
 use crate::chaos::client::FaultsAction;
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
-use clap::builder::BoolishValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -32,7 +34,7 @@ pub struct Config {
     /// Where data lives: `sqlite://FILE?mode=rwc` (created on first start), `postgres://…`, or
     /// `memory` (kept in this process, lost on exit).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://snackdrawer.db?mode=rwc",
-          value_parser = StoreUrl::parse, global = true)]
+          hide_env_values = true, value_parser = Secret(StoreUrl::parse), global = true)]
     pub database_url: StoreUrl,
 
     /// Most database connections this process opens.
@@ -63,7 +65,7 @@ pub struct Config {
     /// When unset a random one is generated at start, so tokens do not survive a restart and
     /// are not accepted by other replicas.
     #[arg(long, env = "SNACKDRAWER_JWT_SECRET", hide_env_values = true, global = true,
-          value_parser = JwtSecret::parse)]
+          value_parser = Secret(JwtSecret::parse))]
     pub jwt_secret: Option<JwtSecret>,
 
     /// How long an access token stays valid, in seconds.
@@ -104,10 +106,30 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(0..=10_000), global = true)]
     pub hash_queue: u16,
 
-    /// Seconds a request may take, body upload included, before it is answered 503.
+    /// Seconds a request may take, body upload included, before it is answered: 408 when
+    /// the client is still sending its body, 503 otherwise.
     #[arg(long, env = "SNACKDRAWER_REQUEST_TIMEOUT", default_value = "30",
           value_parser = parse_seconds, global = true)]
     pub request_timeout: Duration,
+
+    /// Seconds a request's head (request line and headers) may take to arrive once its first
+    /// byte has; slower connections are closed.
+    #[arg(long, env = "SNACKDRAWER_HEADER_TIMEOUT", default_value = "10",
+          value_parser = parse_seconds, global = true)]
+    pub header_timeout: Duration,
+
+    /// Seconds a connection may stay silent with no request in flight before it is closed
+    /// (longer than the 60 s of common load balancers, so they close first).
+    #[arg(long, env = "SNACKDRAWER_IDLE_TIMEOUT", default_value = "75",
+          value_parser = parse_seconds, global = true)]
+    pub idle_timeout: Duration,
+
+    /// Connections served at once; more wait until one closes, and idle ones are closed to
+    /// make room. Default: what the open-file limit (raised to its hard limit at start) leaves
+    /// after 100 files and three per database connection.
+    #[arg(long, env = "SNACKDRAWER_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_connections: Option<u32>,
 
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT before exiting anyway.
     #[arg(long, env = "SNACKDRAWER_SHUTDOWN_GRACE", default_value = "10",
@@ -227,7 +249,7 @@ pub struct FaultSettings {
     /// Bearer token the admin API requires, at least 32 bytes (`openssl rand -base64 32`);
     /// also what `snackdrawer faults` sends.
     #[arg(long, env = "SNACKDRAWER_ADMIN_TOKEN", hide_env_values = true, global = true,
-          value_parser = AdminToken::parse)]
+          value_parser = Secret(AdminToken::parse))]
     pub admin_token: Option<AdminToken>,
 }
 
@@ -335,8 +357,36 @@ impl StoreUrl {
         } else if ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| raw.starts_with(p)) {
             Ok(Self::Sql(raw.to_owned()))
         } else {
-            Err("expected `memory`, `sqlite://FILE?mode=rwc` or `postgres://…`".to_owned())
+            Err(format!(
+                "`{}` is not a store: expected `memory`, `sqlite://FILE?mode=rwc` or \
+                 `postgres://…`",
+                redact_password(raw)
+            ))
         }
+    }
+}
+
+/// The value parser of a setting that holds a secret: its errors name the setting and the
+/// problem but never quote the value, as clap's own errors do (`invalid value 'hunter2'…`).
+#[derive(Clone)]
+struct Secret<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Secret<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let invalid = |problem: &str| {
+            let setting = arg.map_or_else(|| "a setting".to_owned(), ToString::to_string);
+            let message = format!("invalid value for '{setting}': {problem}");
+            command.clone().error(ErrorKind::ValueValidation, message)
+        };
+        let raw = value.to_str().ok_or_else(|| invalid("not valid UTF-8"))?;
+        (self.0)(raw).map_err(|problem| invalid(&problem))
     }
 }
 

@@ -4,7 +4,7 @@
 use clap::Parser;
 use snackdrawer::chaos::client;
 use snackdrawer::config::{Command, Config, FaultsCommand};
-use snackdrawer::startup::{Application, init_telemetry, migrate_only};
+use snackdrawer::startup::{Application, Stopped, init_telemetry, migrate_only};
 use snackdrawer::telemetry::{Telemetry, error_chain};
 use std::process::ExitCode;
 
@@ -45,8 +45,13 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
         trace_export = telemetry.exporting(),
         "snackdrawer is serving"
     );
-    application.run_until(shutdown_signal()).await?;
-    tracing::info!("snackdrawer stopped cleanly");
+    match application.run_until(shutdown_signal()).await {
+        Stopped::Cleanly => tracing::info!("snackdrawer stopped cleanly"),
+        Stopped::GraceExpired => tracing::warn!(
+            grace = ?config.shutdown_grace,
+            "in-flight requests outlived the shutdown grace: snackdrawer stopped, cutting them off"
+        ),
+    }
     Ok(())
 }
 

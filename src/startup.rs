@@ -14,6 +14,8 @@ use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{Config, FaultSettings, StoreUrl};
 use crate::inbound::http;
+pub use crate::inbound::http::server::Stopped;
+use crate::inbound::http::server::{self, ConnectionLimits};
 use crate::outbound::clock::SystemClock;
 use crate::outbound::jwt::JwtTokens;
 use crate::outbound::memory::MemoryStore;
@@ -72,6 +74,7 @@ pub struct Application {
     router: Router,
     /// The admin API's listener and routes, when it is on.
     admin: Option<(TcpListener, Router)>,
+    limits: ConnectionLimits,
     shutdown_grace: Duration,
 }
 
@@ -130,7 +133,8 @@ impl Application {
             _ => None,
         };
         let router = http_api(use_cases, config.request_timeout, sampler, faults);
-        Ok(Self { listener, router, admin, shutdown_grace: config.shutdown_grace })
+        let limits = connection_limits(config);
+        Ok(Self { listener, router, admin, limits, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -144,32 +148,60 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
     /// finish, for at most the shutdown grace, before returning.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> io::Result<()> {
-        let stopping = Arc::new(tokio::sync::Notify::new());
-        let signalled = stopping.clone();
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let serving = axum::serve(self.listener, service).with_graceful_shutdown(async move {
-            shutdown.await;
-            signalled.notify_one();
-        });
-        let grace = self.shutdown_grace;
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Stopped {
         let admin = self.admin.map(|(listener, router)| {
-            tokio::spawn(async move { axum::serve(listener, router).await })
+            let limits = ConnectionLimits { max_connections: ADMIN_CONNECTIONS, ..self.limits };
+            let forever = std::future::pending();
+            tokio::spawn(server::serve(listener, router, limits, self.shutdown_grace, forever))
         });
-        let outcome = tokio::select! {
-            served = serving => served,
-            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(?grace, "in-flight requests outlived the shutdown grace; exiting anyway");
-                Ok(())
-            }
-        };
+        let stopped =
+            server::serve(self.listener, self.router, self.limits, self.shutdown_grace, shutdown)
+                .await;
         if let Some(admin) = admin {
             admin.abort();
         }
-        outcome
+        stopped
+    }
+}
+
+/// Connections the admin API serves at once: it has one operator, not the public.
+const ADMIN_CONNECTIONS: u32 = 16;
+
+/// File descriptors kept for everything but the API's connections (logs, the admin API, the
+/// exporter, the runtime), beside three per database connection (SQLite's file, journal and
+/// shared memory).
+const RESERVED_FILES: u64 = 100;
+
+/// The connection limits `config` asks for. Raises the soft open-file limit to the hard one,
+/// and, unless `config` names a cap, caps connections below it.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    let open_files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "could not raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    let reserved = RESERVED_FILES + 3 * u64::from(config.db_max_connections);
+    let fits = u32::try_from(open_files.saturating_sub(reserved)).unwrap_or(u32::MAX).max(1);
+    let max_connections = match config.max_connections {
+        Some(wanted) if wanted > fits => {
+            tracing::warn!(
+                max_connections = wanted,
+                open_files,
+                "SNACKDRAWER_MAX_CONNECTIONS is more than the open-file limit leaves room for: \
+                 accepts will fail (and be retried) when files run out"
+            );
+            wanted
+        }
+        Some(wanted) => wanted,
+        None => fits,
+    };
+    tracing::info!(open_files, max_connections, "connection limits");
+    ConnectionLimits {
+        max_connections,
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The real binary, as users run it: an old client's whole session, `--help`, and a clean stop
-//! on SIGTERM that lets in-flight requests finish.
+//! The real binary, as users run it: an old client's whole session, `--help` and errors that
+//! keep secrets, and a clean stop on SIGTERM that lets in-flight requests finish.
 
 use crate::support::server::{
     RunningServer, half_sent_registration, read_status, signal_terminate,
@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the old service's clients do: register, log in, send `x-access-token`, and log in
 /// again when a request answers 401.
@@ -109,19 +109,83 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
 }
 
 #[tokio::test]
-async fn a_stalled_request_is_cut_off_and_does_not_hold_up_shutdown() {
+async fn a_stalled_upload_is_answered_408_and_does_not_hold_up_shutdown() {
     let mut server = RunningServer::start(&[
         ("SNACKDRAWER_REQUEST_TIMEOUT", "0.5"),
         ("SNACKDRAWER_SHUTDOWN_GRACE", "1"),
     ]);
-    let (stream, _never_sent) = half_sent_registration(&server).await;
-    let status = tokio::time::timeout(Duration::from_secs(10), read_status(stream)).await;
-    assert_eq!(status.unwrap(), "HTTP/1.1 503 Service Unavailable");
+    let (mut stream, _never_sent) = half_sent_registration(&server).await;
+    let mut answer = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer));
+    read.await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "408 Request Timeout: the request body did not arrive within 500ms"})
+    );
+    // The client's fault: not a failed call of the route.
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let failed = metrics
+        .lines()
+        .filter(|line| line.starts_with("function_calls_total{") && line.contains("POST /auth"))
+        .find(|line| line.contains(r#"result="error""#) && !line.ends_with(" 0"));
+    assert_eq!(failed, None, "{metrics}");
 
     // Another stalled client during shutdown: the process still exits within the grace.
     let (_stalled, _) = half_sent_registration(&server).await;
     let exit = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_the_grace_is_cut_off_and_the_log_says_so() {
+    let mut server = RunningServer::start(&[
+        ("SNACKDRAWER_FAULTS", "GET /snacks/ latency=20s"),
+        ("SNACKDRAWER_SHUTDOWN_GRACE", "0.5"),
+    ]);
+    let slow = tokio::spawn(reqwest::get(server.url("/snacks/")));
+    tokio::time::sleep(Duration::from_millis(300)).await; // the request is in flight
+    let exit = tokio::task::spawn_blocking(move || (server.terminate(), server.logs()));
+    let (status, logs) = exit.await.unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(slow.await.unwrap().is_err(), "the slow request was cut off");
+    assert!(logs.iter().any(|line| line.contains("outlived the shutdown grace")), "{logs:#?}");
+    assert!(!logs.iter().any(|line| line.contains("stopped cleanly")), "{logs:#?}");
+}
+
+/// The binary's stderr when it refuses `args` with `env`.
+fn refusal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_snackdrawer"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{args:?} was accepted");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn secrets_are_not_printed_in_help_or_in_errors() {
+    let secret_url = "postgres://app:hunter2@db:5432/snacks";
+    let help = Command::new(env!("CARGO_BIN_EXE_snackdrawer"))
+        .arg("--help")
+        .env("DATABASE_URL", secret_url)
+        .env("SNACKDRAWER_JWT_SECRET", "hunter2-hunter2-hunter2-hunter2-hunter2")
+        .env("SNACKDRAWER_ADMIN_TOKEN", "hunter2-hunter2-hunter2-hunter2-hunter2")
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=hunter2")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("DATABASE_URL") && !help.contains("hunter2"), "{help}");
+
+    let error = refusal(&["--jwt-secret", "hunter2"], &[]);
+    assert!(error.contains("--jwt-secret") && !error.contains("hunter2"), "{error}");
+    let error = refusal(&[], &[("SNACKDRAWER_ADMIN_TOKEN", "hunter2")]);
+    assert!(error.contains("--admin-token") && !error.contains("hunter2"), "{error}");
+    let error = refusal(&["--database-url", "mysql://app:hunter2@db/snacks"], &[]);
+    assert!(error.contains("mysql://app:***@db/snacks") && !error.contains("hunter2"), "{error}");
 }
 
 #[test]
@@ -145,6 +209,9 @@ fn help_explains_every_setting() {
         "SNACKDRAWER_DB_PROBE_INTERVAL",
         "SNACKDRAWER_REQUEST_TIMEOUT",
         "SNACKDRAWER_SHUTDOWN_GRACE",
+        "SNACKDRAWER_HEADER_TIMEOUT",
+        "SNACKDRAWER_IDLE_TIMEOUT",
+        "SNACKDRAWER_MAX_CONNECTIONS",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "OTEL_EXPORTER_OTLP_HEADERS",
@@ -171,4 +238,17 @@ async fn seeding_can_be_switched_off_by_variable() {
     let server = RunningServer::start(&[("SNACKDRAWER_SEED", "false")]);
     let body: Value = reqwest::get(server.url("/snacks/")).await.unwrap().json().await.unwrap();
     assert_eq!(body, json!({"snacks": []}));
+}
+
+#[tokio::test]
+async fn a_database_password_never_reaches_the_logs() {
+    let server = RunningServer::start(&[
+        ("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/snacks"),
+        ("SNACKDRAWER_DB_ACQUIRE_TIMEOUT", "0.3"),
+    ]);
+    let response = reqwest::get(server.url("/snacks/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let logs = server.logs();
+    assert!(logs.iter().any(|line| line.contains("unreachable")), "{logs:#?}");
+    assert!(!logs.iter().any(|line| line.contains("hunter2")), "{logs:#?}");
 }

@@ -183,6 +183,7 @@ async fn latency_delays_the_call_and_hang_ends_at_the_request_deadline() {
     let reply = api.client.get("/snacks/1").send().await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.error(), "503 Service Unavailable: the request did not complete within 300ms");
+    assert_eq!(reply.headers["retry-after"], "1");
     assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
 }
 

@@ -301,3 +301,20 @@ fn each_module_names_only_the_modules_below_it() {
     }
     assert!(offences.is_empty(), "modules reach past their layer:\n{}", offences.join("\n"));
 }
+
+/// Connections are served by `inbound::http::server` alone: `axum::serve` has no connection cap
+/// and no header or idle timeout, so a listener served by it, or by hyper directly, would undo
+/// them.
+#[test]
+fn every_listener_is_served_by_the_connection_edge() {
+    let mut files = Vec::new();
+    rust_files(&src().join("inbound/http/server"), &mut files);
+    let edge: BTreeSet<PathBuf> = files.drain(..).collect();
+    rust_files(&src(), &mut files);
+    for file in files.iter().filter(|file| !edge.contains(*file)) {
+        let code = code_only(&fs::read_to_string(file).unwrap());
+        for server in ["axum::serve", "serve_connection", "hyper_util::server"] {
+            assert!(!code.contains(server), "{} names {server}", file.display());
+        }
+    }
+}

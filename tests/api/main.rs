@@ -7,6 +7,7 @@ mod support;
 
 mod access_log;
 mod binary;
+mod connections;
 mod contract;
 mod fault_binary;
 mod faults;

@@ -4,7 +4,7 @@
 //! error, and no password or token appears anywhere.
 
 use crate::support::TestApp;
-use crate::support::server::{RunningServer, half_sent_registration, read_status};
+use crate::support::server::RunningServer;
 use crate::support::stores::StoreKind;
 use axum::Router;
 use axum::body::Bytes;
@@ -173,6 +173,8 @@ async fn the_trace_is_whole(
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=test-team-key"),
         ("SNACKDRAWER_REQUEST_TIMEOUT", "0.5"),
+        // A store call that never ends: the request deadline answers 503.
+        ("SNACKDRAWER_FAULTS", "SnackRepository::get hang"),
     ];
     // AUTOMETRICS_SERVICE_NAME names the service on spans and metrics alike, over
     // OTEL_SERVICE_NAME.
@@ -209,8 +211,8 @@ async fn the_trace_is_whole(
     assert_eq!(read.headers()["x-trace-id"], CALLER_TRACE, "the response names the trace");
     let refused = http.get(server.url("/drawers/")).bearer_auth("garbage").send().await.unwrap();
     assert_eq!(refused.status(), 401);
-    let (stalled, _) = half_sent_registration(&server).await;
-    assert_eq!(read_status(stalled).await, "HTTP/1.1 503 Service Unavailable");
+    let stalled = http.get(server.url("/snacks/1")).send().await.unwrap();
+    assert_eq!(stalled.status(), 503);
     let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
 
     let logs = tokio::task::spawn_blocking(move || {

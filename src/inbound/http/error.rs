@@ -8,7 +8,6 @@
 use super::extract::numeric_ids;
 use crate::domain::ValidationError;
 use crate::ports::AppError;
-use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +30,9 @@ pub enum ApiError {
     MethodNotAllowed(Method, String),
     #[error("the request did not complete within {0:?}")]
     TimedOut(std::time::Duration),
+    /// The client stopped sending its body: its fault, not the service's.
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimedOut(std::time::Duration),
     /// Lazy mode's refusal; the cause says it was injected.
     #[error("too lazy to answer right now, retry later")]
     TooLazy(#[source] crate::ports::BoxError),
@@ -51,6 +53,7 @@ impl ApiError {
             Self::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TimedOut(_) | Self::TooLazy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -78,9 +81,9 @@ pub type ServerFailure = Arc<dyn std::error::Error + Send + Sync>;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let reason = status.canonical_reason().unwrap_or("Error");
-        let body = json!({ "error": format!("{} {reason}: {self}", status.as_u16()) });
-        let mut response = (status, Json(body)).into_response();
+        let json = HeaderValue::from_static("application/json");
+        let mut response =
+            (status, [(header::CONTENT_TYPE, json)], error_body(status, &self)).into_response();
         let headers = response.headers_mut();
         // RFC 6750: say how to authenticate when the token is missing or bad (not for a
         // failed login, which is about a password).
@@ -92,6 +95,10 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
+        // RFC 9110: the rest of the body may still come; the connection cannot be reused.
+        if status == StatusCode::REQUEST_TIMEOUT {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -100,6 +107,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The contract's error body: `{"error": "<code> <reason>: <description>"}`.
+pub fn error_body(status: StatusCode, description: impl std::fmt::Display) -> String {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    json!({ "error": format!("{} {reason}: {description}", status.as_u16()) }).to_string()
 }
 
 pub async fn unknown_route(method: Method, uri: Uri) -> ApiError {

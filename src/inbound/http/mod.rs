@@ -7,19 +7,21 @@
 //! use cases and this router in the telemetry decorators.
 
 mod auth;
+mod deadline;
 mod drawers;
 mod error;
 mod extract;
 mod probes;
+pub mod server;
 mod snacks;
 
 pub use error::{ApiError, ServerFailure};
 
 use crate::ports::UseCases;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route, delete, get, post};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -59,7 +61,7 @@ pub const OPERATIONAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// The whole HTTP API over `app`. `/metrics` answers with `metrics`, which the caller supplies
 /// so that this adapter stays ignorant of telemetry. A request that takes longer than
-/// `request_timeout` (reading its body included) is answered 503. `around_routes` wraps each
+/// `request_timeout` is answered 408 if its body is still on its way, 503 otherwise. `around_routes` wraps each
 /// route inside that deadline (`tower::layer::util::Identity` for nothing).
 pub fn router<U, L>(
     app: Arc<U>,
@@ -97,19 +99,11 @@ where
         // route once more.
         .layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn_with_state(request_timeout, deadline))
+                .layer(middleware::from_fn_with_state(request_timeout, deadline::deadline))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
                 .layer(around_routes),
         )
         .with_state(app)
-}
-/// Bounds every request, so a stalled client or a stuck dependency cannot hold a connection
-/// (or a graceful shutdown) forever.
-async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::TimedOut(limit).into_response(),
-    }
 }
 
 /// The old service answered `/snacks` like `/snacks/` (through a redirect); serving both

@@ -71,11 +71,15 @@ impl Client {
         }
     }
 
-    /// Asserts a 503 in the error shape, answered without hanging.
+    /// Asserts a 503 in the error shape, with `Retry-After`, answered without hanging.
     pub async fn assert_unavailable(&self, path: &str) {
         let started = Instant::now();
-        let (status, body) = self.get(path, None).await;
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let (status, retry_after) =
+            (response.status(), response.headers().get("retry-after").cloned());
+        let body: Value = response.json().await.unwrap();
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+        assert_eq!(retry_after.as_ref().map(|value| value.to_str().unwrap()), Some("1"), "{path}");
         assert!(body["error"].as_str().unwrap().starts_with("503 Service Unavailable: "), "{body}");
         assert!(started.elapsed() < NO_HANG, "{path} took {:?}", started.elapsed());
     }

@@ -18,7 +18,22 @@ impl RunningServer {
     /// Starts the binary on a free loopback port with JSON logs, cheap hashing and the memory
     /// store; `env` adds to or overrides that. Returns once the server says where it listens.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_snackdrawer"));
+        Self::launch(Command::new(env!("CARGO_BIN_EXE_snackdrawer")), env)
+    }
+
+    /// As `start`, with the process's limits set first by `ulimit`, once per entry of
+    /// `limits` (e.g. `["-Sn 1024", "-Hn 1024"]`), as a shell would.
+    pub fn start_with_ulimit(limits: &[&str], env: &[(&str, &str)]) -> Self {
+        let ulimits: Vec<String> = limits.iter().map(|limit| format!("ulimit {limit}")).collect();
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("{} && exec \"$0\"", ulimits.join(" && ")))
+            .arg(env!("CARGO_BIN_EXE_snackdrawer"));
+        Self::launch(command, env)
+    }
+
+    fn launch(mut command: Command, env: &[(&str, &str)]) -> Self {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
