@@ -9,7 +9,7 @@ mod auth;
 mod client;
 
 use async_trait::async_trait;
-use auth::{cheap_hasher, token_service};
+use auth::{cheap_hasher, login_throttle, token_service};
 use client::{ApiClient, Reply, RequestBuilder};
 use serde_json::json;
 use snackdrawer::app::{Ports, Snackdrawer};
@@ -64,6 +64,7 @@ async fn observed_api() -> ApiClient {
         store_health: Arc::new(Observed::store(Unhealthy, "memory")),
         hasher: Arc::new(Observed::auth(cheap_hasher())),
         tokens: Arc::new(Observed::auth(token_service(Arc::new(SystemClock)))),
+        login_throttle: login_throttle(Arc::new(SystemClock)),
     };
     let core = Snackdrawer::new(ports);
     core.seed_catalogue().await.unwrap();

@@ -13,23 +13,38 @@ impl Accounts for Snackdrawer {
         }
     }
 
-    /// The unknown user's check hashes too (`PasswordHasher::verify` with `None`), so both
-    /// refusals take the same time.
+    /// The throttle is asked first, by username alone, so a held-back guess costs no hashing
+    /// and says nothing about whether the user exists. The unknown user's check hashes too
+    /// (`PasswordHasher::verify` with `None`), so both refusals take the same time.
     async fn log_in(
         &self,
         username: Username,
         password: Password,
     ) -> Result<AccessToken, AppError> {
+        self.ports
+            .login_throttle
+            .attempt(&username)
+            .map_err(|throttled| AppError::LoginThrottled(throttled.retry_after))?;
         let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
         match credentials {
-            Some(found) if matches => Ok(self.ports.tokens.issue(found.user.id)?),
+            Some(found) if matches => {
+                self.ports.login_throttle.succeeded(&username);
+                Ok(self.ports.tokens.issue(&found.user)?)
+            }
             _ => Err(AppError::BadCredentials),
         }
     }
 
-    fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
-        Ok(self.ports.tokens.verify(token)?)
+    /// A token names a user id and that account's key; the account must still exist with that
+    /// key, so a token outlives neither its account nor a reset of the store that reused its
+    /// id. That is one store look-up by primary key per authenticated request.
+    async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+        let subject = self.ports.tokens.verify(token)?;
+        match self.ports.users.find_by_id(subject.user).await.map_err(unexpected)? {
+            Some(user) if user.key == subject.key => Ok(user.id),
+            _ => Err(AppError::InvalidToken),
+        }
     }
 }

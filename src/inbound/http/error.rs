@@ -7,7 +7,7 @@
 
 use super::extract::numeric_ids;
 use crate::domain::ValidationError;
-use crate::ports::AppError;
+use crate::ports::{AppError, retry_after_seconds};
 use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
@@ -31,6 +31,9 @@ pub enum ApiError {
     MethodNotAllowed(Method, String),
     #[error("the request did not complete within {0:?}")]
     TimedOut(std::time::Duration),
+    /// One client address sent more password requests than its share (`address_limit`).
+    #[error("too many requests from this address, retry in {} s", retry_after_seconds(*.0))]
+    TooManyRequests(std::time::Duration),
     /// Lazy mode's refusal; the cause says it was injected.
     #[error("too lazy to answer right now, retry later")]
     TooLazy(#[source] crate::ports::BoxError),
@@ -51,9 +54,11 @@ impl ApiError {
             Self::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TimedOut(_) | Self::TooLazy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+                AppError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
                 AppError::SnackNotFound(_)
                 | AppError::DrawerNotFound(_)
                 | AppError::DrawerDoesNotExist(_)
@@ -92,8 +97,14 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            Self::TooManyRequests(wait) | Self::App(AppError::LoginThrottled(wait)) => {
+                headers.insert(header::RETRY_AFTER, retry_after_seconds(*wait).into());
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         if status.is_server_error() {
             response.extensions_mut().insert::<ServerFailure>(Arc::new(self));
