@@ -105,13 +105,13 @@ pub struct Config {
 
     /// Register and login requests per second one client address may send, after a burst of
     /// --password-burst-per-address; beyond it they answer 429. 0 turns the limit off.
-    #[arg(long, env = "SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS", default_value_t = 5,
+    #[arg(long, env = "SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(0..=100_000), global = true)]
     pub password_rate_per_address: u32,
 
     /// Register and login requests one client address may send at once before the rate
     /// applies.
-    #[arg(long, env = "SNACKDRAWER_PASSWORD_BURST_PER_ADDRESS", default_value_t = 20,
+    #[arg(long, env = "SNACKDRAWER_PASSWORD_BURST_PER_ADDRESS", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
     pub password_burst_per_address: u32,
 

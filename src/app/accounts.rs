@@ -2,7 +2,7 @@
 
 use super::{Snackdrawer, unexpected};
 use crate::domain::{AccessToken, Password, User, UserId, Username};
-use crate::ports::{Accounts, AppError, StoreError};
+use crate::ports::{Accounts, AppError, LoginThrottle, StoreError};
 
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
@@ -21,19 +21,19 @@ impl Accounts for Snackdrawer {
         username: Username,
         password: Password,
     ) -> Result<AccessToken, AppError> {
-        self.ports
-            .login_throttle
-            .attempt(&username)
-            .map_err(|throttled| AppError::LoginThrottled(throttled.retry_after))?;
+        let attempt = Attempt::begin(&*self.ports.login_throttle, &username)?;
         let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
         match credentials {
             Some(found) if matches => {
-                self.ports.login_throttle.succeeded(&username);
+                attempt.succeeded();
                 Ok(self.ports.tokens.issue(&found.user)?)
             }
-            _ => Err(AppError::BadCredentials),
+            _ => {
+                attempt.failed();
+                Err(AppError::BadCredentials)
+            }
         }
     }
 
@@ -45,6 +45,39 @@ impl Accounts for Snackdrawer {
         match self.ports.users.find_by_id(subject.user).await.map_err(unexpected)? {
             Some(user) if user.key == subject.key => Ok(user.id),
             _ => Err(AppError::InvalidToken),
+        }
+    }
+}
+
+/// A login attempt the throttle let through, until it is settled: it stays counted as a failure
+/// if `failed`, is forgotten with the others if `succeeded`, and is handed back if dropped
+/// unsettled (an error before the password was judged, or the request cancelled).
+struct Attempt<'a> {
+    throttle: &'a dyn LoginThrottle,
+    username: &'a Username,
+    settled: bool,
+}
+
+impl<'a> Attempt<'a> {
+    fn begin(throttle: &'a dyn LoginThrottle, username: &'a Username) -> Result<Self, AppError> {
+        throttle.attempt(username).map_err(|held| AppError::LoginThrottled(held.retry_after))?;
+        Ok(Self { throttle, username, settled: false })
+    }
+
+    fn succeeded(mut self) {
+        self.throttle.succeeded(self.username);
+        self.settled = true;
+    }
+
+    fn failed(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle.abandoned(self.username);
         }
     }
 }

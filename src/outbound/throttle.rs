@@ -91,6 +91,13 @@ impl LoginThrottle for BackoffThrottle {
     fn succeeded(&self, username: &Username) {
         self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(username);
     }
+
+    fn abandoned(&self, username: &Username) {
+        let mut all = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(failures) = all.get_mut(username) {
+            failures.count = failures.count.saturating_sub(1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +158,18 @@ mod tests {
         throttle.attempt(&bob()).unwrap();
         assert!(throttle.attempt(&bob()).is_err(), "the quiet spell reset the count to one");
         assert!(throttle.attempt(&Username::parse("ann").unwrap()).is_ok(), "per username");
+    }
+
+    #[test]
+    fn abandoned_attempts_do_not_count() {
+        let (throttle, _) = throttle(2, Duration::from_secs(60));
+        for _ in 0..5 {
+            throttle.attempt(&bob()).unwrap();
+            throttle.abandoned(&bob());
+        }
+        throttle.attempt(&bob()).unwrap();
+        throttle.attempt(&bob()).unwrap();
+        assert!(throttle.attempt(&bob()).is_err());
     }
 
     #[test]

@@ -71,4 +71,8 @@ pub trait LoginThrottle: Send + Sync {
 
     /// The attempt let through for `username` had the right password: forget its failures.
     fn succeeded(&self, username: &Username);
+
+    /// The attempt let through for `username` ended without telling whether the password was
+    /// right (the hasher was overloaded, the client went away): it does not count.
+    fn abandoned(&self, username: &Username);
 }
