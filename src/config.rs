@@ -91,6 +91,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(0..=10_000), global = true)]
     pub hash_queue: u16,
 
+    /// Turn off both login limits (per username and per address), for load generators that sign
+    /// many users up and guess passwords from one address. The variable takes true/false.
+    #[arg(long = "no-login-limits", env = "SNACKDRAWER_LOGIN_LIMITS", action = ArgAction::SetFalse,
+          global = true)]
+    pub login_limits: bool,
+
     /// Failed logins in a row for one username before each further one must wait: 1 s, then
     /// twice as long each time, up to --login-backoff-max. The right password resets the count.
     #[arg(long, env = "SNACKDRAWER_LOGIN_FREE_FAILURES", default_value_t = 5,

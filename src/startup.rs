@@ -92,7 +92,10 @@ impl Application {
         let login_throttle: Arc<dyn LoginThrottle> = Arc::new(BackoffThrottle::new(
             BackoffSettings {
                 free_failures: config.login_free_failures,
-                longest_wait: Duration::from_secs(config.login_backoff_max),
+                longest_wait: match config.login_limits {
+                    true => Duration::from_secs(config.login_backoff_max),
+                    false => Duration::ZERO,
+                },
             },
             clock,
         ));
@@ -145,9 +148,12 @@ impl Application {
             }
             _ => None,
         };
-        let address_limits = AddressLimits {
-            per_second: config.password_rate_per_address,
-            burst: config.password_burst_per_address,
+        let address_limits = match config.login_limits {
+            true => AddressLimits {
+                per_second: config.password_rate_per_address,
+                burst: config.password_burst_per_address,
+            },
+            false => AddressLimits::OFF,
         };
         let router = http_api(use_cases, config.request_timeout, address_limits, sampler, faults);
         Ok(Self { listener, router, admin, shutdown_grace: config.shutdown_grace })
