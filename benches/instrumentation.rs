@@ -45,12 +45,13 @@ use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::chaos::FaultInjector;
 use snackdrawer::chaos::lazy::LazySettings;
 use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
-use snackdrawer::inbound::http::{ROUTES, router};
+use snackdrawer::inbound::http::{AddressLimits, ROUTES, router};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::jwt::JwtTokens;
 use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
+use snackdrawer::outbound::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::ports::{
     Accounts, Catalogue, DrawerRepository, Drawers, SnackRepository, StoreHealth, UserRepository,
 };
@@ -81,6 +82,11 @@ fn tokens() -> JwtTokens {
     JwtTokens::new(SECRET, Duration::from_secs(3600), Arc::new(SystemClock))
 }
 
+fn login_throttle() -> Arc<BackoffThrottle> {
+    let settings = BackoffSettings { free_failures: 5, longest_wait: Duration::from_secs(300) };
+    Arc::new(BackoffThrottle::new(settings, Arc::new(SystemClock)))
+}
+
 /// Where the bench keeps its data.
 #[derive(Clone, Copy, Debug)]
 enum Store {
@@ -100,9 +106,9 @@ where
     S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
 {
     if setup == "off" {
-        Ports::with_store(Arc::new(store), Arc::new(hasher()), Arc::new(tokens()))
+        Ports::with_store(Arc::new(store), Arc::new(hasher()), Arc::new(tokens()), login_throttle())
     } else {
-        decorated_ports(store, system, hasher(), tokens(), faults)
+        decorated_ports(store, system, hasher(), tokens(), login_throttle(), faults)
     }
 }
 
@@ -155,7 +161,9 @@ async fn prepared(
     }
     let timeout = Duration::from_secs(30);
     let router = match sampler {
-        Some(sampler) => http_api(observed_use_cases(app), timeout, sampler, faults),
+        Some(sampler) => {
+            http_api(observed_use_cases(app), timeout, AddressLimits::OFF, sampler, faults)
+        }
         None => router(Arc::new(app), timeout, get(metrics_endpoint), Identity::new()),
     };
     (router, token.expose().to_owned(), drawer.get())

@@ -106,6 +106,36 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(0..=10_000), global = true)]
     pub hash_queue: u16,
 
+    /// Turn off both login limits (per username and per address), for load generators that sign
+    /// many users up and guess passwords from one address. The variable takes true/false.
+    #[arg(long = "no-login-limits", env = "SNACKDRAWER_LOGIN_LIMITS", action = ArgAction::SetFalse,
+          global = true)]
+    pub login_limits: bool,
+
+    /// Failed logins in a row for one username before each further one must wait: 1 s, then
+    /// twice as long each time, up to --login-backoff-max. The right password resets the count.
+    #[arg(long, env = "SNACKDRAWER_LOGIN_FREE_FAILURES", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(0..=1000), global = true)]
+    pub login_free_failures: u32,
+
+    /// Longest wait, in seconds, between failed logins for one username; failures are
+    /// forgotten after twice this without one. 0 turns the per-username throttle off.
+    #[arg(long, env = "SNACKDRAWER_LOGIN_BACKOFF_MAX", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub login_backoff_max: u64,
+
+    /// Register and login requests per second one client address may send, after a burst of
+    /// --password-burst-per-address; beyond it they answer 429. 0 turns the limit off.
+    #[arg(long, env = "SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(0..=100_000), global = true)]
+    pub password_rate_per_address: u32,
+
+    /// Register and login requests one client address may send at once before the rate
+    /// applies.
+    #[arg(long, env = "SNACKDRAWER_PASSWORD_BURST_PER_ADDRESS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub password_burst_per_address: u32,
+
     /// Seconds a request may take, body upload included, before it is answered: 408 when
     /// the client is still sending its body, 503 otherwise.
     #[arg(long, env = "SNACKDRAWER_REQUEST_TIMEOUT", default_value = "30",

@@ -13,17 +13,18 @@ use crate::app::{Ports, Snackdrawer};
 use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{Config, FaultSettings, StoreUrl};
-use crate::inbound::http;
 pub use crate::inbound::http::server::Stopped;
 use crate::inbound::http::server::{self, ConnectionLimits};
+use crate::inbound::http::{self, AddressLimits};
 use crate::outbound::clock::SystemClock;
 use crate::outbound::jwt::JwtTokens;
 use crate::outbound::memory::MemoryStore;
 use crate::outbound::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
 use crate::outbound::sql::{OpenError, PoolSettings, SqlStore};
+use crate::outbound::throttle::{BackoffSettings, BackoffThrottle};
 use crate::ports::{
-    AppError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, UseCases, UserRepository,
+    AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
+    StoreHealth, TokenService, UseCases, UserRepository,
 };
 use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
 use crate::telemetry::request_trace::TraceSampler;
@@ -91,15 +92,32 @@ impl Application {
             ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
             HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
         )?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let tokens = JwtTokens::new(
             &token_secret(config),
             Duration::from_secs(config.token_ttl),
-            Arc::new(SystemClock),
+            clock.clone(),
         );
+        let login_throttle: Arc<dyn LoginThrottle> = Arc::new(BackoffThrottle::new(
+            BackoffSettings {
+                free_failures: config.login_free_failures,
+                longest_wait: match config.login_limits {
+                    true => Duration::from_secs(config.login_backoff_max),
+                    false => Duration::ZERO,
+                },
+            },
+            clock,
+        ));
         let use_cases = match &config.database_url {
             StoreUrl::Memory => {
-                let ports =
-                    decorated_ports(MemoryStore::new(), "memory", hasher, tokens, faults.as_ref());
+                let ports = decorated_ports(
+                    MemoryStore::new(),
+                    "memory",
+                    hasher,
+                    tokens,
+                    login_throttle,
+                    faults.as_ref(),
+                );
                 let use_cases = observed_use_cases(Snackdrawer::new(ports));
                 prepare(&*use_cases, None, config.seed).await?;
                 use_cases
@@ -107,7 +125,14 @@ impl Application {
             StoreUrl::Sql(url) => {
                 let store = SqlStore::open(url, pool_settings(config)?).await?;
                 let system = store.system_name();
-                let ports = decorated_ports(store.clone(), system, hasher, tokens, faults.as_ref());
+                let ports = decorated_ports(
+                    store.clone(),
+                    system,
+                    hasher,
+                    tokens,
+                    login_throttle,
+                    faults.as_ref(),
+                );
                 let use_cases = observed_use_cases(Snackdrawer::new(ports));
                 match prepare(&*use_cases, Some(&store), config.seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
@@ -132,7 +157,14 @@ impl Application {
             }
             _ => None,
         };
-        let router = http_api(use_cases, config.request_timeout, sampler, faults);
+        let address_limits = match config.login_limits {
+            true => AddressLimits {
+                per_second: config.password_rate_per_address,
+                burst: config.password_burst_per_address,
+            },
+            false => AddressLimits::OFF,
+        };
+        let router = http_api(use_cases, config.request_timeout, address_limits, sampler, faults);
         let limits = connection_limits(config);
         Ok(Self { listener, router, admin, limits, shutdown_grace: config.shutdown_grace })
     }
@@ -225,12 +257,13 @@ pub fn observed_use_cases(core: Snackdrawer) -> ObservedUseCases {
 }
 
 /// The outbound ports over `store`, `hasher` and `tokens`, each in its telemetry decorator,
-/// with the fault decorator inside it when `faults` is given.
+/// with the fault decorator inside it when `faults` is given, and `login_throttle` as it is.
 pub fn decorated_ports<S, H, T>(
     store: S,
     db_system: &'static str,
     hasher: H,
     tokens: T,
+    login_throttle: Arc<dyn LoginThrottle>,
     faults: Option<&Arc<FaultInjector>>,
 ) -> Ports
 where
@@ -243,31 +276,36 @@ where
             Arc::new(Observed::store(Faulty::new(store, injector.clone()), db_system)),
             Arc::new(Observed::auth(Faulty::new(hasher, injector.clone()))),
             Arc::new(Observed::auth(Faulty::new(tokens, injector.clone()))),
+            login_throttle,
         ),
         None => Ports::with_store(
             Arc::new(Observed::store(store, db_system)),
             Arc::new(Observed::auth(hasher)),
             Arc::new(Observed::auth(tokens)),
+            login_throttle,
         ),
     }
 }
 
 /// The HTTP API over `use_cases`, observed by the request layer (`sampler` picks the requests
-/// that are traced), with `/metrics`, and with route faults inside when `faults` is given.
+/// that are traced), with `/metrics`, the password routes limited per client address, and
+/// route faults inside when `faults` is given.
 pub fn http_api<U: UseCases + 'static>(
     use_cases: Arc<U>,
     request_timeout: Duration,
+    address_limits: AddressLimits,
     sampler: TraceSampler,
     faults: Option<Arc<FaultInjector>>,
 ) -> Router {
     let metrics = get(metrics_endpoint);
-    match faults {
+    let router = match faults {
         Some(injector) => {
             http::router(use_cases, request_timeout, metrics, FaultLayer::new(injector))
         }
         None => http::router(use_cases, request_timeout, metrics, Identity::new()),
-    }
-    .layer(ObserveLayer::new(sampler, http::MODULE))
+    };
+    http::limit_password_routes(router, address_limits)
+        .layer(ObserveLayer::new(sampler, http::MODULE))
 }
 
 /// The fault injector `settings` ask for, with its plan and lazy mode as they start, or

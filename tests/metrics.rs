@@ -9,14 +9,15 @@ mod auth;
 mod client;
 
 use async_trait::async_trait;
-use auth::{cheap_hasher, token_service};
+use auth::{cheap_hasher, login_throttle, token_service};
 use client::{ApiClient, Reply, RequestBuilder};
 use serde_json::json;
 use snackdrawer::app::{Ports, Snackdrawer};
+use snackdrawer::domain::{PasswordHash, Username};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::ports::Catalogue;
-use snackdrawer::ports::{StoreError, StoreHealth};
+use snackdrawer::ports::{StoreError, StoreHealth, UserRepository};
 use snackdrawer::telemetry;
 use snackdrawer::telemetry::Observed;
 use snackdrawer::telemetry::request_trace::TraceSampler;
@@ -56,7 +57,11 @@ fn cancelled(text: &str, function: &str) -> f64 {
 
 /// The API as production wires it, every port observed, with the catalogue seeded.
 async fn observed_api() -> ApiClient {
-    let store = Arc::new(Observed::store(MemoryStore::new(), "memory"));
+    let memory = MemoryStore::new();
+    // A user whose stored hash cannot be read: logging in as them makes the hasher fail.
+    let corrupt = Username::parse("corrupt").unwrap();
+    memory.create(&corrupt, &PasswordHash::new("not a hash")).await.unwrap();
+    let store = Arc::new(Observed::store(memory, "memory"));
     let ports = Ports {
         users: store.clone(),
         snacks: store.clone(),
@@ -64,6 +69,7 @@ async fn observed_api() -> ApiClient {
         store_health: Arc::new(Observed::store(Unhealthy, "memory")),
         hasher: Arc::new(Observed::auth(cheap_hasher())),
         tokens: Arc::new(Observed::auth(token_service(Arc::new(SystemClock)))),
+        login_throttle: login_throttle(Arc::new(SystemClock)),
     };
     let core = Snackdrawer::new(ports);
     core.seed_catalogue().await.unwrap();
@@ -119,6 +125,8 @@ async fn metrics_tell_what_happened() {
     let login = send(app.post("/auth/login").json(credentials)).await;
     let token = login.json["token"].as_str().unwrap().to_owned();
     assert_eq!(send(app.get("/drawers/").token(&token)).await.status, 200);
+    let corrupt = json!({"username": "corrupt", "password": password});
+    assert_eq!(send(app.post("/auth/login").json(corrupt)).await.status, 500);
     assert_eq!(send(app.get("/drawers/").token("garbage")).await.status, 401);
     assert_eq!(send(app.get("/snacks/99")).await.status, 404);
     assert_eq!(send(app.get("/no/such/route")).await.status, 404);
@@ -142,6 +150,7 @@ async fn metrics_tell_what_happened() {
     assert_eq!(http("/snacks/", "GET", 200), 3.0);
     assert_eq!(http("/auth/users", "POST", 201), 1.0);
     assert_eq!(http("/auth/login", "POST", 201), 1.0);
+    assert_eq!(http("/auth/login", "POST", 500), 1.0);
     assert_eq!(http("/drawers/", "GET", 200), 1.0);
     assert_eq!(http("/drawers/", "GET", 401), 1.0);
     assert_eq!(http("/snacks/{id}", "GET", 404), 1.0);
@@ -188,10 +197,12 @@ async fn metrics_tell_what_happened() {
     assert_eq!(calls("SnackRepository::create", "ok"), 12.0, "the seeded catalogue");
     assert_eq!(calls("SnackRepository::get", "ok"), 1.0);
     assert_eq!(calls("UserRepository::create", "ok"), 1.0);
-    assert_eq!(calls("UserRepository::find_by_username", "ok"), 1.0);
+    assert_eq!(calls("UserRepository::find_by_username", "ok"), 2.0);
+    assert_eq!(calls("UserRepository::find_by_id", "ok"), 1.0, "the token's account");
     assert_eq!(calls("DrawerRepository::list_by_owner", "ok"), 1.0);
     assert_eq!(calls("PasswordHasher::hash", "ok"), 1.0);
     assert_eq!(calls("PasswordHasher::verify", "ok"), 1.0);
+    assert_eq!(calls("PasswordHasher::verify", "error"), 1.0, "the unreadable stored hash");
     assert_eq!(calls("TokenService::issue", "ok"), 1.0);
     assert_eq!(
         calls("TokenService::verify", "ok"),

@@ -2,7 +2,7 @@
 
 use super::{Snackdrawer, unexpected};
 use crate::domain::{AccessToken, Password, User, UserId, Username};
-use crate::ports::{Accounts, AppError, StoreError};
+use crate::ports::{Accounts, AppError, LoginThrottle, StoreError};
 
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
@@ -13,23 +13,71 @@ impl Accounts for Snackdrawer {
         }
     }
 
-    /// The unknown user's check hashes too (`PasswordHasher::verify` with `None`), so both
-    /// refusals take the same time.
+    /// The throttle is asked first, by username alone, so a held-back guess costs no hashing
+    /// and says nothing about whether the user exists. The unknown user's check hashes too
+    /// (`PasswordHasher::verify` with `None`), so both refusals take the same time.
     async fn log_in(
         &self,
         username: Username,
         password: Password,
     ) -> Result<AccessToken, AppError> {
+        let attempt = Attempt::begin(&*self.ports.login_throttle, &username)?;
         let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
         match credentials {
-            Some(found) if matches => Ok(self.ports.tokens.issue(found.user.id)?),
-            _ => Err(AppError::BadCredentials),
+            Some(found) if matches => {
+                attempt.succeeded();
+                Ok(self.ports.tokens.issue(&found.user)?)
+            }
+            _ => {
+                attempt.failed();
+                Err(AppError::BadCredentials)
+            }
         }
     }
 
-    fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
-        Ok(self.ports.tokens.verify(token)?)
+    /// A token names a user id and that account's key; the account must still exist with that
+    /// key, so a token outlives neither its account nor a reset of the store that reused its
+    /// id. That is one store look-up by primary key per authenticated request.
+    async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+        let subject = self.ports.tokens.verify(token)?;
+        match self.ports.users.find_by_id(subject.user).await.map_err(unexpected)? {
+            Some(user) if user.key == subject.key => Ok(user.id),
+            _ => Err(AppError::InvalidToken),
+        }
+    }
+}
+
+/// A login attempt the throttle let through, until it is settled: it stays counted as a failure
+/// if `failed`, is forgotten with the others if `succeeded`, and is handed back if dropped
+/// unsettled (an error before the password was judged, or the request cancelled).
+struct Attempt<'a> {
+    throttle: &'a dyn LoginThrottle,
+    username: &'a Username,
+    settled: bool,
+}
+
+impl<'a> Attempt<'a> {
+    fn begin(throttle: &'a dyn LoginThrottle, username: &'a Username) -> Result<Self, AppError> {
+        throttle.attempt(username).map_err(|held| AppError::LoginThrottled(held.retry_after))?;
+        Ok(Self { throttle, username, settled: false })
+    }
+
+    fn succeeded(mut self) {
+        self.throttle.succeeded(self.username);
+        self.settled = true;
+    }
+
+    fn failed(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle.abandoned(self.username);
+        }
     }
 }

@@ -12,8 +12,8 @@ mod drawers;
 pub use catalogue::DEFAULT_CATALOGUE;
 
 use crate::ports::{
-    AppError, DrawerRepository, PasswordHasher, Readiness, SnackRepository, StoreError,
-    StoreHealth, TokenService, UserRepository,
+    AppError, DrawerRepository, LoginThrottle, PasswordHasher, Readiness, SnackRepository,
+    StoreError, StoreHealth, TokenService, UserRepository,
 };
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ pub struct Ports {
     pub store_health: Arc<dyn StoreHealth>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn TokenService>,
+    pub login_throttle: Arc<dyn LoginThrottle>,
 }
 
 impl Ports {
@@ -34,6 +35,7 @@ impl Ports {
         store: Arc<S>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        login_throttle: Arc<dyn LoginThrottle>,
     ) -> Self
     where
         S: UserRepository + SnackRepository + DrawerRepository + StoreHealth + 'static,
@@ -45,6 +47,7 @@ impl Ports {
             store_health: store,
             hasher,
             tokens,
+            login_throttle,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, UserRepository,
+    TokenService, TokenSubject, UserRepository,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -156,6 +156,8 @@ impl<P: UserRepository> UserRepository for Faulty<P> {
     faulty_methods! {
         fn create<'s, 'u, 'h>(&'s self, username: &'u Username, hash: &'h PasswordHash)
             -> Result<User, StoreError> = "UserRepository::create";
+        fn find_by_id<'s>(&'s self, id: UserId)
+            -> Result<Option<User>, StoreError> = "UserRepository::find_by_id";
         fn find_by_username<'s, 'u>(&'s self, username: &'u Username)
             -> Result<Option<Credentials>, StoreError> = "UserRepository::find_by_username";
     }
@@ -201,11 +203,11 @@ impl<P: PasswordHasher> PasswordHasher for Faulty<P> {
 }
 
 impl<P: TokenService> TokenService for Faulty<P> {
-    fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
+    fn issue(&self, user: &User) -> Result<AccessToken, AuthError> {
         self.call_now("TokenService::issue", || self.inner.issue(user))
     }
 
-    fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+    fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
         self.call_now("TokenService::verify", || self.inner.verify(token))
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 pub const PORT_METHODS: &[&str] = &[
     "StoreHealth::ping",
     "UserRepository::create",
+    "UserRepository::find_by_id",
     "UserRepository::find_by_username",
     "SnackRepository::list",
     "SnackRepository::get",

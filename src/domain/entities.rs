@@ -1,11 +1,13 @@
 //! The records Snackdrawer keeps, and the one rule about who may see what.
 
-use super::{DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username};
+use super::{DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, UserKey, Username};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub username: Username,
+    /// Binds the user's tokens to this account rather than to its id alone.
+    pub key: UserKey,
 }
 
 /// A user together with what logging in checks the password against.

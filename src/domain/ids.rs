@@ -45,6 +45,35 @@ positive_id!(
     "drawer"
 );
 
+/// What tells one account from every other that had, or will have, its id: a random value a
+/// store gives each user it creates, carried in the user's tokens. A store that is reset hands
+/// ids out again from 1; keys it never hands out again, so an old token cannot pass for the new
+/// account that got its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserKey(String);
+
+/// The longest user key accepted, in characters.
+pub const USER_KEY_MAX_CHARS: usize = 64;
+
+impl UserKey {
+    /// A fresh key from 128 random bits, as 32 hex digits.
+    pub fn from_random_bits(bits: u128) -> Self {
+        Self(format!("{bits:032x}"))
+    }
+
+    /// A key as a store keeps it or a token carries it: 1 to 64 ASCII letters and digits.
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        let well_formed = (1..=USER_KEY_MAX_CHARS).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric());
+        if well_formed { Ok(Self(raw)) } else { Err(ValidationError::UserKey) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +83,15 @@ mod tests {
         assert_eq!(SnackId::new(1).unwrap().get(), 1);
         assert_eq!(SnackId::new(0).unwrap_err().to_string(), "snack ID must be >= 1");
         assert_eq!(DrawerId::new(-5).unwrap_err().to_string(), "drawer ID must be >= 1");
+    }
+
+    #[test]
+    fn user_keys_are_short_ascii_alphanumerics() {
+        let fresh = UserKey::from_random_bits(0xab);
+        assert_eq!(fresh.as_str(), "000000000000000000000000000000ab");
+        assert_eq!(UserKey::parse(fresh.as_str()).unwrap(), fresh);
+        for bad in ["", "has space", "é", &"k".repeat(65)] {
+            assert!(UserKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ mod names;
 mod secrets;
 
 pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, User};
-pub use ids::{DrawerId, SnackId, UserId};
+pub use ids::{DrawerId, SnackId, USER_KEY_MAX_CHARS, UserId, UserKey};
 pub use names::{DrawerName, NAME_MAX_CHARS, SnackName, Username};
 pub use secrets::{AccessToken, PASSWORD_MAX_BYTES, Password, PasswordHash};
 
@@ -27,4 +27,8 @@ pub enum ValidationError {
     ControlCharacter { field: &'static str },
     #[error("password must be 1 to {PASSWORD_MAX_BYTES} bytes")]
     PasswordLength,
+    #[error("username must not start or end with whitespace")]
+    SurroundingWhitespace,
+    #[error("user key must be 1 to {USER_KEY_MAX_CHARS} ASCII letters or digits")]
+    UserKey,
 }

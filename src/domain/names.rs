@@ -5,6 +5,11 @@
 //! breaks PostgreSQL's `text`, a newline or line separator forges log lines, and bidirectional
 //! overrides make a name display as something else; no client needs any of them. (Zero-width
 //! joiners stay allowed: emoji are made of them.)
+//!
+//! Usernames have one more rule: no whitespace at either end, which a user cannot see when they
+//! type it and would otherwise make " bob" an account beside "bob". (The HTTP adapter also
+//! normalises a username to Unicode NFC before it gets here, so "é" typed as one character or
+//! as "e" and a combining accent names one account.)
 
 use super::ValidationError;
 use std::fmt;
@@ -23,6 +28,14 @@ fn check_name(field: &'static str, raw: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+fn check_username(field: &'static str, raw: &str) -> Result<(), ValidationError> {
+    check_name(field, raw)?;
+    if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) {
+        return Err(ValidationError::SurroundingWhitespace);
+    }
+    Ok(())
+}
+
 fn is_disallowed(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}')
@@ -30,7 +43,7 @@ fn is_disallowed(c: char) -> bool {
 }
 
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $check:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
@@ -38,7 +51,7 @@ macro_rules! name_type {
         impl $name {
             pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
                 let raw = raw.into();
-                check_name($field, &raw)?;
+                $check($field, &raw)?;
                 Ok(Self(raw))
             }
 
@@ -62,17 +75,20 @@ macro_rules! name_type {
 name_type!(
     /// The name a user registers and logs in with; unique across the service.
     Username,
-    "username"
+    "username",
+    check_username
 );
 name_type!(
     /// The name of a snack; unique across the global catalogue.
     SnackName,
-    "name"
+    "name",
+    check_name
 );
 name_type!(
     /// The name of a drawer; unique among one user's drawers only.
     DrawerName,
-    "name"
+    "name",
+    check_name
 );
 
 #[cfg(test)]
@@ -100,6 +116,18 @@ mod tests {
         assert!(SnackName::parse("evil\u{202E}gnp.exe").is_err(), "bidi override");
         assert!(SnackName::parse("a\u{2028}b").is_err(), "line separator");
         assert!(SnackName::parse("👩\u{200D}🍳 snacks").is_ok(), "emoji with joiners");
+    }
+
+    #[test]
+    fn usernames_refuse_surrounding_whitespace() {
+        for padded in [" bob", "bob ", "\u{3000}bob", "bob\u{A0}"] {
+            assert_eq!(
+                Username::parse(padded).unwrap_err().to_string(),
+                "username must not start or end with whitespace",
+                "{padded:?}"
+            );
+        }
+        assert!(Username::parse("bob the builder").is_ok(), "inner spaces are fine");
     }
 
     #[test]

@@ -7,11 +7,11 @@
 
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
-    SnackName, User, UserId, Username, ValidationError,
+    SnackName, User, UserId, UserKey, Username, ValidationError,
 };
 use crate::ports::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 #[derive(Default)]
@@ -22,6 +22,7 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct State {
     users: BTreeMap<Username, Credentials>,
+    usernames: HashMap<UserId, Username>,
     snacks: BTreeMap<SnackId, Snack>,
     snack_names: HashSet<SnackName>,
     drawers: BTreeMap<DrawerId, Drawer>,
@@ -71,10 +72,21 @@ impl UserRepository for MemoryStore {
         if state.users.contains_key(username) {
             return Err(StoreError::Duplicate);
         }
-        let user = User { id: state.user_ids.next(UserId::new), username: username.clone() };
+        let user = User {
+            id: state.user_ids.next(UserId::new),
+            username: username.clone(),
+            key: UserKey::from_random_bits(rand::random()),
+        };
         let credentials = Credentials { user: user.clone(), password_hash: hash.clone() };
         state.users.insert(username.clone(), credentials);
+        state.usernames.insert(user.id, username.clone());
         Ok(user)
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let state = self.state();
+        let username = state.usernames.get(&id);
+        Ok(username.map(|username| state.users[username].user.clone()))
     }
 
     async fn find_by_username(

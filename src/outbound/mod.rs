@@ -6,3 +6,4 @@ pub mod jwt;
 pub mod memory;
 pub mod scrypt;
 pub mod sql;
+pub mod throttle;

@@ -1,8 +1,9 @@
-//! Proving who someone is: password hashing and access tokens.
+//! Proving who someone is: password hashing, access tokens, and holding back password guessing.
 
 use super::BoxError;
-use crate::domain::{AccessToken, Password, PasswordHash, UserId};
+use crate::domain::{AccessToken, Password, PasswordHash, User, UserId, UserKey, Username};
 use async_trait::async_trait;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -32,12 +33,46 @@ pub trait PasswordHasher: Send + Sync {
     ) -> Result<bool, AuthError>;
 }
 
-pub trait TokenService: Send + Sync {
-    /// A signed token that proves to `verify` that its bearer is `user`, until it expires.
-    fn issue(&self, user: UserId) -> Result<AccessToken, AuthError>;
+/// Whom a token names: a user id and the key of the account that had it when the token was
+/// issued. Only the store can say whether that account still exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSubject {
+    pub user: UserId,
+    pub key: UserKey,
+}
 
-    /// The user a token was issued to. MUST return `InvalidToken` for anything that is not a
-    /// current token issued by this service (bad signature, wrong algorithm, expired, missing or
-    /// malformed claims, garbage), and never panic.
-    fn verify(&self, token: &str) -> Result<UserId, AuthError>;
+pub trait TokenService: Send + Sync {
+    /// A signed token that proves to `verify` that its bearer is `user` (its id and key), until
+    /// it expires.
+    fn issue(&self, user: &User) -> Result<AccessToken, AuthError>;
+
+    /// Whom a token was issued to. MUST return `InvalidToken` for anything that is not a
+    /// current token issued by this service (bad signature, wrong algorithm, expired, not valid
+    /// yet, issued in the future, missing or malformed claims, garbage), and never panic.
+    fn verify(&self, token: &str) -> Result<TokenSubject, AuthError>;
+}
+
+/// A login refused because too many failed ones for the same username came just before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many failed logins for this username")]
+pub struct Throttled {
+    /// How long until an attempt for this username is let through again.
+    pub retry_after: Duration,
+}
+
+/// Holds back password guessing against one username, whoever guesses and whether or not the
+/// user exists.
+pub trait LoginThrottle: Send + Sync {
+    /// Called before any password work for every login attempt: MUST refuse it while failed
+    /// attempts for `username` hold it back, with a wait that grows with the failures, and
+    /// otherwise count it as a failure until `succeeded` says otherwise (so that concurrent
+    /// guesses are counted before any of them is checked).
+    fn attempt(&self, username: &Username) -> Result<(), Throttled>;
+
+    /// The attempt let through for `username` had the right password: forget its failures.
+    fn succeeded(&self, username: &Username);
+
+    /// The attempt let through for `username` ended without telling whether the password was
+    /// right (the hasher was overloaded, the client went away): it does not count.
+    fn abandoned(&self, username: &Username);
 }

@@ -30,7 +30,8 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<User, AppError>> + Send;
 
     /// Exchanges a username and password for an access token. MUST return `BadCredentials`
-    /// for an unknown user and a wrong password alike, after the same amount of work.
+    /// for an unknown user and a wrong password alike, after the same amount of work, and
+    /// `LoginThrottled` for both alike while failed attempts for the username hold it back.
     fn log_in(
         &self,
         username: Username,
@@ -38,8 +39,8 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<AccessToken, AppError>> + Send;
 
     /// The user a token belongs to. MUST return `InvalidToken` for anything but a current
-    /// token this service issued.
-    fn authenticate(&self, token: &str) -> Result<UserId, AppError>;
+    /// token this service issued to an account that still exists.
+    fn authenticate(&self, token: &str) -> impl Future<Output = Result<UserId, AppError>> + Send;
 }
 
 /// The global snack catalogue: anyone may read it, any logged-in user may add to it.
@@ -123,6 +124,9 @@ pub enum AppError {
     InvalidToken,
     #[error("username or password incorrect")]
     BadCredentials,
+    /// Too many failed logins for this username just now; the wait is in whole seconds.
+    #[error("too many failed logins for this username, retry in {} s", retry_after_seconds(*.0))]
+    LoginThrottled(std::time::Duration),
     #[error("username taken")]
     UsernameTaken,
     #[error("snack with ID == {0} not found")]
@@ -148,6 +152,11 @@ pub enum AppError {
     /// A bug or broken invariant; the cause is for the logs, not for the client.
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+/// A wait as the whole seconds a client is told to wait: rounded up, and at least one.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 impl From<AuthError> for AppError {

@@ -1,5 +1,6 @@
 //! The core's boundary: the inbound port the outside world calls (`UseCases`, in four parts), and the
-//! outbound ports the core calls (repositories, password hashing, tokens, time).
+//! outbound ports the core calls (repositories, password hashing, tokens, login throttling,
+//! time).
 //!
 //! Each port is narrow enough that an in-memory fake is a page of code, and each method's
 //! documentation states which error it MUST return in which case, so every adapter (SQL, memory,
@@ -10,9 +11,11 @@ mod clock;
 mod inbound;
 mod store;
 
-pub use auth::{AuthError, PasswordHasher, TokenService};
+pub use auth::{AuthError, LoginThrottle, PasswordHasher, Throttled, TokenService, TokenSubject};
 pub use clock::Clock;
-pub use inbound::{Accounts, AppError, Catalogue, Drawers, Readiness, UseCases};
+pub use inbound::{
+    Accounts, AppError, Catalogue, Drawers, Readiness, UseCases, retry_after_seconds,
+};
 pub use store::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.

@@ -41,8 +41,12 @@ pub trait StoreHealth: Send + Sync {
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Adds a user. MUST return `Duplicate` if the username is taken (exact, case-sensitive).
+    /// Adds a user with a fresh random key (`UserKey::from_random_bits`), never one the store
+    /// gave before. MUST return `Duplicate` if the username is taken (exact, case-sensitive).
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError>;
+
+    /// The user with this id; `None` if there is none.
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
     /// The user with exactly this username and their password hash; `None` if there is none.
     async fn find_by_username(

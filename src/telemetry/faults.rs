@@ -4,12 +4,12 @@
 //! span (through the `FaultInjected` response marker), an INFO line for every change of plan
 //! or lazy mode saying who made it, and a WARN, at most every 10 s, for injected errors.
 
+use super::log_budget::LogBudget;
 use super::metrics;
 use super::request_trace;
 use opentelemetry::KeyValue;
 use std::fmt::Display;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -41,20 +41,14 @@ pub fn injected(target: &str, kind: &'static str, delay: Option<Duration>) {
 
 /// A WARN for the first injected error, then at most one per interval with the number held back.
 fn log_error_injection(target: &str, kind: &'static str) {
-    static LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
-    match &mut *last {
-        Some((at, held_back)) if at.elapsed() < ERROR_LOG_INTERVAL => *held_back += 1,
-        _ => {
-            let held_back = last.map_or(0, |(_, held_back)| held_back);
-            tracing::warn!(
-                fault.target = target,
-                fault.kind = kind,
-                not_logged_since_last = held_back,
-                "injected a fault on purpose"
-            );
-            *last = Some((Instant::now(), 0));
-        }
+    static BUDGET: LogBudget = LogBudget::new(ERROR_LOG_INTERVAL);
+    if let Some(held_back) = BUDGET.admit() {
+        tracing::warn!(
+            fault.target = target,
+            fault.kind = kind,
+            not_logged_since_last = held_back,
+            "injected a fault on purpose"
+        );
     }
 }
 

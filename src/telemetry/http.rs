@@ -13,6 +13,7 @@
 
 use super::error_chain;
 use super::faults::FaultInjected;
+use super::log_budget::LogBudget;
 use super::metrics::{self, ServingRequest};
 use super::request_trace::{RequestTrace, TraceSampler};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
@@ -192,15 +193,25 @@ fn log_access(span: &Span, route: &metrics::RouteMetrics, status: u16, duration:
         "request served"
     );
 }
+/// How often, at most, a 503 is logged: a flood of refused logins is one line per interval.
+const UNAVAILABLE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The error line of a 5xx answer, with the cause the router left in the response's
-/// extensions (an `Arc<dyn Error + Send + Sync>`): a warning for an outage (503), an error
-/// for anything else, which is a bug.
+/// extensions (an `Arc<dyn Error + Send + Sync>`): a warning for an outage (503), at most one
+/// per interval with the number held back, and an error for anything else, which is a bug.
 fn log_failure(span: &Span, status: StatusCode, response: &Response) {
+    static UNAVAILABLE: LogBudget = LogBudget::new(UNAVAILABLE_LOG_INTERVAL);
     let cause = response.extensions().get::<Arc<dyn Error + Send + Sync>>();
     let error = cause.map(|cause| error_chain(&**cause));
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        tracing::warn!(parent: span, error = error.as_deref(), "request failed: dependency unavailable");
+        if let Some(held_back) = UNAVAILABLE.admit() {
+            tracing::warn!(
+                parent: span,
+                error = error.as_deref(),
+                not_logged_since_last = held_back,
+                "request failed: dependency unavailable"
+            );
+        }
     } else {
         tracing::error!(parent: span, error = error.as_deref(), "request failed");
     }

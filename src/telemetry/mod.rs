@@ -2,11 +2,13 @@
 //! traces (`setup`), the metrics registry and its exposition (`metrics`), the per-request
 //! trace decision (`request_trace`), the HTTP request layer and `/metrics` (`http`), and
 //! `Observed<P>`, the decorator that gives every port, inbound and outbound, its spans and
-//! function-call series (`observed`), and how injected faults show (`faults`). `startup` puts them around the core and the adapters;
+//! function-call series (`observed`), how injected faults show (`faults`), and the budget that
+//! keeps floods of alike warnings to a line per interval (`log_budget`). `startup` puts them around the core and the adapters;
 //! nothing here knows which adapters those are.
 
 pub mod faults;
 pub mod http;
+mod log_budget;
 pub mod metrics;
 mod observed;
 pub mod request_trace;

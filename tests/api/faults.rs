@@ -4,7 +4,7 @@
 //! plans; the injection counters on `/metrics` are process-wide, so only their growth is
 //! checked there.
 
-use crate::support::auth::{cheap_hasher, token_service};
+use crate::support::auth::{cheap_hasher, login_throttle, token_service};
 use crate::support::client::{ApiClient, Reply};
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +15,7 @@ use snackdrawer::app::Snackdrawer;
 use snackdrawer::chaos::lazy::LazySettings;
 use snackdrawer::chaos::plan::{Delay, Plan};
 use snackdrawer::chaos::{ChangedBy, FaultInjector, admin};
-use snackdrawer::inbound::http::ROUTES;
+use snackdrawer::inbound::http::{AddressLimits, ROUTES};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::ports::Catalogue;
@@ -39,6 +39,7 @@ impl FaultyApi {
             "memory",
             cheap_hasher(),
             token_service(Arc::new(SystemClock)),
+            login_throttle(Arc::new(SystemClock)),
             Some(&injector),
         );
         let core = Snackdrawer::new(ports);
@@ -46,6 +47,7 @@ impl FaultyApi {
         let router = http_api(
             observed_use_cases(core),
             request_timeout,
+            AddressLimits::OFF,
             TraceSampler::never(),
             Some(injector.clone()),
         );

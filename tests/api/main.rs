@@ -12,6 +12,7 @@ mod contract;
 mod fault_binary;
 mod faults;
 mod layering;
+mod logins;
 mod persistence;
 mod races;
 mod store_contract;

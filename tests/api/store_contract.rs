@@ -1,8 +1,11 @@
 //! The repository ports' contract, written once and run against every store: what each method
 //! returns, and which `StoreError` it MUST return when, as the port documentation promises.
 
-use crate::support::auth::{cheap_hasher, token_service};
-use crate::support::stores::{StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store};
+use crate::support::auth::{cheap_hasher, login_throttle, token_service};
+use crate::support::stores::{
+    FreshDatabase, StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store,
+    migrated_sql_store, postgres_enabled, sqlite_url,
+};
 use sea_orm::{ConnectionTrait, Database};
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
@@ -15,7 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
     let tokens = token_service(Arc::new(SystemClock));
-    fresh_ports(kind, Arc::new(cheap_hasher()), Arc::new(tokens)).await
+    let throttle = login_throttle(Arc::new(SystemClock));
+    fresh_ports(kind, Arc::new(cheap_hasher()), Arc::new(tokens), throttle).await
 }
 
 fn username(raw: &str) -> Username {
@@ -59,6 +63,61 @@ async fn users_are_found_by_exact_username(kind: StoreKind) {
     assert_eq!(found.user, ann);
     assert_eq!(found.password_hash, PasswordHash::new("$h1"));
     assert!(ports.users.find_by_username(&username("ann")).await.unwrap().is_none());
+}
+
+async fn users_are_found_by_id_with_a_key_of_their_own(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = ports.users.create(&username("ann"), &PasswordHash::new("$h1")).await.unwrap();
+    let bob = ports.users.create(&username("bob"), &PasswordHash::new("$h2")).await.unwrap();
+    assert_eq!(ports.users.find_by_id(ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(ports.users.find_by_id(bob.id).await.unwrap(), Some(bob.clone()));
+    assert_ne!(ann.key, bob.key);
+    assert_eq!(ann.key.as_str().len(), 32, "128 random bits as hex");
+    let nobody = UserId::new(bob.id.get() + 1).unwrap();
+    assert_eq!(ports.users.find_by_id(nobody).await.unwrap(), None);
+}
+
+/// A database as the service left it before users had keys: the key column and the record of
+/// its migration taken away again, and two users added the old way. Migrating gives each a key.
+async fn users_of_an_existing_database_get_keys(kind: StoreKind) {
+    let (url, _guard) = match kind {
+        StoreKind::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            (sqlite_url(&dir), StoreGuard::SqliteFile { dir })
+        }
+        _ => {
+            let database = FreshDatabase::create().await;
+            (database.url.clone(), StoreGuard::Postgres { database })
+        }
+    };
+    migrated_sql_store(&url).await;
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    for statement in [
+        "ALTER TABLE users DROP COLUMN user_key",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261201_000001_user_keys'",
+        "INSERT INTO users (username, password_hash) VALUES ('old', '$h1'), ('older', '$h2')",
+    ] {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    db.close().await.unwrap();
+    let store = migrated_sql_store(&url).await;
+    let old = store.find_by_id(UserId::new(1).unwrap()).await.unwrap().unwrap();
+    let older = store.find_by_id(UserId::new(2).unwrap()).await.unwrap().unwrap();
+    assert_eq!(old.username, username("old"));
+    assert_eq!(old.key.as_str().len(), 32);
+    assert_ne!(old.key, older.key);
+}
+
+#[tokio::test]
+async fn sqlite_users_of_an_existing_database_get_keys() {
+    users_of_an_existing_database_get_keys(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_users_of_an_existing_database_get_keys() {
+    if postgres_enabled() {
+        users_of_an_existing_database_get_keys(StoreKind::Postgres).await;
+    }
 }
 
 async fn a_taken_username_is_a_duplicate(kind: StoreKind) {
@@ -256,6 +315,7 @@ async fn a_fresh_store_is_healthy(kind: StoreKind) {
 
 for_each_store!(
     users_are_found_by_exact_username,
+    users_are_found_by_id_with_a_key_of_their_own,
     a_taken_username_is_a_duplicate,
     snacks_are_listed_in_id_order,
     a_taken_snack_name_is_a_duplicate,

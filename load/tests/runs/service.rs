@@ -21,6 +21,8 @@ impl Service {
             .env("SNACKDRAWER_LOG_FORMAT", "json")
             .env("SNACKDRAWER_SCRYPT_LOG_N", "4")
             .env("SNACKDRAWER_TOKEN_TTL", "2")
+            // Four users from one address, guessing passwords: the documented load setting.
+            .env("SNACKDRAWER_LOGIN_LIMITS", "false")
             .env("SNACKDRAWER_JWT_SECRET", "a-test-secret-of-at-least-32-bytes-long")
             .env("DATABASE_URL", database_url)
             .stdout(Stdio::piped())

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Deserialize)]
 pub struct CredentialsBody {
@@ -17,8 +18,11 @@ pub struct CredentialsBody {
 }
 
 impl CredentialsBody {
+    /// The username in Unicode NFC, so one name typed with composed or decomposed accents is
+    /// one account.
     fn validate(self) -> Result<(Username, Password), ApiError> {
-        Ok((Username::parse(self.username)?, Password::parse(self.password)?))
+        let username: String = self.username.nfc().collect();
+        Ok((Username::parse(username)?, Password::parse(self.password)?))
     }
 }
 

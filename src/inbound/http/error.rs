@@ -7,7 +7,7 @@
 
 use super::extract::numeric_ids;
 use crate::domain::ValidationError;
-use crate::ports::AppError;
+use crate::ports::{AppError, retry_after_seconds};
 use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The client stopped sending its body: its fault, not the service's.
     #[error("the request body did not arrive within {0:?}")]
     BodyTimedOut(std::time::Duration),
+    /// One client address sent more password requests than its share (`address_limit`).
+    #[error("too many requests from this address, retry in {} s", retry_after_seconds(*.0))]
+    TooManyRequests(std::time::Duration),
     /// Lazy mode's refusal; the cause says it was injected.
     #[error("too lazy to answer right now, retry later")]
     TooLazy(#[source] crate::ports::BoxError),
@@ -54,9 +57,11 @@ impl ApiError {
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TimedOut(_) | Self::TooLazy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+                AppError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
                 AppError::SnackNotFound(_)
                 | AppError::DrawerNotFound(_)
                 | AppError::DrawerDoesNotExist(_)
@@ -99,8 +104,14 @@ impl IntoResponse for ApiError {
         if status == StatusCode::REQUEST_TIMEOUT {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            Self::TooManyRequests(wait) | Self::App(AppError::LoginThrottled(wait)) => {
+                headers.insert(header::RETRY_AFTER, retry_after_seconds(*wait).into());
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         if status.is_server_error() {
             response.extensions_mut().insert::<ServerFailure>(Arc::new(self));

@@ -49,7 +49,7 @@ impl<U: UseCases> FromRequestParts<Arc<U>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<U>) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers)?;
-        Ok(Caller(app.authenticate(token)?))
+        Ok(Caller(app.authenticate(token).await?))
     }
 }
 

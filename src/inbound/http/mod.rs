@@ -6,6 +6,7 @@
 //! into a response in one place (`error.rs`). Nothing here is instrumented: `startup` wraps the
 //! use cases and this router in the telemetry decorators.
 
+mod address_limit;
 mod auth;
 mod deadline;
 mod drawers;
@@ -15,6 +16,7 @@ mod probes;
 pub mod server;
 mod snacks;
 
+pub use address_limit::{AddressLimits, limit_password_routes};
 pub use error::{ApiError, ServerFailure};
 
 use crate::ports::UseCases;

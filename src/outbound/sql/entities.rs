@@ -11,6 +11,7 @@ pub mod users {
         pub id: i64,
         pub username: String,
         pub password_hash: String,
+        pub user_key: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,7 +21,7 @@ mod migrations;
 
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
-    SnackName, User, UserId, Username, ValidationError,
+    SnackName, User, UserId, UserKey, Username, ValidationError,
 };
 use crate::ports::{
     BoxError, DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository,
@@ -230,6 +230,7 @@ fn to_user(row: &users::Model) -> Result<User, StoreError> {
     Ok(User {
         id: UserId::new(row.id).map_err(corrupt)?,
         username: Username::parse(row.username.clone()).map_err(corrupt)?,
+        key: UserKey::parse(row.user_key.clone()).map_err(corrupt)?,
     })
 }
 
@@ -274,12 +275,22 @@ impl UserRepository for SqlStore {
             let row = users::ActiveModel {
                 username: Set(username.as_str().to_owned()),
                 password_hash: Set(hash.expose().to_owned()),
+                user_key: Set(UserKey::from_random_bits(rand::random()).as_str().to_owned()),
                 ..Default::default()
             }
             .insert(self.db()?)
             .await
             .map_err(duplicate_or)?;
             to_user(&row)
+        })
+        .await
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.guarded(async {
+            let row =
+                users::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
+            row.as_ref().map(to_user).transpose()
         })
         .await
     }

@@ -29,11 +29,11 @@ impl<P: Accounts> Accounts for Observed<P> {
         self.inner.log_in(username, password).instrument(span).await
     }
 
-    fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+    async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
         if !request_trace::recording() {
-            return self.inner.authenticate(token);
+            return self.inner.authenticate(token).await;
         }
-        let user = info_span!("authenticate").in_scope(|| self.inner.authenticate(token))?;
+        let user = self.inner.authenticate(token).instrument(info_span!("authenticate")).await?;
         Span::current().record("enduser.id", user.get());
         Ok(user)
     }

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, UserRepository,
+    TokenService, TokenSubject, UserRepository,
 };
 use crate::telemetry::metrics::{self, CallOutcome, Function};
 use async_trait::async_trait;
@@ -142,6 +142,11 @@ impl<P: UserRepository> UserRepository for Observed<P> {
         self.db_call(call, self.inner.create(username, hash)).await
     }
 
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let call = db_call!("UserRepository::find_by_id", "SELECT", "users");
+        self.db_call(call, self.inner.find_by_id(id)).await
+    }
+
     async fn find_by_username(
         &self,
         username: &Username,
@@ -233,11 +238,11 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
 }
 
 impl<P: TokenService> TokenService for Observed<P> {
-    fn issue(&self, user: UserId) -> Result<AccessToken, AuthError> {
+    fn issue(&self, user: &User) -> Result<AccessToken, AuthError> {
         observe_sync(auth_function!("TokenService::issue"), self.module, || self.inner.issue(user))
     }
 
-    fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+    fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
         observe_sync(auth_function!("TokenService::verify"), self.module, || {
             self.inner.verify(token)
         })

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use snackdrawer::app::Snackdrawer;
+use snackdrawer::inbound::http::AddressLimits;
 use snackdrawer::startup::{http_api, observed_use_cases};
 use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::time::Duration;
@@ -24,7 +25,9 @@ impl ApiClient {
     /// The API over `core` as production wires it (use cases observed, every request traced).
     pub fn new(core: Snackdrawer) -> Self {
         let use_cases = observed_use_cases(core);
-        Self::over(http_api(use_cases, Duration::from_secs(30), TraceSampler::always(), None))
+        let timeout = Duration::from_secs(30);
+        // In-process requests carry no peer address: the per-address limit could not apply.
+        Self::over(http_api(use_cases, timeout, AddressLimits::OFF, TraceSampler::always(), None))
     }
 
     /// A client of `router`, however it was put together.

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, Database};
 use snackdrawer::app::Ports;
 use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
-use snackdrawer::ports::{PasswordHasher, TokenService};
+use snackdrawer::ports::{LoginThrottle, PasswordHasher, TokenService};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,14 +54,16 @@ pub async fn fresh_ports(
     kind: StoreKind,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    login_throttle: Arc<dyn LoginThrottle>,
 ) -> (Ports, StoreGuard) {
     match kind {
         StoreKind::Memory => {
-            (Ports::with_store(Arc::new(MemoryStore::new()), hasher, tokens), StoreGuard::Nothing)
+            let store = Arc::new(MemoryStore::new());
+            (Ports::with_store(store, hasher, tokens, login_throttle), StoreGuard::Nothing)
         }
         StoreKind::Sqlite | StoreKind::Postgres => {
             let (store, guard) = fresh_sql_store(kind).await;
-            (Ports::with_store(Arc::new(store), hasher, tokens), guard)
+            (Ports::with_store(Arc::new(store), hasher, tokens, login_throttle), guard)
         }
     }
 }

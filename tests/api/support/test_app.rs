@@ -1,7 +1,7 @@
 //! A test application: the core on a fresh store (memory, SQLite or PostgreSQL) with a cheap
 //! password hash and a clock the test controls, and the client in front of it.
 
-use super::auth::{cheap_hasher, token_service};
+use super::auth::{cheap_hasher, login_throttle, token_service};
 use super::client::ApiClient;
 use super::stores::{StoreGuard, StoreKind, fresh_ports};
 use axum::http::StatusCode;
@@ -34,7 +34,7 @@ impl Clock for ManualClock {
 pub struct TestApp {
     /// The core, for tests that call the use cases without HTTP.
     pub app: Snackdrawer,
-    /// The clock the token service reads.
+    /// The clock the token service and the login throttle read.
     pub clock: Arc<ManualClock>,
     client: ApiClient,
     _store: StoreGuard,
@@ -55,7 +55,8 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new());
         let hasher = Arc::new(cheap_hasher());
         let tokens = Arc::new(token_service(clock.clone()));
-        let (ports, guard) = fresh_ports(store, hasher, tokens).await;
+        let throttle = login_throttle(clock.clone());
+        let (ports, guard) = fresh_ports(store, hasher, tokens, throttle).await;
         let app = Snackdrawer::new(ports);
         Self { client: ApiClient::new(app.clone()), app, clock, _store: guard }
     }

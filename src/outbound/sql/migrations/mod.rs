@@ -5,6 +5,7 @@
 //! it after the file, which is easy to get wrong.
 
 mod m20261128_000001_create_tables;
+mod m20261201_000001_user_keys;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -12,6 +13,9 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_create_tables::Migration)]
+        vec![
+            Box::new(m20261128_000001_create_tables::Migration),
+            Box::new(m20261201_000001_user_keys::Migration),
+        ]
     }
 }
