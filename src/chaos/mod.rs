@@ -18,6 +18,6 @@ mod injector;
 pub mod lazy;
 pub mod plan;
 
-pub use faulty::{Faulty, InjectedFault};
+pub use faulty::Faulty;
 pub use http::FaultLayer;
-pub use injector::{ChangedBy, FaultInjector, Outcome, Status};
+pub use injector::{ChangedBy, FaultInjector};
