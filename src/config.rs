@@ -213,6 +213,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit; serving applies them too.
     Migrate,
+    /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` serves) and exit.
+    Openapi,
     /// Show or change the fault plan and lazy mode of a running service, through its admin
     /// API (see docs/faults.md).
     Faults(FaultsCommand),

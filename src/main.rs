@@ -4,15 +4,22 @@
 use clap::Parser;
 use snackdrawer::chaos::client;
 use snackdrawer::config::{Command, Config, FaultsCommand};
-use snackdrawer::startup::{Application, Stopped, init_telemetry, migrate_only};
+use snackdrawer::startup::{Application, Stopped, init_telemetry, migrate_only, openapi_json};
 use snackdrawer::telemetry::{Telemetry, error_chain};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    if let Some(Command::Faults(command)) = &config.command {
-        return faults_client(command.clone().with_settings(&config.faults)).await;
+    match &config.command {
+        Some(Command::Faults(command)) => {
+            return faults_client(command.clone().with_settings(&config.faults)).await;
+        }
+        Some(Command::Openapi) => {
+            print!("{}", openapi_json());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let telemetry = match init_telemetry(&config) {
         Ok(telemetry) => telemetry,
@@ -23,7 +30,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match config.command {
         Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
-        // `faults` was handled above, without telemetry.
+        // `faults` and `openapi` were handled above, without telemetry.
         _ => serve(&config, &telemetry).await,
     };
     telemetry.shutdown().await;

@@ -248,6 +248,11 @@ pub fn init_telemetry(config: &Config) -> Result<Telemetry, TelemetryError> {
     })
 }
 
+/// The API's OpenAPI document, as `GET /openapi.json` serves it (`snackdrawer openapi`).
+pub fn openapi_json() -> String {
+    http::openapi::to_json(&http::document::<Snackdrawer>())
+}
+
 /// The use cases as the service runs them: the core's, each in its span.
 pub type ObservedUseCases = Arc<Observed<Snackdrawer>>;
 

@@ -1,8 +1,8 @@
 //! `/drawers/`: each user's private drawers.
 
-use super::ApiError;
-use super::extract::{Caller, JsonBody, PathIds};
+use super::extract::{Caller, JsonBody, PathIds, integer};
 use super::snacks::SnackView;
+use super::{ApiError, openapi};
 use crate::domain::{Drawer, DrawerId, DrawerName, SnackId};
 use crate::ports::UseCases;
 use axum::Json;
@@ -10,18 +10,27 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 /// A drawer as listings show it: no contents.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = DrawerSummary)]
 pub struct DrawerSummaryView {
+    #[schema(schema_with = openapi::id)]
     id: i64,
+    #[schema(example = "desk")]
     name: String,
 }
 
-#[derive(Serialize)]
+/// A drawer and what is in it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Drawer)]
 pub struct DrawerView {
+    /// The snacks in the drawer, in snack-id order.
     contents: Vec<SnackView>,
+    #[schema(schema_with = openapi::id)]
     id: i64,
+    #[schema(example = "desk")]
     name: String,
 }
 
@@ -31,31 +40,56 @@ impl DrawerView {
     }
 }
 
-#[derive(Serialize)]
+/// The caller's drawers, in id order, without their contents.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DrawerList)]
 pub struct DrawerList {
     drawers: Vec<DrawerSummaryView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = OneDrawer)]
 pub struct OneDrawer {
     drawer: DrawerView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Message)]
 pub struct Message {
+    #[schema(example = "snack added to drawer")]
     message: &'static str,
 }
 
-#[derive(Deserialize)]
+/// A drawer to create.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewDrawer)]
 pub struct NewDrawer {
+    /// Unique among the caller's drawers (other users may use it too), compared exactly.
+    #[schema(schema_with = openapi::name)]
     name: String,
 }
 
-#[derive(Deserialize)]
+/// A snack to put in a drawer.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SnackToAdd)]
 pub struct SnackToAdd {
+    /// The id of a snack of the catalogue.
+    #[schema(schema_with = openapi::id)]
+    #[serde(deserialize_with = "integer")]
     snack: i64,
 }
 
+/// The path parameter that names a drawer (the routes below share it).
+const DRAWER_ID: &str = "The drawer's id; another user's drawer answers as a missing one.";
+
+#[utoipa::path(
+    get,
+    path = "/drawers/",
+    operation_id = "list_drawers",
+    tag = "drawers",
+    security(("bearer" = []), ("access_token" = [])),
+    responses((status = 200, description = "The caller's drawers, in id order.", body = DrawerList))
+)]
 pub async fn list<U: UseCases>(
     State(app): State<Arc<U>>,
     Caller(caller): Caller,
@@ -69,6 +103,29 @@ pub async fn list<U: UseCases>(
     Ok(Json(DrawerList { drawers }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/drawers/",
+    operation_id = "create_drawer",
+    tag = "drawers",
+    request_body = NewDrawer,
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 201, description = "The drawer exists, empty.", body = OneDrawer, links(
+            ("add_snack_to_drawer" = (operation_id = "add_snack_to_drawer",
+                parameters(("id" = "$response.body#/drawer/id")),
+                description = "Put a snack in the new drawer.")),
+            ("get_drawer" = (operation_id = "get_drawer",
+                parameters(("id" = "$response.body#/drawer/id")),
+                description = "Read the new drawer back.")),
+            ("delete_drawer" = (operation_id = "delete_drawer",
+                parameters(("id" = "$response.body#/drawer/id")),
+                description = "Delete the new drawer.")),
+        )),
+        (status = 400, description = "A bad body, or a name out of its limits."),
+        (status = 422, description = "The caller has a drawer of that name already."),
+    )
+)]
 pub async fn create<U: UseCases>(
     State(app): State<Arc<U>>,
     Caller(caller): Caller,
@@ -79,6 +136,19 @@ pub async fn create<U: UseCases>(
     Ok((StatusCode::CREATED, Json(OneDrawer { drawer: DrawerView::new(drawer, Vec::new()) })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/drawers/{id}",
+    operation_id = "get_drawer",
+    tag = "drawers",
+    params(("id" = i64, Path, description = DRAWER_ID, minimum = 1)),
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 200, description = "The drawer and its contents.", body = OneDrawer),
+        (status = 400, description = "`drawer ID must be >= 1`."),
+        (status = 404, description = "`drawer with ID == 9 not found`: missing, or someone else's."),
+    )
+)]
 pub async fn get<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
@@ -89,6 +159,27 @@ pub async fn get<U: UseCases>(
     Ok(Json(OneDrawer { drawer: DrawerView::new(found.drawer, contents) }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/drawers/{id}",
+    operation_id = "add_snack_to_drawer",
+    tag = "drawers",
+    params(("id" = i64, Path, description = DRAWER_ID, minimum = 1)),
+    request_body = SnackToAdd,
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 201, description = "The snack is in the drawer.", body = Message, links(
+            ("get_drawer" = (operation_id = "get_drawer", parameters(("id" = "$request.path.id")),
+                description = "Read the drawer with its new snack.")),
+            ("take_snack_from_drawer" = (operation_id = "take_snack_from_drawer",
+                parameters(("id" = "$request.path.id"), ("snack_id" = "$request.body#/snack")),
+                description = "Take the snack out again.")),
+        )),
+        (status = 400, description = "A drawer id or snack id below 1, or a bad body."),
+        (status = 404, description = "`drawer with ID 9 does not exist`: missing, or someone else's."),
+        (status = 422, description = "The snack does not exist, or is in the drawer already."),
+    )
+)]
 pub async fn add_snack<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
@@ -101,6 +192,22 @@ pub async fn add_snack<U: UseCases>(
     Ok((StatusCode::CREATED, Json(Message { message: "snack added to drawer" })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/drawers/{id}/snacks/{snack_id}",
+    operation_id = "take_snack_from_drawer",
+    tag = "drawers",
+    params(
+        ("id" = i64, Path, description = DRAWER_ID, minimum = 1),
+        ("snack_id" = i64, Path, description = "The snack's id.", minimum = 1),
+    ),
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 204, description = "The snack is out of the drawer; it stays in the catalogue."),
+        (status = 400, description = "A drawer id or snack id below 1."),
+        (status = 404, description = "No such drawer of the caller's, or the snack is not in it."),
+    )
+)]
 pub async fn take_snack<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id, snack_id]): PathIds<2>,
@@ -112,6 +219,22 @@ pub async fn take_snack<U: UseCases>(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/drawers/{id}",
+    operation_id = "delete_drawer",
+    tag = "drawers",
+    params(("id" = i64, Path, description = DRAWER_ID, minimum = 1)),
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 204, description = "The drawer and its contents are gone.", links(
+            ("get_drawer" = (operation_id = "get_drawer", parameters(("id" = "$request.path.id")),
+                description = "A deleted drawer answers 404.")),
+        )),
+        (status = 400, description = "`drawer ID must be >= 1`."),
+        (status = 404, description = "`drawer with ID 9 does not exist`: missing, or someone else's."),
+    )
+)]
 pub async fn delete<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,

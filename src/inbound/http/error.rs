@@ -11,8 +11,9 @@ use crate::ports::{AppError, retry_after_seconds};
 use axum::extract::Path;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -120,10 +121,23 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The contract's error body, the same for every failure.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `<code> <reason phrase>: <description>`, e.g. `404 Not Found: snack with ID == 99 not
+    /// found`.
+    #[schema(
+        pattern = "^[45][0-9]{2} [A-Za-z -]+: ",
+        example = "404 Not Found: snack with ID == 99 not found"
+    )]
+    error: String,
+}
+
 /// The contract's error body: `{"error": "<code> <reason>: <description>"}`.
 pub fn error_body(status: StatusCode, description: impl std::fmt::Display) -> String {
     let reason = status.canonical_reason().unwrap_or("Error");
-    json!({ "error": format!("{} {reason}: {description}", status.as_u16()) }).to_string()
+    let body = ErrorBody { error: format!("{} {reason}: {description}", status.as_u16()) };
+    serde_json::to_string(&body).expect("a struct of one string serialises")
 }
 
 pub async fn unknown_route(method: Method, uri: Uri) -> ApiError {

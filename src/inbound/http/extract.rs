@@ -9,7 +9,8 @@ use crate::ports::{AppError, UseCases};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, Error as _, Unexpected};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -111,5 +112,29 @@ impl JsonBody {
         // The path names the field: "password: invalid type: boolean `true`, expected a string".
         serde_path_to_error::deserialize(value)
             .map_err(|error| ApiError::BadBody(format!("invalid request body: {error}")))
+    }
+}
+
+/// Reads a body field that holds an integer (`#[serde(deserialize_with = "integer")]`), written
+/// either way JSON allows: `7`, or `7.0`, which JSON Schema counts as the same integer and which
+/// some clients' JSON libraries write. A fraction, or a float too large for `f64` to hold
+/// exactly (beyond 2^53), is refused as not an integer.
+pub fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0; // 2^53
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(integer) = number.as_i64() {
+        return Ok(integer);
+    }
+    match (number.as_u64(), number.as_f64()) {
+        (Some(too_large), _) => Err(D::Error::invalid_value(
+            Unexpected::Unsigned(too_large),
+            &"a 64-bit signed integer",
+        )),
+        (None, Some(float)) if float.fract() == 0.0 && float.abs() <= EXACT_IN_F64 => {
+            Ok(float as i64)
+        }
+        (None, float) => {
+            Err(D::Error::invalid_type(Unexpected::Float(float.unwrap_or(f64::NAN)), &"an integer"))
+        }
     }
 }

@@ -12,6 +12,7 @@ mod deadline;
 mod drawers;
 mod error;
 mod extract;
+pub mod openapi;
 mod probes;
 pub mod server;
 mod snacks;
@@ -21,14 +22,18 @@ pub use error::{ApiError, ServerFailure};
 
 use crate::ports::UseCases;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, Route, delete, get, post};
+use axum::routing::{MethodRouter, Route, get};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::{Layer, Service, ServiceBuilder};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 /// Request bodies larger than this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -56,10 +61,12 @@ pub const ROUTES: &[&str] = &[
     "GET /healthz",
     "GET /readyz",
     "GET /metrics",
+    "GET /openapi.json",
 ];
 
-/// The paths that serve operators (probes, metrics) rather than the API's users.
-pub const OPERATIONAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+/// The paths that serve operators and tools (probes, metrics, the API's document) rather than
+/// the API's users.
+pub const OPERATIONAL_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// The whole HTTP API over `app`. `/metrics` answers with `metrics`, which the caller supplies
 /// so that this adapter stays ignorant of telemetry. A request that takes longer than
@@ -78,22 +85,11 @@ where
     <L::Service as Service<Request>>::Response: IntoResponse + 'static,
     <L::Service as Service<Request>>::Future: Send + 'static,
 {
-    Router::new()
-        .route("/auth/users", post(auth::register::<U>))
-        .route("/auth/login", post(auth::log_in::<U>))
-        .merge(with_and_without_slash("/snacks", get(snacks::list::<U>).post(snacks::create::<U>)))
-        .route("/snacks/{id}", get(snacks::get::<U>))
-        .merge(with_and_without_slash(
-            "/drawers",
-            get(drawers::list::<U>).post(drawers::create::<U>),
-        ))
-        .route(
-            "/drawers/{id}",
-            get(drawers::get::<U>).post(drawers::add_snack::<U>).delete(drawers::delete::<U>),
-        )
-        .route("/drawers/{id}/snacks/{snack_id}", delete(drawers::take_snack::<U>))
-        .route("/healthz", get(probes::healthz))
-        .route("/readyz", get(probes::readyz::<U>))
+    let (routes, mut document) = described_routes::<U>().split_for_parts();
+    openapi::complete(&mut document);
+    let document = Bytes::from(openapi::to_json(&document));
+    routes
+        .route("/openapi.json", get(move || openapi::serve(document.clone())))
         .route("/metrics", metrics)
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -108,11 +104,35 @@ where
         .with_state(app)
 }
 
+/// The API's routes with their OpenAPI description: each `routes!` registers the handlers and
+/// takes their `#[utoipa::path]`, so a route cannot be served undescribed.
+fn described_routes<U: UseCases + 'static>() -> OpenApiRouter<Arc<U>> {
+    let router = OpenApiRouter::with_openapi(openapi::Contract::openapi())
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::log_in))
+        .routes(routes!(snacks::get))
+        .routes(routes!(drawers::get, drawers::add_snack, drawers::delete))
+        .routes(routes!(drawers::take_snack))
+        .routes(routes!(probes::healthz))
+        .routes(routes!(probes::readyz));
+    let router = with_and_without_slash(router, routes!(snacks::list, snacks::create));
+    with_and_without_slash(router, routes!(drawers::list, drawers::create))
+}
+
+/// The document of the API, as `router` serves it, without a router: for `snackdrawer openapi`
+/// and the tests. It does not depend on the port's type; any will do.
+pub fn document<U: UseCases + 'static>() -> utoipa::openapi::OpenApi {
+    let mut document = described_routes::<U>().into_openapi();
+    openapi::complete(&mut document);
+    document
+}
+
 /// The old service answered `/snacks` like `/snacks/` (through a redirect); serving both
-/// directly saves old clients a round trip.
+/// directly saves old clients a round trip. (The document adds the twin in `openapi`.)
 fn with_and_without_slash<S: Clone + Send + Sync + 'static>(
-    path: &str,
-    methods: MethodRouter<S>,
-) -> Router<S> {
-    Router::new().route(path, methods.clone()).route(&format!("{path}/"), methods)
+    router: OpenApiRouter<S>,
+    (schemas, paths, methods): UtoipaMethodRouter<S>,
+) -> OpenApiRouter<S> {
+    let path = paths.paths.keys().next().expect("routes! names one path").clone();
+    router.route(path.trim_end_matches('/'), methods.clone()).routes((schemas, paths, methods))
 }

@@ -6,14 +6,40 @@ use super::ApiError;
 use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// What a probe found.
+#[derive(Serialize, ToSchema)]
+pub struct ProbeStatus {
+    /// `ok` from `/healthz`, `ready` from `/readyz`.
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
-pub async fn readyz<U: UseCases>(State(app): State<Arc<U>>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive.", body = ProbeStatus))
+)]
+pub async fn healthz() -> Json<ProbeStatus> {
+    Json(ProbeStatus { status: "ok" })
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "This replica can serve.", body = ProbeStatus),
+        (status = 503, description = "Its store cannot answer now."),
+    )
+)]
+pub async fn readyz<U: UseCases>(State(app): State<Arc<U>>) -> Result<Json<ProbeStatus>, ApiError> {
     app.readiness().await?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(ProbeStatus { status: "ready" }))
 }

@@ -1,7 +1,7 @@
 //! `/snacks/`: the global catalogue.
 
-use super::ApiError;
 use super::extract::{Caller, JsonBody, PathIds};
+use super::{ApiError, openapi};
 use crate::domain::{Snack, SnackId, SnackName};
 use crate::ports::UseCases;
 use axum::Json;
@@ -9,10 +9,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+/// A snack of the global catalogue.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Snack)]
 pub struct SnackView {
+    #[schema(schema_with = openapi::id)]
     id: i64,
+    #[schema(example = "dark chocolate")]
     name: String,
 }
 
@@ -22,26 +27,52 @@ impl From<Snack> for SnackView {
     }
 }
 
-#[derive(Serialize)]
+/// The whole catalogue, in id order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SnackList)]
 pub struct SnackList {
     snacks: Vec<SnackView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = OneSnack)]
 pub struct OneSnack {
     snack: SnackView,
 }
 
-#[derive(Deserialize)]
+/// A snack to add to the catalogue.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewSnack)]
 pub struct NewSnack {
+    /// Unique across the catalogue, compared exactly.
+    #[schema(schema_with = openapi::name)]
     name: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/snacks/",
+    operation_id = "list_snacks",
+    tag = "catalogue",
+    responses((status = 200, description = "The catalogue, in id order.", body = SnackList))
+)]
 pub async fn list<U: UseCases>(State(app): State<Arc<U>>) -> Result<Json<SnackList>, ApiError> {
     let snacks = app.list_snacks().await?.into_iter().map(SnackView::from).collect();
     Ok(Json(SnackList { snacks }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/snacks/{id}",
+    operation_id = "get_snack",
+    tag = "catalogue",
+    params(("id" = i64, Path, description = "The snack's id.", minimum = 1)),
+    responses(
+        (status = 200, description = "The snack.", body = OneSnack),
+        (status = 400, description = "`snack ID must be >= 1`."),
+        (status = 404, description = "No snack has that id."),
+    )
+)]
 pub async fn get<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
@@ -50,6 +81,22 @@ pub async fn get<U: UseCases>(
     Ok(Json(OneSnack { snack: snack.into() }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/snacks/",
+    operation_id = "create_snack",
+    tag = "catalogue",
+    request_body = NewSnack,
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (status = 201, description = "The snack is in the catalogue.", body = OneSnack, links(
+            ("get_snack" = (operation_id = "get_snack", parameters(("id" = "$response.body#/snack/id")),
+                description = "Read the new snack back.")),
+        )),
+        (status = 400, description = "A bad body, or a name out of its limits."),
+        (status = 422, description = "A snack of that name exists already."),
+    )
+)]
 pub async fn create<U: UseCases>(
     State(app): State<Arc<U>>,
     _caller: Caller,

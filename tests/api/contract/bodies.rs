@@ -108,7 +108,25 @@ async fn bodies_of_exactly_64_kib_are_read(store: StoreKind) {
     }
 }
 
+/// JSON Schema counts `2.0` as the integer 2, and so do the ids in bodies; a fraction is not an
+/// id.
+async fn ids_in_bodies_may_be_written_with_a_zero_fraction(store: StoreKind) {
+    let Fixture { app, token, drawer } = alice_with_drawer(store, &[]).await;
+    let path = drawer_path(drawer);
+    let reply = app.post(&path).token(&token).json(json!({"snack": 2.0})).send().await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let contents = app.get(&path).token(&token).send().await.json["drawer"]["contents"].clone();
+    assert_eq!(contents[0]["id"], 2);
+    for not_an_id in [json!(2.5), json!(1e300), json!(18446744073709551615u64)] {
+        let reply = app.post(&path).token(&token).json(json!({"snack": not_an_id})).send().await;
+        assert_bad_request(&reply, "snack");
+    }
+    let reply = app.post(&path).token(&token).json(json!({"snack": 0.0})).send().await;
+    assert_bad_request(&reply, "snack ID must be >= 1");
+}
+
 for_each_store!(
+    ids_in_bodies_may_be_written_with_a_zero_fraction,
     bodies_that_are_not_json_objects_are_400,
     bodies_missing_a_field_are_400_naming_it,
     bodies_with_a_wrongly_typed_field_are_400,

@@ -11,6 +11,7 @@ mod check_order;
 mod drawer_contents;
 mod drawers;
 mod limits;
+mod openapi;
 mod ownership;
 mod protected_routes;
 mod routing;
