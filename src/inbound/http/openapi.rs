@@ -15,6 +15,7 @@ use crate::domain::{NAME_MAX_CHARS, PASSWORD_MAX_BYTES};
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
+use utoipa::OpenApi;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem};
@@ -22,7 +23,6 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
-use utoipa::{Modify, OpenApi};
 
 /// What the document says beside its routes; the router adds those.
 #[derive(OpenApi)]
@@ -50,11 +50,10 @@ pub(super) struct Contract;
 /// proper, what all routes share, and the twins of the routes served without their trailing
 /// slash.
 pub(super) fn complete(document: &mut Document) {
-    let modifiers: [&dyn Modify; 4] =
-        [&TokenSchemes, &OutsideRoutes, &SharedAnswers, &WithoutTrailingSlash];
-    for modifier in modifiers {
-        modifier.modify(document);
-    }
+    add_token_schemes(document);
+    add_outside_routes(document);
+    add_shared_answers(document);
+    add_twins_without_trailing_slash(document);
 }
 
 /// `GET /openapi.json`: the document, made once when the router is.
@@ -141,78 +140,65 @@ fn username_pattern() -> String {
 }
 
 /// The two ways to present a token: `x-access-token`, as the old clients do, and `Bearer`.
-struct TokenSchemes;
-
-impl Modify for TokenSchemes {
-    fn modify(&self, document: &mut Document) {
-        let components = document.components.get_or_insert_with(Default::default);
-        let bearer = HttpBuilder::new()
-            .scheme(HttpAuthScheme::Bearer)
-            .bearer_format("JWT")
-            .description(Some("`Authorization: Bearer <token>`, a token from `POST /auth/login`."))
-            .build();
-        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
-        let header = ApiKeyValue::with_description(
-            "x-access-token",
-            "The token from `POST /auth/login`, as the old service's clients send it; it wins \
-             when both headers are sent.",
-        );
-        components
-            .add_security_scheme("access_token", SecurityScheme::ApiKey(ApiKey::Header(header)));
-    }
+fn add_token_schemes(document: &mut Document) {
+    let components = document.components.get_or_insert_with(Default::default);
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("JWT")
+        .description(Some("`Authorization: Bearer <token>`, a token from `POST /auth/login`."))
+        .build();
+    components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    let header = ApiKeyValue::with_description(
+        "x-access-token",
+        "The token from `POST /auth/login`, as the old service's clients send it; it wins \
+         when both headers are sent.",
+    );
+    components.add_security_scheme("access_token", SecurityScheme::ApiKey(ApiKey::Header(header)));
 }
 
 /// `/metrics`, whose handler the telemetry supplies (this adapter only routes to it), and
 /// `/openapi.json`.
-struct OutsideRoutes;
-
-impl Modify for OutsideRoutes {
-    fn modify(&self, document: &mut Document) {
-        let exposition = |format| {
-            Content::new(Some(
-                ObjectBuilder::new().schema_type(Type::String).description(Some(format)).build(),
-            ))
-        };
-        let answer = ResponseBuilder::new()
-            .description(
-                "Every series, in the OpenMetrics text format when the `Accept` header asks for \
-                 it (as Prometheus does), else in the Prometheus text format.",
-            )
-            .content(
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                exposition("OpenMetrics 1.0 text"),
-            )
-            .content(
-                "text/plain; version=0.0.4; charset=utf-8",
-                exposition("Prometheus text format 0.0.4"),
-            )
-            .build();
-        let operation = OperationBuilder::new()
-            .operation_id(Some("metrics"))
-            .tag("operations")
-            .summary(Some("Prometheus metrics, in the autometrics format."))
-            .response("200", answer)
-            .build();
-        document.paths.paths.insert("/metrics".into(), PathItem::new(HttpMethod::Get, operation));
-        let this = OperationBuilder::new()
-            .operation_id(Some("openapi"))
-            .tag("operations")
-            .summary(Some("This document, OpenAPI 3.1."))
-            .response(
-                "200",
-                ResponseBuilder::new().description("This document.").content(
-                    "application/json",
-                    Content::new(Some(ObjectBuilder::new().schema_type(Type::Object).build())),
-                ),
-            )
-            .build();
-        document.paths.paths.insert("/openapi.json".into(), PathItem::new(HttpMethod::Get, this));
-    }
+fn add_outside_routes(document: &mut Document) {
+    let exposition = |format| {
+        Content::new(Some(
+            ObjectBuilder::new().schema_type(Type::String).description(Some(format)).build(),
+        ))
+    };
+    let answer = ResponseBuilder::new()
+        .description(
+            "Every series, in the OpenMetrics text format when the `Accept` header asks for \
+             it (as Prometheus does), else in the Prometheus text format.",
+        )
+        .content(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            exposition("OpenMetrics 1.0 text"),
+        )
+        .content(
+            "text/plain; version=0.0.4; charset=utf-8",
+            exposition("Prometheus text format 0.0.4"),
+        )
+        .build();
+    let operation = OperationBuilder::new()
+        .operation_id(Some("metrics"))
+        .tag("operations")
+        .summary(Some("Prometheus metrics, in the autometrics format."))
+        .response("200", answer)
+        .build();
+    document.paths.paths.insert("/metrics".into(), PathItem::new(HttpMethod::Get, operation));
+    let this = OperationBuilder::new()
+        .operation_id(Some("openapi"))
+        .tag("operations")
+        .summary(Some("This document, OpenAPI 3.1."))
+        .response(
+            "200",
+            ResponseBuilder::new().description("This document.").content(
+                "application/json",
+                Content::new(Some(ObjectBuilder::new().schema_type(Type::Object).build())),
+            ),
+        )
+        .build();
+    document.paths.paths.insert("/openapi.json".into(), PathItem::new(HttpMethod::Get, this));
 }
-
-/// What every route shares: each shared answer is one response of the components, which
-/// every operation it applies to refers to; then every answer gets its headers and error body.
-struct SharedAnswers;
 
 /// Which operations a shared answer applies to.
 #[derive(Clone, Copy, PartialEq)]
@@ -252,37 +238,37 @@ const SHARED_ANSWERS: [(AppliesTo, &str, &str, &str); 5] = [
     ),
 ];
 
-impl Modify for SharedAnswers {
-    fn modify(&self, document: &mut Document) {
-        let components = document.components.get_or_insert_with(Default::default);
-        for (applies_to, status, name, description) in SHARED_ANSWERS {
-            let mut answer = Response::new(description);
-            describe_answer(status, &mut answer, applies_to == AppliesTo::TakingToken);
-            components.responses.insert(name.into(), answer.into());
-        }
-        for item in document.paths.paths.values_mut() {
-            for operation in operations(item) {
-                let takes_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                let applies = |to| match to {
-                    AppliesTo::Every => true,
-                    AppliesTo::TakingToken => takes_token,
-                    AppliesTo::ReadingBody => operation.request_body.is_some(),
-                };
-                let shared: Vec<_> = SHARED_ANSWERS
-                    .into_iter()
-                    .filter(|(to, ..)| applies(*to))
-                    .map(|(_, status, name, _)| (status, name))
-                    .collect();
-                let answers = &mut operation.responses.responses;
-                for (status, name) in shared {
-                    answers
-                        .entry(status.into())
-                        .or_insert_with(|| Ref::from_response_name(name).into());
-                }
-                for (status, answer) in answers {
-                    if let RefOr::T(answer) = answer {
-                        describe_answer(status, answer, takes_token);
-                    }
+/// What every route shares: each shared answer is one response of the components, which
+/// every operation it applies to refers to; then every answer gets its headers and error body.
+fn add_shared_answers(document: &mut Document) {
+    let components = document.components.get_or_insert_with(Default::default);
+    for (applies_to, status, name, description) in SHARED_ANSWERS {
+        let mut answer = Response::new(description);
+        describe_answer(status, &mut answer, applies_to == AppliesTo::TakingToken);
+        components.responses.insert(name.into(), answer.into());
+    }
+    for item in document.paths.paths.values_mut() {
+        for operation in operations(item) {
+            let takes_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let applies = |to| match to {
+                AppliesTo::Every => true,
+                AppliesTo::TakingToken => takes_token,
+                AppliesTo::ReadingBody => operation.request_body.is_some(),
+            };
+            let shared: Vec<_> = SHARED_ANSWERS
+                .into_iter()
+                .filter(|(to, ..)| applies(*to))
+                .map(|(_, status, name, _)| (status, name))
+                .collect();
+            let answers = &mut operation.responses.responses;
+            for (status, name) in shared {
+                answers
+                    .entry(status.into())
+                    .or_insert_with(|| Ref::from_response_name(name).into());
+            }
+            for (status, answer) in answers {
+                if let RefOr::T(answer) = answer {
+                    describe_answer(status, answer, takes_token);
                 }
             }
         }
@@ -342,19 +328,15 @@ fn required_header(schema: Object, description: &str) -> Header {
 
 /// `/snacks` and `/drawers` answer like `/snacks/` and `/drawers/`; they get their own
 /// operation ids, as OpenAPI wants them unique.
-struct WithoutTrailingSlash;
-
-impl Modify for WithoutTrailingSlash {
-    fn modify(&self, document: &mut Document) {
-        for path in ["/snacks/", "/drawers/"] {
-            let mut twin = document.paths.paths[path].clone();
-            for operation in operations(&mut twin) {
-                if let Some(id) = &mut operation.operation_id {
-                    id.push_str("_without_slash");
-                }
+fn add_twins_without_trailing_slash(document: &mut Document) {
+    for path in ["/snacks/", "/drawers/"] {
+        let mut twin = document.paths.paths[path].clone();
+        for operation in operations(&mut twin) {
+            if let Some(id) = &mut operation.operation_id {
+                id.push_str("_without_slash");
             }
-            document.paths.paths.insert(path.trim_end_matches('/').into(), twin);
         }
+        document.paths.paths.insert(path.trim_end_matches('/').into(), twin);
     }
 }
 
