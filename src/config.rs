@@ -386,7 +386,14 @@ impl StoreUrl {
     fn parse(raw: &str) -> Result<Self, String> {
         if raw == "memory" {
             Ok(Self::Memory)
-        } else if ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| raw.starts_with(p)) {
+        } else if raw.starts_with("sqlite:") {
+            Ok(Self::Sql(raw.to_owned()))
+        } else if ["postgres://", "postgresql://"].iter().any(|p| raw.starts_with(p)) {
+            // Refused here, with the password hidden, rather than by the driver, whose error
+            // quotes the URL whole.
+            url::Url::parse(raw).map_err(|error| {
+                format!("`{}` is not a valid URL: {error}", redact_password(raw))
+            })?;
             Ok(Self::Sql(raw.to_owned()))
         } else {
             Err(format!(
@@ -525,6 +532,21 @@ mod tests {
         assert!(!format!("{config:?}").contains("hunter2"));
         let plain = parse(&["snackdrawer", "--database-url", "postgres://app@db/snacks"]).unwrap();
         assert_eq!(format!("{:?}", plain.database_url), "postgres://app@db/snacks");
+    }
+
+    /// The driver's own error for these quotes the URL whole, password included.
+    #[test]
+    fn unparsable_database_urls_are_refused_without_their_password() {
+        for url in [
+            "postgres://app:hunter2@[::1/x",
+            "postgres://app:hunter2@db:99999/x",
+            "postgres://app:hunter2@db:abc/x",
+            "postgresql://app:hunter2@/x",
+        ] {
+            let error = parse(&["snackdrawer", "--database-url", url]).unwrap_err().to_string();
+            assert!(error.contains("not a valid URL"), "{url}: {error}");
+            assert!(!error.contains("hunter2"), "{url}: {error}");
+        }
     }
 
     #[test]
