@@ -114,6 +114,16 @@ def messages(replicas, prefix):
     )
 
 
+def field_total(replicas, message, field):
+    """The sum of `field` over the log lines of all `replicas` whose message is `message`."""
+    return sum(
+        int(line.get(field, 0))
+        for replica in replicas
+        for line in replica.log_lines()
+        if line.get("message") == message
+    )
+
+
 def call(base, method, path, body=None, token=None):
     """(status, JSON answer or None); a refused connection is status 0."""
     data = None if body is None else json.dumps(body).encode()

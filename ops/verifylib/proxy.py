@@ -15,6 +15,7 @@ elsewhere. A POST whose connection broke after it was sent is not: the replica m
 it, so it fails, with a 502.
 """
 
+import collections
 import http.client
 import http.server
 import itertools
@@ -96,8 +97,8 @@ class Proxy:
         self.turn = itertools.count()
         self.lock = threading.Lock()
         self.writes, self.failures = [], []
-        self.retried = 0
-        self.answered = 0
+        self.statuses = collections.Counter()
+        self.retried = collections.Counter()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -145,9 +146,10 @@ class Proxy:
                 response, payload = upstream.send(method, path, body, headers)
             except ConnectionRefusedError as refused:
                 error = refused  # nothing was sent: any request may go to the next replica
+                reason = "refused"
             except (OSError, http.client.HTTPException) as broken:
                 upstream.connection.close()
-                error = broken
+                error, reason = broken, f"broken {method}"
                 if method not in IDEMPOTENT:
                     self.record_failure(replica, method, path, upstream.opened, broken)
                     return self.bad_gateway(broken)
@@ -155,13 +157,13 @@ class Proxy:
                 self.record_answer(method, path, body, response.status, payload)
                 return response.status, response.getheaders(), payload
             with self.lock:
-                self.retried += 1
+                self.retried[reason] += 1
         self.record_failure(replica, method, path, upstream.opened, error)
         return self.bad_gateway(error)
 
     def record_answer(self, method, path, body, status, payload):
         with self.lock:
-            self.answered += 1
+            self.statuses[status] += 1
             if (method, status) in {("POST", 201), ("DELETE", 204)}:
                 self.writes.append(
                     Write(time.time(), method, path, loads(body), status, loads(payload))
