@@ -4,12 +4,15 @@ or tell them apart, and an aggregate must be what the replicas add up to.
 
 - A query whose series carry `instance` must name it in its legend (`{{instance}}`): otherwise
   Grafana draws one line per replica under one name, which reads as noise.
-- A query of sums (no ratio, quantile or top-k in it) must equal the sum over the replicas of
-  the same query restricted to each (`instance="…"` added to every selector), evaluated at the
-  same instant: a `max` or `avg` where a `sum` belongs, or an `instance` summed twice, fails.
-- Any other aggregate (a share, a quantile, a burn rate) must lie between the least and the
-  greatest of the replicas' own values, as a weighted mean does: a ratio of sums from different
-  replica sets, or a rate divided by the replica count, fails.
+- A query of sums (no ratio, quantile, average, count, least or greatest in it; a top-k of sums
+  is one) must equal the sum over the replicas of the same query restricted to each
+  (`instance="…"` added to every selector), evaluated at the same instant: a replica counted
+  twice (a join that duplicates series), a total scaled by a constant, or a selector the
+  restriction misses, fails.
+- Any other query (a share, a quantile, a burn rate, an average) must lie between the least and
+  the greatest of the replicas' own values, as a weighted mean does: a share whose numerator and
+  denominator cover different replicas (`sum(errors) / avg(all)`), fails. An `avg` or `max` over
+  replicas is taken at its word: whether a panel should sum instead is for its author to say.
 
 Recorded series (rules' results) carry no `instance` and are checked through the rules'
 own expressions instead.
@@ -20,7 +23,10 @@ import re
 
 from .selections import KEYWORDS, NOT_SELECTORS, SELECTOR
 
-NON_ADDITIVE = re.compile(r"/|histogram_quantile|topk|bottomk|\bavg\b|\bmax\b|\bmin\b|count")
+# What makes a query other than a sum. Not topk/bottomk: they keep the values they pick.
+NON_ADDITIVE = re.compile(r"/|histogram_quantile|\b(avg|max|min|count|quantile|stddev)\b")
+SELECTIVE = re.compile(r"\b(topk|bottomk)\b")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 TOLERANCE = 1e-6
 
 
@@ -57,7 +63,8 @@ def where(labels):
 
 
 def additive(expr):
-    return not NON_ADDITIVE.search(expr)
+    """True for a query of sums alone; label values (`function="POST /snacks/"`) do not count."""
+    return not NON_ADDITIVE.search(STRING.sub('""', expr))
 
 
 def by_labels(result):
@@ -77,9 +84,12 @@ def problems(expr, legend, whole, parts):
             "its series are per replica (they carry `instance`) and its legend does not say which"
         ]
     found = []
+    # A replica's own top ten may leave out a series the fleet's has: check only the series
+    # every replica kept.
+    selective = SELECTIVE.search(STRING.sub('""', expr))
     for labels, value in whole.items():
         values = [part[labels] for part in parts.values() if labels in part]
-        if not values:
+        if not values or (selective and len(values) < len(parts)):
             continue
         if additive(expr):
             total = sum(values)

@@ -1,6 +1,6 @@
-"""Shows that the fleet check of ops/verify can fail: per-replica series under one legend, a
-`max` where a `sum` belongs, and a share outside the replicas' own; and that every selector of
-the dashboards' idioms is restricted to one replica.
+"""Shows that the fleet check of ops/verify can fail: per-replica series under one legend, a sum
+that is not what the replicas add up to, and a share outside the replicas' own; and that every
+selector of the dashboards' idioms is restricted to one replica.
 Run: python3 -m unittest discover -s ops -t ops"""
 
 import unittest
@@ -38,13 +38,25 @@ class Problems(unittest.TestCase):
         parts = {A: vector(x=1.0, y=2.0), B: vector(x=3.0), C: vector(x=0.5, y=1.0)}
         self.assertEqual(problems("sum by (route) (rate(m[1m]))", "", vector(x=4.5, y=3.0), parts), [])
 
-    def test_a_max_where_a_sum_belongs_fails(self):
+    def test_a_label_value_with_a_slash_is_no_ratio(self):
+        expr = 'sum by (route) (rate(m{function="POST /drawers/{id}"}[1m]))'
+        parts = {A: vector(x=1.0), B: vector(x=3.0), C: vector(x=0.5)}
+        self.assertEqual(problems(expr, "", vector(x=4.5), parts), [])
+        self.assertNotEqual(problems(expr, "", vector(x=3.0), parts), [])
+
+    def test_a_top_k_checks_only_what_every_replica_kept(self):
+        expr = "topk(2, sum by (route) (rate(m[1m])))"
+        parts = {A: vector(x=1.0, y=2.0), B: vector(x=3.0, z=9.0), C: vector(x=0.5, y=1.0)}
+        self.assertEqual(problems(expr, "", vector(x=4.5, y=3.0), parts), [])
+        self.assertNotEqual(problems(expr, "", vector(x=4.0, y=3.0), parts), [])
+
+    def test_a_sum_the_replicas_do_not_add_up_to_fails(self):
         parts = {A: vector(x=1.0), B: vector(x=3.0), C: vector(x=0.5)}
         found = problems("sum by (route) (rate(m[1m]))", "", vector(x=3.0), parts)
         self.assertEqual(found, ['{route="x"}: 3 over the fleet, the replicas add up to 4.5'])
 
     def test_a_share_between_the_replicas_passes_and_one_outside_fails(self):
-        expr = "sum(rate(e[1m])) / sum(rate(m[1m]))"
+        expr = "sum(rate(e[1m])) / avg(rate(m[1m]))"
         parts = {A: vector(x=0.1), B: vector(x=0.3), C: vector(x=0.2)}
         self.assertEqual(problems(expr, "", vector(x=0.25), parts), [])
         found = problems(expr, "", vector(x=0.6), parts)
