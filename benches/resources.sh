@@ -6,7 +6,8 @@
 # thinking), then under a stress run of the same mix with no thinking and the login limits off
 # (more sign-ups a second than one address may send). For each phase it prints the service's
 # CPU use (cores, averaged over the phase: utime + stime from /proc) and its resident memory
-# (the most of the per-second samples of VmRSS, and VmHWM, the peak since start).
+# (the most of the per-second samples of VmRSS, and VmHWM, the peak since start), and the load
+# generator's own CPU and peak RSS (GNU time), for the load Job's requests and limits.
 #
 #   SNACKDRAWER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres benches/resources.sh
 #   PHASE=30s USERS=20 STRESS_USERS=32 benches/resources.sh
@@ -19,6 +20,7 @@ USERS=${USERS:-20}
 STRESS_USERS=${STRESS_USERS:-32}
 target=${CARGO_TARGET_DIR:-target}
 
+command -v /usr/bin/time >/dev/null || { echo "GNU time is needed: apt-get install -y time" >&2; exit 1; }
 cargo build --release --quiet --workspace --bins
 database="snackdrawer_resources_$$"
 psql -X -q "$SNACKDRAWER_TEST_POSTGRES_URL" -c "CREATE DATABASE $database"
@@ -37,7 +39,8 @@ phase() {
   local name=$1; shift
   local started_ticks started_ns peak=0 rss
   started_ticks=$(cpu_ticks); started_ns=$(date +%s%N)
-  "$target/release/snackdrawer-load" --host "$base" -t "$PHASE" --no-telnet --no-print-metrics \
+  /usr/bin/time -f '%e %U %S %M' -o "/tmp/snackdrawer-resources-$name.time" \
+    "$target/release/snackdrawer-load" --host "$base" -t "$PHASE" --no-telnet --no-print-metrics \
     --summary-json "/tmp/snackdrawer-resources-$name.json" "$@" >/dev/null 2>&1 &
   local load=$!
   while kill -0 "$load" 2>/dev/null; do
@@ -50,6 +53,9 @@ phase() {
     -v ns="$(( $(date +%s%N) - started_ns ))" 'BEGIN { printf "%.3f", t / hz / (ns / 1e9) }')
   printf '%-7s cpu %s cores   rss max %d MiB (sampled)   VmHWM %d MiB\n' \
     "$name" "$cores" $(( peak / 1024 )) $(( $(kib VmHWM) / 1024 ))
+  # GNU time's last line: elapsed, user and system seconds, and the peak RSS in KiB.
+  tail -1 "/tmp/snackdrawer-resources-$name.time" | awk '{
+    printf "        the generator: cpu %.3f cores, peak rss %d MiB\n", ($2 + $3) / $1, $4 / 1024 }'
 }
 
 start_server DATABASE_URL="${SNACKDRAWER_TEST_POSTGRES_URL%/*}/$database" \
