@@ -94,11 +94,16 @@ def problems(expr, legend, whole, parts):
         if additive(expr):
             total = sum(values)
             if abs(value - total) > TOLERANCE * max(1.0, abs(total)):
-                found.append(f"{where(labels)}: {value:g} over the fleet, the replicas add up to {total:g}")
+                found.append(
+                    f"{where(labels)}: {value:g} over the fleet, the replicas add up to {total:g}"
+                )
         elif len(values) == len(parts):
             low, high = min(values), max(values)
             slack = TOLERANCE * max(1.0, abs(low), abs(high))
             if not low - slack <= value <= high + slack:
-                found.append(f"{where(labels)}: {value:g} over the fleet, outside the replicas' {low:g}..{high:g}")
+                found.append(
+                    f"{where(labels)}: {value:g} over the fleet, outside the replicas' "
+                    f"{low:g}..{high:g}"
+                )
     return found
 

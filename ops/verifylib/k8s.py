@@ -95,7 +95,9 @@ def dashboard_problems(objects):
             elif source.read_text() != text:
                 problems.append(f"{name(obj)}: {file} differs from {source.relative_to(ROOT)}")
     missing = sorted({p.name for p in DASHBOARDS.glob("*.json")} - found)
-    problems += [f"dashboard {file} is in no ConfigMap labelled grafana_dashboard" for file in missing]
+    problems += [
+        f"dashboard {file} is in no ConfigMap labelled grafana_dashboard" for file in missing
+    ]
     return problems
 
 
@@ -117,7 +119,9 @@ def service_problems(objects, readme):
         if line.startswith("| `")
         for setting in re.findall(r"`([A-Z][A-Z0-9_]*)`", line.split("|")[1])
     }
-    config_maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
+    config_maps = {
+        o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"
+    }
     problems = []
     for deployment in (o for o in objects if o["kind"] == "Deployment"):
         if deployment["metadata"]["name"] != "snackdrawer":
@@ -125,7 +129,8 @@ def service_problems(objects, readme):
         pod = deployment["spec"]["template"]["spec"]
         for container in pod.get("initContainers", []) + pod["containers"]:
             env = env_of(container, config_maps)
-            for setting in sorted(k for k in env if k.startswith("SNACKDRAWER_") and k not in known):
+            unknown = sorted(k for k in env if k.startswith("SNACKDRAWER_") and k not in known)
+            for setting in unknown:
                 problems.append(f"{container['name']}: {setting} is not a setting of the service")
         app = next(c for c in pod["containers"] if c["name"] == "snackdrawer")
         grace = float(env_of(app, config_maps).get("SNACKDRAWER_SHUTDOWN_GRACE", 10))

@@ -149,7 +149,8 @@ def wait_for_rules(prometheus, traffics):
     while time.monotonic() < deadline:
         targets = prometheus.get("targets")["data"]["activeTargets"]
         up = targets and all(t["health"] == "up" for t in targets)
-        if up and min(t.rounds for t in traffics) >= 3 and all(prometheus.query(r)[0] for r in records):
+        ran = min(t.rounds for t in traffics) >= 3
+        if up and ran and all(prometheus.query(r)[0] for r in records):
             return
         time.sleep(0.5)
 
@@ -198,7 +199,9 @@ def check_fleet(prometheus, dashboards, instances):
 def run(dashboards):
     """Builds or finds the binary, starts REPLICAS of it with their traffic and Prometheus
     scraping them all, checks, and stops them."""
-    section(f"live: {REPLICAS} replicas of the real binary under traffic, scraped by a real Prometheus")
+    section(
+        f"live: {REPLICAS} replicas of the real binary under traffic, scraped by a real Prometheus"
+    )
     binary = snackdrawer_binary()
     workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-verify-"))
     processes, traffics = [], []

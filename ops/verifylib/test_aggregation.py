@@ -36,7 +36,8 @@ class Restrict(unittest.TestCase):
 class Problems(unittest.TestCase):
     def test_a_sum_that_is_the_replicas_sum_passes(self):
         parts = {A: vector(x=1.0, y=2.0), B: vector(x=3.0), C: vector(x=0.5, y=1.0)}
-        self.assertEqual(problems("sum by (route) (rate(m[1m]))", "", vector(x=4.5, y=3.0), parts), [])
+        expr = "sum by (route) (rate(m[1m]))"
+        self.assertEqual(problems(expr, "", vector(x=4.5, y=3.0), parts), [])
 
     def test_a_label_value_with_a_slash_is_no_ratio(self):
         expr = 'sum by (route) (rate(m{function="POST /drawers/{id}"}[1m]))'
@@ -60,14 +61,19 @@ class Problems(unittest.TestCase):
         parts = {A: vector(x=0.1), B: vector(x=0.3), C: vector(x=0.2)}
         self.assertEqual(problems(expr, "", vector(x=0.25), parts), [])
         found = problems(expr, "", vector(x=0.6), parts)
-        self.assertEqual(found, ['{route="x"}: 0.6 over the fleet, outside the replicas\' 0.1..0.3'])
+        self.assertEqual(
+            found, ['{route="x"}: 0.6 over the fleet, outside the replicas\' 0.1..0.3']
+        )
 
     def test_per_replica_series_need_the_instance_in_their_legend(self):
         whole = {frozenset({("instance", A)}): 1.0, frozenset({("instance", B)}): 0.0}
         self.assertEqual(problems("snackdrawer_lazy_mode", "lazy {{instance}}", whole, {}), [])
         self.assertEqual(
             problems("snackdrawer_lazy_mode", "lazy mode level", whole, {}),
-            ["its series are per replica (they carry `instance`) and its legend does not say which"],
+            [
+                "its series are per replica (they carry `instance`) and its legend does not "
+                "say which"
+            ],
         )
 
 
