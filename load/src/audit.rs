@@ -3,6 +3,7 @@
 //! nobody asked for, or contents other than the owner's own writes (allowing those whose answer
 //! never came) is a tamper, the trace of a foreign write that worked.
 
+use crate::contract;
 use crate::ledger::{Account, Drawer, Example, Ledger, ViolationKind};
 use crate::transport::{Connection, Origin, TransportError};
 use hyper::header::AUTHORIZATION;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const ATTEMPTS_WHILE_SHEDDING: usize = 5;
+const ATTEMPTS_WHILE_HELD_BACK: usize = 5;
 /// Longest the audit waits for any one answer.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -140,7 +141,8 @@ impl Auditor<'_> {
         }
     }
 
-    /// The JSON answer to a request, retried while the service sheds load.
+    /// The JSON answer to a request, retried while the service sheds load or a login limit
+    /// holds it back: every login of the audit comes from one address, more than one a second.
     async fn ask(
         &mut self,
         method: Method,
@@ -150,7 +152,7 @@ impl Auditor<'_> {
     ) -> Result<Value, AuditError> {
         let what = || format!("{method} {path}");
         let mut status = StatusCode::SERVICE_UNAVAILABLE;
-        for _ in 0..ATTEMPTS_WHILE_SHEDDING {
+        for _ in 0..ATTEMPTS_WHILE_HELD_BACK {
             let mut request = self.connection.request(method.clone(), path);
             if let Some(token) = token {
                 request = request.header(AUTHORIZATION, format!("Bearer {token}"));
@@ -162,10 +164,10 @@ impl Auditor<'_> {
                 return serde_json::from_slice(&answer.body)
                     .map_err(|source| AuditError::NotJson { what: what(), source });
             }
-            if status != StatusCode::SERVICE_UNAVAILABLE {
-                break;
+            match contract::retry_after(status, &answer.headers) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => break,
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         Err(AuditError::Refused { what: what(), status })
     }

@@ -1,11 +1,28 @@
 //! What every answer of the API must look like, whoever asked and however badly: an error is
 //! `{"error": "<code> <reason>: <description>"}` served as JSON, and a 5xx is a bug unless it is
-//! a 503 that says when to retry (`Retry-After`), which is how the service sheds load.
+//! a 503 that says when to retry (`Retry-After`), which is how the service sheds load. A 429
+//! says when to retry too: a login limit, which a well-behaved client waits out.
 
 use crate::exchange::Reply;
 use crate::ledger::ViolationKind;
-use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, RETRY_AFTER};
+use hyper::{HeaderMap, StatusCode};
+use std::time::Duration;
+
+/// The longest wait taken from a `Retry-After`; the per-username back-off may ask for minutes,
+/// longer than a run wants to wait.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+/// How long to wait before sending a request again, when the answer asks the client to come back
+/// later: a 503 shedding load or a 429 from a login limit, for the whole seconds of their
+/// `Retry-After` (1 s without one). `None` for any other answer.
+pub fn retry_after(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+    if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let seconds = headers.get(RETRY_AFTER).and_then(|value| value.to_str().ok()?.parse().ok());
+    Some(Duration::from_secs(seconds.unwrap_or(1)).min(LONGEST_WAIT))
+}
 
 /// The violation `reply` is, if any.
 pub fn judge(reply: &Reply) -> Option<ViolationKind> {
@@ -68,6 +85,24 @@ mod tests {
         ] {
             assert_eq!(judge(&answer), Some(ViolationKind::Contract), "{}", answer.body);
         }
+    }
+
+    #[test]
+    fn a_503_or_a_429_says_how_long_to_wait_and_nothing_else_does() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(StatusCode::UNAUTHORIZED, &headers), None);
+        assert_eq!(
+            retry_after(StatusCode::SERVICE_UNAVAILABLE, &headers),
+            Some(Duration::from_secs(1))
+        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(
+            retry_after(StatusCode::TOO_MANY_REQUESTS, &headers),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(retry_after(StatusCode::CREATED, &headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("300"));
+        assert_eq!(retry_after(StatusCode::TOO_MANY_REQUESTS, &headers), Some(LONGEST_WAIT));
     }
 
     #[test]

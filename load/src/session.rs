@@ -4,6 +4,7 @@
 //! short-lived token has to. Kept in the user's agent.
 
 use crate::agent::agent;
+use crate::contract;
 use crate::exchange::{Call, Exchange, send};
 use crate::ledger::{Account, Ledger};
 use goose::prelude::*;
@@ -11,9 +12,9 @@ use hyper::{Method, StatusCode};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
-use std::time::Duration;
 
-/// Attempts at registering or logging in while the service sheds load (503).
+/// Attempts at registering or logging in while the service sheds load (503) or a login limit
+/// holds the client back (429).
 const CREDENTIAL_ATTEMPTS: usize = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +105,8 @@ pub async fn send_with_token(
     send(user, ledger, session.token_header.carry(call, &token)).await
 }
 
-/// Posts credentials until the answer is not a 503, and returns its JSON body.
+/// Posts credentials until the answer is neither a 503 nor a 429 (waiting as each says), and
+/// returns its JSON body.
 async fn post_credentials(
     user: &mut GooseUser,
     ledger: &Ledger,
@@ -114,15 +116,14 @@ async fn post_credentials(
     for _ in 0..CREDENTIAL_ATTEMPTS {
         let call = Call::new(Method::POST, path, path).json(credentials).expect(201);
         let exchange = send(user, ledger, call).await?;
-        match &exchange.reply {
-            Some(reply) if reply.status.is_success() => {
-                return reply.json().ok_or_else(|| format!("{path} answered no JSON").into());
-            }
-            Some(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            _ => return Err(format!("{path} failed:\n{}", exchange.example().response).into()),
+        let reply = exchange.reply.as_ref();
+        if let Some(reply) = reply.filter(|reply| reply.status.is_success()) {
+            return reply.json().ok_or_else(|| format!("{path} answered no JSON").into());
+        }
+        match reply.and_then(|reply| contract::retry_after(reply.status, &reply.headers)) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(format!("{path} failed:\n{}", exchange.example().response).into()),
         }
     }
-    Err(format!("{path} kept answering 503").into())
+    Err(format!("{path} kept answering 503 or 429").into())
 }

@@ -456,10 +456,11 @@ def golden_signals():
                 timeseries(
                     "Fault injection switched on",
                     "Lazy mode's level (0 to 1; it ramps in and out) and the number of rules in "
-                    "the fault plan.",
+                    "the fault plan, per replica: each has its own, so one lazy replica among "
+                    "good ones shows as one line.",
                     [
-                        target(LAZY_MODE, "lazy mode level"),
-                        target(FAULT_RULES, "fault rules"),
+                        target(LAZY_MODE, "lazy mode level {{instance}}"),
+                        target(FAULT_RULES, "fault rules {{instance}}"),
                     ],
                     "short",
                     width=8,

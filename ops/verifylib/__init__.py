@@ -7,7 +7,10 @@ In the order a run uses them:
                  every query parsed by Prometheus's own parser)
   services       the real binary and a real Prometheus, started on loopback ports
   traffic        a user's sessions against the binary, so every series has data
-  live           every dashboard query, rule and exemplar, evaluated by that Prometheus
+  live           every dashboard query, rule and exemplar, evaluated by that Prometheus over
+                 three replicas
+  aggregation    whether each query reads right over replicas: sums that add up, shares
+                 between the replicas' own, per-replica series named in their legend
 Helpers: grafana (reading dashboards and their variables), selections (what a query selects),
 prometheus_api (Prometheus's HTTP API), report (what is printed and counted), admin (the
 service's admin API, through which the live run sets a harmless fault plan).
@@ -18,6 +21,11 @@ ops/verify-faults, the fault-injection experiment, uses the same parts and its o
   timeline       the figures read off its polls (crossings, recovery, peaks)
   otlp           a trace receiver, to follow exemplars to traces carrying `fault.injected`
   episode        the run's counters as a `promtool test rules` case of the production rules
+ops/verify-fleet, several replicas on one PostgreSQL, uses services and its own:
+  fleet          a fresh database, replicas on fixed ports, what the database and logs hold
+  proxy          a round-robin proxy in front of them that keeps every acknowledged write
+ops/verify-k8s, the Kubernetes manifests with no cluster:
+  k8s            kustomize builds rendered, validated against their schemas, compared with ops/
 Their tests (test_*.py; .ci/run runs them): python3 -m unittest discover -s ops -t ops
 """
 

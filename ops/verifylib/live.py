@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from . import RULES, grafana
+from . import RULES, aggregation, grafana
 from .admin import Admin
 from .prometheus_api import Prometheus
 from .report import Result, failures, fail, ok, report, section
@@ -33,6 +33,8 @@ from .services import (
 )
 from .traffic import Traffic
 
+# As the Deployment runs (ops/k8s): the dashboards must read right over several replicas.
+REPLICAS = 3
 DATA_DEADLINE = 60  # seconds to wait for Prometheus to have rule results and panel data
 # Sets the fault-injection series going without changing what any request answers.
 HARMLESS_PLAN = "GET /snacks/{id} latency=1ms"
@@ -135,8 +137,8 @@ def check_exemplars(prometheus, trace_ids):
     return results
 
 
-def wait_for_rules(prometheus, traffic):
-    """Until every recording rule has a result, the target is up and traffic has run."""
+def wait_for_rules(prometheus, traffics):
+    """Until every recording rule has a result, every target is up and traffic has run."""
     records = [
         r["record"]
         for g in yaml.safe_load(RULES.read_text())["groups"]
@@ -147,34 +149,86 @@ def wait_for_rules(prometheus, traffic):
     while time.monotonic() < deadline:
         targets = prometheus.get("targets")["data"]["activeTargets"]
         up = targets and all(t["health"] == "up" for t in targets)
-        if up and traffic.rounds >= 3 and all(prometheus.query(r)[0] for r in records):
+        ran = min(t.rounds for t in traffics) >= 3
+        if up and ran and all(prometheus.query(r)[0] for r in records):
             return
         time.sleep(0.5)
 
 
+def check_fleet(prometheus, dashboards, instances):
+    """One result per dashboard query and rule: whether it reads right over the replicas
+    (aggregation.py), evaluated with every selector restricted to each replica in turn, all at
+    one instant."""
+    at = time.time()
+
+    def vector(expr):
+        answer = prometheus.get("query", query=expr, time=at)
+        if answer["status"] != "success":
+            raise RuntimeError(answer.get("error"))
+        data = answer["data"]
+        return aggregation.by_labels(data["result"] if data["resultType"] == "vector" else [])
+
+    def result(where, expr, legend):
+        try:
+            whole = vector(expr)
+            parts = {i: vector(aggregation.restrict(expr, "instance", i)) for i in instances}
+        except RuntimeError as error:
+            return Result(where, [], [str(error)])
+        return Result(where, [len(whole)], aggregation.problems(expr, legend, whole, parts))
+
+    results = []
+    for dashboard in dashboards.values():
+        combos = assignments(prometheus, dashboard)
+        for where, target in grafana.queries(dashboard):
+            for combo in combos:
+                expr = grafana.substitute(target["expr"], combo)
+                results.append(result(where, expr, target.get("legendFormat")))
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            name = f"record {rule['record']}" if "record" in rule else f"alert {rule['alert']}"
+            # An alert may well fire per replica (SnackdrawerTargetDown does).
+            results.append(result(name, rule["expr"], "{{instance}}"))
+    merged = {}
+    for r in results:  # one line per query, its variable values together
+        seen = merged.setdefault(r.where, Result(r.where, [], []))
+        seen.counts.extend(r.counts)
+        seen.problems.extend(p for p in r.problems if p not in seen.problems)
+    return list(merged.values())
+
+
 def run(dashboards):
-    """Builds or finds the binary, starts it, its traffic and Prometheus, checks, and stops them."""
-    section("live: the real binary under traffic, scraped by a real Prometheus")
+    """Builds or finds the binary, starts REPLICAS of it with their traffic and Prometheus
+    scraping them all, checks, and stops them."""
+    section(
+        f"live: {REPLICAS} replicas of the real binary under traffic, scraped by a real Prometheus"
+    )
     binary = snackdrawer_binary()
     workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-verify-"))
-    processes, traffic = [], None
+    processes, traffics = [], []
     try:
-        admin = Admin(f"127.0.0.1:{free_port()}")
-        snackdrawer, base = start_snackdrawer(binary, workdir, admin.env())
-        processes.append(snackdrawer)
-        admin.set_plan(HARMLESS_PLAN)
-        traffic = Traffic(base)
-        traffic.start()
-        prometheus_process, url = start_prometheus(base.removeprefix("http://"), workdir)
+        bases = []
+        for replica in range(REPLICAS):
+            admin = Admin(f"127.0.0.1:{free_port()}")
+            snackdrawer, base = start_snackdrawer(
+                binary, workdir, admin.env(), name=f"snackdrawer-{replica}"
+            )
+            processes.append(snackdrawer)
+            admin.set_plan(HARMLESS_PLAN)
+            bases.append(base)
+            # Each replica gets its own pace, so their shares of the totals differ.
+            traffics.append(Traffic(base, pause=0.2 * (replica + 1)))
+            traffics[-1].start()
+        instances = [base.removeprefix("http://") for base in bases]
+        prometheus_process, url = start_prometheus(instances, workdir)
         processes.append(prometheus_process)
         ok(
-            f"snackdrawer at {base} (memory store), Prometheus {url}, "
-            f"scraping and evaluating every {SCRAPE_INTERVAL}"
+            f"snackdrawer at {', '.join(bases)} (memory stores), Prometheus {url}, "
+            f"scraping them and evaluating every {SCRAPE_INTERVAL}"
         )
-        ok(f"fault plan set through the admin API at {admin.url}: {HARMLESS_PLAN}")
+        ok(f"fault plan set through each replica's admin API: {HARMLESS_PLAN}")
         prometheus = Prometheus(url)
         waited = time.monotonic()
-        wait_for_rules(prometheus, traffic)
+        wait_for_rules(prometheus, traffics)
         print(f"     rule results after {time.monotonic() - waited:.1f}s")
         # Checks repeat until they pass or the deadline: data arrives scrape by scrape.
         deadline = time.monotonic() + DATA_DEADLINE / 2
@@ -183,9 +237,11 @@ def run(dashboards):
             panels = check_panels(prometheus, dashboards)
             annotations = check_annotations(prometheus, dashboards)
             rules = check_rules(prometheus)
-            exemplars = check_exemplars(prometheus, traffic.trace_ids - {None})
+            trace_ids = set().union(*(t.trace_ids for t in traffics)) - {None}
+            exemplars = check_exemplars(prometheus, trace_ids)
+            fleet = check_fleet(prometheus, dashboards, instances)
             if time.monotonic() > deadline or not any(
-                r.problems for r in panels + annotations + rules + exemplars
+                r.problems for r in panels + annotations + rules + exemplars + fleet
             ):
                 break
             time.sleep(2)
@@ -193,15 +249,21 @@ def run(dashboards):
         report("annotation queries (instant)", annotations)
         report("rules", rules)
         report("exemplars", exemplars)
-        for problem in sorted(traffic.problems):
-            fail(f"traffic: {problem}")
+        report(
+            f"over {REPLICAS} replicas: per-replica series named in the legend; sums equal to the "
+            "replicas' sum; shares and quantiles between the replicas' own",
+            fleet,
+        )
+        for traffic in traffics:
+            for problem in sorted(traffic.problems):
+                fail(f"traffic to {traffic.base}: {problem}")
         print(
             f"\n{len(panels)} dashboard queries, {len(annotations)} annotation queries, "
             f"{len(rules)} rules, "
-            f"{traffic.rounds} rounds of traffic"
+            f"{sum(t.rounds for t in traffics)} rounds of traffic over {REPLICAS} replicas"
         )
     finally:
-        if traffic:
+        for traffic in traffics:
             traffic.done.set()
         for process in reversed(processes):
             stop(process)

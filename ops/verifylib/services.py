@@ -45,9 +45,10 @@ def load_binary():
     return ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "snackdrawer-load"
 
 
-def start_snackdrawer(binary, workdir, extra_env=None):
+def start_snackdrawer(binary, workdir, extra_env=None, name="snackdrawer"):
     """The binary on a loopback port with the memory store; `extra_env` adds to (or overrides)
-    its settings. Returns the process and its base URL."""
+    its settings, and its log is `name`.log in `workdir` (appended to, so a replica started
+    again keeps one log). Returns the process and its base URL."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -68,11 +69,12 @@ def start_snackdrawer(binary, workdir, extra_env=None):
         OTEL_TRACES_SAMPLER="always_on",
     )
     env.update(extra_env or {})
-    log = workdir / "snackdrawer.log"
-    process = subprocess.Popen([binary], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    log = workdir / f"{name}.log"
+    start = log.stat().st_size if log.exists() else 0
+    process = subprocess.Popen([binary], env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and process.poll() is None:
-        for line in log.read_text().splitlines():
+        for line in log.read_bytes()[start:].decode(errors="replace").splitlines():
             if '"address"' in line:
                 return process, "http://" + json.loads(line)["address"]
         time.sleep(0.1)
@@ -80,9 +82,11 @@ def start_snackdrawer(binary, workdir, extra_env=None):
     raise SystemExit(f"snackdrawer did not start; its log:\n{log.read_text()}")
 
 
-def start_prometheus(target, workdir, rules=RULES):
-    """Prometheus scraping `target` and evaluating the rule file `rules` every SCRAPE_INTERVAL.
-    Returns the process and its URL."""
+def start_prometheus(targets, workdir, rules=RULES):
+    """Prometheus scraping `targets` (one host:port, or a list of them: the replicas of one
+    job) and evaluating the rule file `rules` every SCRAPE_INTERVAL. Returns the process and
+    its URL."""
+    targets = [targets] if isinstance(targets, str) else list(targets)
     config = workdir / "prometheus.yml"
     # JSON is YAML; the job name is the one the TargetDown alert selects.
     config.write_text(
@@ -94,7 +98,7 @@ def start_prometheus(target, workdir, rules=RULES):
                 },
                 "rule_files": [str(rules)],
                 "scrape_configs": [
-                    {"job_name": "snackdrawer", "static_configs": [{"targets": [target]}]}
+                    {"job_name": "snackdrawer", "static_configs": [{"targets": targets}]}
                 ],
             },
             indent=2,

@@ -14,9 +14,10 @@ class Traffic(threading.Thread):
     """Rounds of a user's session that touch every route and every port function, with the
     client errors real traffic brings. Keeps going while the checks run, so rates are live."""
 
-    def __init__(self, base):
+    def __init__(self, base, pause=0.2):
+        """Rounds against `base`, `pause` seconds apart."""
         super().__init__(daemon=True)
-        self.base = base
+        self.base, self.pause = base, pause
         self.rounds = 0
         self.trace_ids = set()
         self.problems = set()
@@ -74,4 +75,4 @@ class Traffic(threading.Thread):
             except Exception as error:  # a broken round is reported, the traffic goes on
                 self.problems.add(f"a traffic round broke: {error!r}")
             self.rounds += 1
-            self.done.wait(0.2)
+            self.done.wait(self.pause)
