@@ -1,5 +1,5 @@
 //! Configuration: every setting is a command-line flag and an environment variable, read once
-//! at start by clap. `snackdrawer --help` is the reference; the README repeats it.
+//! at start by clap. `snackdrawer --help` is the reference; docs/operations.md#settings repeats it.
 
 use crate::chaos::admin::AdminToken;
 use crate::chaos::client::FaultsAction;
