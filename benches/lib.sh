@@ -47,3 +47,14 @@ trap stop_server EXIT
 json_post() {
   curl -fs -X POST "$base$1" -H 'content-type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2"
 }
+
+# drawer_of_five: signs a user up, logs in, makes a drawer holding five snacks, and prints the
+# token and the drawer's path, for reading it as its owner.
+drawer_of_five() {
+  json_post /auth/users '{"username": "bench", "password": "pw"}' >/dev/null
+  local token drawer
+  token=$(json_post /auth/login '{"username": "bench", "password": "pw"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  drawer=$(json_post /drawers/ '{"name": "bench"}' "$token" | sed 's/.*"id":\([0-9]*\).*/\1/')
+  for snack in 1 3 5 7 9; do json_post "/drawers/$drawer" "{\"snack\": $snack}" "$token" >/dev/null; done
+  echo "$token /drawers/$drawer"
+}

@@ -26,13 +26,10 @@ measure() { # measure STORE-LABEL PATH [TOKEN]
 
 run_store() { # run_store LABEL DATABASE_URL
   start_server DATABASE_URL="$2" SNACKDRAWER_JWT_SECRET=bench-secret-bench-secret-bench-secret
-  json_post /auth/users '{"username": "bench", "password": "pw"}' >/dev/null
-  local token drawer
-  token=$(json_post /auth/login '{"username": "bench", "password": "pw"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
-  drawer=$(json_post /drawers/ '{"name": "bench"}' "$token" | sed 's/.*"id":\([0-9]*\).*/\1/')
-  for snack in 1 3 5 7 9; do json_post "/drawers/$drawer" "{\"snack\": $snack}" "$token" >/dev/null; done
+  local token path
+  read -r token path < <(drawer_of_five)
   measure "$1" /snacks/
-  measure "$1" "/drawers/$drawer" "$token"
+  measure "$1" "$path" "$token"
   stop_server
 }
 

@@ -61,6 +61,14 @@ pub struct Config {
           value_parser = parse_seconds, global = true)]
     pub db_probe_interval: Duration,
 
+    /// Seconds a read (the snack list, a drawer with its snacks, an account) is kept and
+    /// answered without asking the database. A write through this process forgets what it
+    /// changes at once; a write through another process shows after at most this long, and so
+    /// may an outage. Default: 1 on SQLite, 0 (nothing kept) on PostgreSQL, whose replicas
+    /// share the database behind one address. 0 keeps nothing.
+    #[arg(long, env = "SNACKDRAWER_CACHE_TTL", value_parser = parse_keep_time, global = true)]
+    pub cache_ttl: Option<Duration>,
+
     /// Secret that signs access tokens (HS256), at least 32 bytes (`openssl rand -base64 32`).
     /// When unset a random one is generated at start, so tokens do not survive a restart and
     /// are not accepted by other replicas.
@@ -94,8 +102,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
     pub scrypt_p: u32,
 
-    /// Password hashes computed at once, off the request workers. Default: one less than the
-    /// number of CPUs (at least 1), so a login burst leaves a core for everything else.
+    /// Password hashes computed at once, off the request workers. Each holds its scrypt memory
+    /// (16 MiB at cost 14) while it runs. Default: one less than the number of CPUs, at least 1
+    /// and at most 2, so a login burst leaves a core for everything else and hashing never
+    /// holds more than twice a hash's memory unless asked to.
     #[arg(long, env = "SNACKDRAWER_HASH_WORKERS",
           value_parser = clap::value_parser!(u16).range(1..), global = true)]
     pub hash_workers: Option<u16>,
@@ -452,6 +462,15 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// Like `parse_seconds`, but 0 (keep nothing) is allowed.
+fn parse_keep_time(raw: &str) -> Result<Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        Ok(seconds) if seconds < 0.0 => Err("must be 0 (keep nothing) or more".to_owned()),
+        _ => parse_seconds(raw),
+    }
+}
+
 fn parse_seconds(raw: &str) -> Result<Duration, String> {
     let seconds: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number of seconds"))?;
     if seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0 {
@@ -491,10 +510,21 @@ impl Config {
         }
     }
 
+    /// How long the SQL store keeps reads: the setting, or the store's default.
+    pub fn cache_ttl(&self) -> Duration {
+        let default = match &self.database_url {
+            StoreUrl::Sql(url) if url.starts_with("sqlite:") => Duration::from_secs(1),
+            _ => Duration::ZERO,
+        };
+        self.cache_ttl.unwrap_or(default)
+    }
+
     pub fn hash_workers(&self) -> usize {
+        /// Hashing memory, not cores, is what a default must bound (see --hash-workers).
+        const MOST_DEFAULT_HASH_WORKERS: usize = 2;
         self.hash_workers.map(usize::from).unwrap_or_else(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            cpus.saturating_sub(1).max(1)
+            cpus.saturating_sub(1).clamp(1, MOST_DEFAULT_HASH_WORKERS)
         })
     }
 }
@@ -603,6 +633,18 @@ mod tests {
         let config = parse(&["snackdrawer", "--db-acquire-timeout", "0.25"]).unwrap();
         assert_eq!(config.db_acquire_timeout, Duration::from_millis(250));
         assert!(parse(&["snackdrawer", "--db-acquire-timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn reads_are_kept_a_second_on_sqlite_and_not_at_all_on_postgres_unless_set() {
+        let keep = |args: &[&str]| parse(args).unwrap().cache_ttl();
+        assert_eq!(keep(&["snackdrawer"]), Duration::from_secs(1));
+        assert_eq!(keep(&["snackdrawer", "--database-url", "postgres://h/db"]), Duration::ZERO);
+        let set = ["snackdrawer", "--database-url", "postgres://h/db", "--cache-ttl", "0.5"];
+        assert_eq!(keep(&set), Duration::from_millis(500));
+        assert_eq!(keep(&["snackdrawer", "--cache-ttl", "0"]), Duration::ZERO);
+        assert!(parse(&["snackdrawer", "--cache-ttl", "-1"]).is_err());
+        assert!(parse(&["snackdrawer", "--cache-ttl", "3601"]).is_err());
     }
 
     #[test]

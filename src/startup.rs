@@ -123,7 +123,7 @@ impl Application {
                 use_cases
             }
             StoreUrl::Sql(url) => {
-                let store = SqlStore::open(url, pool_settings(config)?).await?;
+                let store = SqlStore::open(url, pool_settings(config)?, config.cache_ttl()).await?;
                 let system = store.system_name();
                 let ports = decorated_ports(
                     store.clone(),
@@ -357,7 +357,7 @@ pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
     match &config.database_url {
         StoreUrl::Memory => tracing::info!("the memory store has no schema to migrate"),
         StoreUrl::Sql(url) => {
-            SqlStore::open(url, pool_settings(config)?)
+            SqlStore::open(url, pool_settings(config)?, Duration::ZERO)
                 .await?
                 .migrate()
                 .await

@@ -15,6 +15,7 @@ mod layering;
 mod logins;
 mod persistence;
 mod races;
+mod read_cache;
 mod store_contract;
 mod store_outages;
 mod tokens;

@@ -12,8 +12,13 @@
 //! not exist yet. Every call is bounded (acquiring a connection plus the statement timeout), and
 //! goes through the `breaker`, which refuses calls at once while the database is known to be
 //! down.
+//!
+//! The reads every request repeats are kept for a moment (`cache`); a kept read is answered
+//! before any of that, so it is served for its keep time even while the database is down or
+//! its SQLite file has gone.
 
 mod breaker;
+mod cache;
 mod entities;
 mod errors;
 mod file;
@@ -28,6 +33,7 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use breaker::{Breaker, BreakerTiming};
+use cache::Kept;
 use entities::{drawer_snacks, drawers, snacks, users};
 use errors::{Failure, Outage, classify, store_error};
 use file::DatabaseFile;
@@ -73,6 +79,9 @@ struct Shared {
     probe_options: ConnectOptions,
     /// The SQLite file, which must stay the one opened; `None` on PostgreSQL.
     file: Option<DatabaseFile>,
+    catalogue: Kept<(), Vec<Snack>>,
+    drawers: Kept<DrawerId, DrawerWithContents>,
+    users: Kept<UserId, User>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +99,12 @@ const OURS: &str = "SELECT 1 FROM seaql_migrations LIMIT 1";
 impl SqlStore {
     /// Opens a pool for a `sqlite://…` or `postgres://…` URL. PostgreSQL is not contacted yet;
     /// SQLite's file must exist, or is created now when the URL says `mode=rwc`: the pool
-    /// itself never creates one.
-    pub async fn open(url: &str, pool: PoolSettings) -> Result<Self, OpenError> {
+    /// itself never creates one. Reads are kept for `keep_reads_for` (zero keeps none).
+    pub async fn open(
+        url: &str,
+        pool: PoolSettings,
+        keep_reads_for: Duration,
+    ) -> Result<Self, OpenError> {
         let file =
             if url.starts_with("sqlite:") { Some(DatabaseFile::open(url).await?) } else { None };
         let mut options = ConnectOptions::new(url);
@@ -126,6 +139,9 @@ impl SqlStore {
             call_limit: pool.acquire_timeout + pool.statement_timeout,
             probe_options: options,
             file,
+            catalogue: Kept::new(keep_reads_for),
+            drawers: Kept::new(keep_reads_for),
+            users: Kept::new(keep_reads_for),
         };
         Ok(Self { db, shared: Arc::new(shared) })
     }
@@ -202,6 +218,38 @@ impl SqlStore {
                 async move { shared.probe().await }
             }));
         }
+        outcome
+    }
+
+    /// A read answered from `kept` when a fresh copy is there, and otherwise by `read`, whose
+    /// finding is kept.
+    async fn read_through<K: Eq + std::hash::Hash + Clone, V: Clone>(
+        &self,
+        kept: &Kept<K, V>,
+        key: K,
+        read: impl Future<Output = Result<Option<V>, StoreError>>,
+    ) -> Result<Option<V>, StoreError> {
+        if let Some(value) = kept.fresh(&key) {
+            return Ok(Some(value));
+        }
+        let ticket = kept.ticket();
+        let found = self.guarded(read).await?;
+        if let Some(value) = &found {
+            kept.keep(ticket, key, value.clone());
+        }
+        Ok(found)
+    }
+
+    /// A write that may change what `kept` holds for `key`: whatever its outcome, the copy is
+    /// forgotten once it is over.
+    async fn write_forgetting<K: Eq + std::hash::Hash + Clone, V: Clone, T>(
+        &self,
+        kept: &Kept<K, V>,
+        key: &K,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let outcome = self.guarded(write).await;
+        kept.forget(key);
         outcome
     }
 }
@@ -287,7 +335,7 @@ impl UserRepository for SqlStore {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.guarded(async {
+        self.read_through(&self.shared.users, id, async {
             let row =
                 users::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
             row.as_ref().map(to_user).transpose()
@@ -320,15 +368,15 @@ impl UserRepository for SqlStore {
 #[async_trait]
 impl SnackRepository for SqlStore {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        self.guarded(async {
+        let listed = self.read_through(&self.shared.catalogue, (), async {
             let rows = snacks::Entity::find()
                 .order_by_asc(snacks::Column::Id)
                 .all(self.db()?)
                 .await
                 .map_err(store_error)?;
-            rows.into_iter().map(to_snack).collect()
-        })
-        .await
+            rows.into_iter().map(to_snack).collect::<Result<_, _>>().map(Some)
+        });
+        Ok(listed.await?.unwrap_or_default())
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
@@ -341,7 +389,7 @@ impl SnackRepository for SqlStore {
     }
 
     async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
-        self.guarded(async {
+        self.write_forgetting(&self.shared.catalogue, &(), async {
             let row =
                 snacks::ActiveModel { name: Set(name.as_str().to_owned()), ..Default::default() }
                     .insert(self.db()?)
@@ -397,7 +445,7 @@ impl DrawerRepository for SqlStore {
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        self.guarded(async {
+        self.read_through(&self.shared.drawers, id, async {
             let Some(drawer) = self.find(id).await? else {
                 return Ok(None);
             };
@@ -415,7 +463,7 @@ impl DrawerRepository for SqlStore {
     }
 
     async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        self.guarded(async {
+        self.write_forgetting(&self.shared.drawers, &drawer, async {
             let inserted = drawer_snacks::Entity::insert(drawer_snacks::ActiveModel {
                 drawer_id: Set(drawer.get()),
                 snack_id: Set(snack.get()),
@@ -437,7 +485,7 @@ impl DrawerRepository for SqlStore {
     }
 
     async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        self.guarded(async {
+        self.write_forgetting(&self.shared.drawers, &drawer, async {
             let deleted = drawer_snacks::Entity::delete_by_id((drawer.get(), snack.get()))
                 .exec(self.db()?)
                 .await
@@ -448,7 +496,7 @@ impl DrawerRepository for SqlStore {
     }
 
     async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
-        self.guarded(async {
+        self.write_forgetting(&self.shared.drawers, &drawer, async {
             let deleted = drawers::Entity::delete_by_id(drawer.get())
                 .exec(self.db()?)
                 .await

@@ -87,8 +87,13 @@ pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}?mode=rwc", dir.path().join("snackdrawer.db").display())
 }
 
+/// Reads are kept far longer than any test runs, so a write that forgot to forget what it
+/// changed shows as a stale read in the store contract.
+pub const TEST_KEEP_READS: Duration = Duration::from_secs(3600);
+
 pub async fn migrated_sql_store(url: &str) -> SqlStore {
-    let store = SqlStore::open(url, TEST_POOL).await.expect("the test database opens");
+    let store =
+        SqlStore::open(url, TEST_POOL, TEST_KEEP_READS).await.expect("the test database opens");
     store.migrate().await.expect("the test database migrates");
     store
 }
