@@ -9,6 +9,7 @@ THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
 base="http://127.0.0.1:$PORT"
 server=""
+SERVER_LOG=${SERVER_LOG:-/tmp/snackdrawer-bench.log}
 
 build_release() {
   cargo build --release --quiet
@@ -16,6 +17,7 @@ build_release() {
 
 # start_server VAR=value ...: starts the release binary (under $CARGO_TARGET_DIR if that is set)
 # with those variables; SERVER_BIN=path starts another server instead (it must answer /readyz).
+# Its output goes to $SERVER_LOG.
 start_server() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "something already listens on 127.0.0.1:$PORT; stop it or set PORT" >&2
@@ -24,14 +26,14 @@ start_server() {
   # The login limits off: every benchmark signs up and logs in from this one address.
   env SNACKDRAWER_LISTEN="127.0.0.1:$PORT" SNACKDRAWER_LOG_FORMAT=json RUST_LOG=warn \
     SNACKDRAWER_LOGIN_LIMITS=false "$@" \
-    "${SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/snackdrawer}" >>/tmp/snackdrawer-bench.log 2>&1 &
+    "${SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/snackdrawer}" >>"$SERVER_LOG" 2>&1 &
   server=$!
   for _ in $(seq 100); do
     kill -0 "$server" 2>/dev/null || break
     curl -fs "$base/readyz" >/dev/null && return
     sleep 0.1
   done
-  echo "the server did not become ready; see /tmp/snackdrawer-bench.log" >&2
+  echo "the server did not become ready; see $SERVER_LOG" >&2
   exit 1
 }
 
