@@ -6,6 +6,7 @@
 //! keeps floods of alike warnings to a line per interval (`log_budget`). `startup` puts them around the core and the adapters;
 //! nothing here knows which adapters those are.
 
+mod access_line;
 pub mod faults;
 pub mod http;
 mod log_budget;
