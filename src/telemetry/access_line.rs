@@ -16,7 +16,7 @@ use super::request_trace::RequestTrace;
 use std::cell::RefCell;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
-use tracing::{Level, Span};
+use tracing::{Dispatch, Level, Span};
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -37,10 +37,7 @@ impl AccessLine<'_> {
     /// the request is not traced): written here when the request is not traced and the logs
     /// are JSON, as a tracing event otherwise. `RUST_LOG` decides either way.
     pub fn log(&self, span: &Span, trace: RequestTrace) {
-        let written = !trace.sampled
-            && tracing::enabled!(target: TARGET, Level::INFO)
-            && self.write_json(trace);
-        if !written {
+        if trace.sampled || !self.write_json(trace) {
             self.log_event(span);
         }
     }
@@ -63,27 +60,39 @@ impl AccessLine<'_> {
         self.duration.as_secs_f64() * 1000.0
     }
 
-    /// Writes the line to the JSON logs' writer, if the current subscriber has one; false if
-    /// it has none (text logs).
+    /// Writes the line to the JSON logs' writer, if the log filter lets it through (asked as
+    /// the event would be); false if the line is left to the log layers: the current subscriber
+    /// has no such writer (text logs), or the clock is outside what the formatter handles.
     fn write_json(&self, trace: RequestTrace) -> bool {
         thread_local! {
             static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        tracing::dispatcher::get_default(|dispatch| {
-            let Some(writer) = dispatch.downcast_ref::<AccessLineWriter>() else {
-                return false;
-            };
-            LINE.with_borrow_mut(|line| {
-                line.clear();
-                self.format_json(trace, SystemTime::now(), line);
+        // Cloned out rather than used inside `get_default`, where `enabled!` would find no
+        // subscriber; the global one clones without a reference count.
+        let dispatch = tracing::dispatcher::get_default(Dispatch::clone);
+        let Some(writer) = dispatch.downcast_ref::<AccessLineWriter>() else {
+            return false;
+        };
+        if !tracing::enabled!(target: TARGET, Level::INFO) {
+            return true;
+        }
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            let formatted = self.format_json(trace, line);
+            if formatted {
                 (writer.write)(line);
-            });
-            true
+            }
+            formatted
         })
     }
 
-    /// The line as `json_logs` writes it for a request that is not traced, newline included.
-    fn format_json(&self, trace: RequestTrace, now: SystemTime, line: &mut Vec<u8>) {
+    /// The line as `json_logs` writes it for a request that is not traced, newline included;
+    /// false if the clock is before 1970 or after 9999, which humantime does not format.
+    fn format_json(&self, trace: RequestTrace, line: &mut Vec<u8>) -> bool {
+        let now = SystemTime::now();
+        if now < SystemTime::UNIX_EPOCH {
+            return false;
+        }
         let mut trace_id = [0; 32];
         let mut span_id = [0; 16];
         hex::encode_to_slice(trace.trace_id.to_bytes(), &mut trace_id)
@@ -94,7 +103,9 @@ impl AccessLine<'_> {
         json_value(line, TARGET);
         line.extend_from_slice(br#","timestamp":""#);
         // The layer's timer, `tracing_subscriber::fmt::time::SystemTime`, writes microseconds too.
-        write!(line, "{}", humantime::format_rfc3339_micros(now)).expect("a Vec takes any write");
+        if write!(line, "{}", humantime::format_rfc3339_micros(now)).is_err() {
+            return false;
+        }
         line.extend_from_slice(br#"","trace_id":""#);
         line.extend_from_slice(&trace_id);
         line.extend_from_slice(br#"","span_id":""#);
@@ -108,6 +119,7 @@ impl AccessLine<'_> {
         line.extend_from_slice(br#","status":"#);
         json_value(line, &self.status);
         line.extend_from_slice(b"}\n");
+        true
     }
 }
 
