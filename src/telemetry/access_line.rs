@@ -2,13 +2,13 @@
 //!
 //! Why not always through the JSON log layer: every request writes this line, and most are not
 //! traced. Through `json_logs` (the `json-subscriber` crate) the line cost about 20,000
-//! instructions, half again what the rest of an instrumented request costs on the memory store:
+//! instructions, nearly half again what the rest of a request costs on the memory store:
 //! the layer gathers the event's fields into a map of owned values, checks every write for UTF-8
 //! and formats the timestamp and the ids through `fmt`. This line's fields are fixed, so for a
 //! request that is not traced they are written here in one pass into a buffer kept per thread,
 //! and handed to the layer's writer in one write. It is the line the layer would write, byte for
 //! byte but for the time: the same keys in the same order, the same number and timestamp formats;
-//! the test below writes one line both ways and compares them, so neither can drift alone. A
+//! the test below writes lines both ways and compares them, so neither can drift alone. A
 //! traced request keeps the layer's line, which also shows its span (its spans cost far more
 //! than the line), and so do text logs, which have no such writer.
 
