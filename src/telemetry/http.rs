@@ -11,6 +11,7 @@
 //! of the metrics' cost. Here the set-up runs in `call`, the inner route's future is wrapped
 //! as it is, and the bookkeeping happens when it completes.
 
+use super::access_line::AccessLine;
 use super::error_chain;
 use super::faults::FaultInjected;
 use super::log_budget::LogBudget;
@@ -138,8 +139,8 @@ pin_project_lite::pin_project! {
             let this = this.project();
             if let Some(serving) = this.serving.take() {
                 let route = serving.route();
-                let (span, elapsed) = (&*this.span, this.started.elapsed());
-                this.trace.scope(|| log_access(span, route, CLIENT_CLOSED_REQUEST, elapsed));
+                let (span, trace, elapsed) = (&*this.span, *this.trace, this.started.elapsed());
+                trace.scope(|| log_access(span, trace, route, CLIENT_CLOSED_REQUEST, elapsed));
             }
         }
     }
@@ -168,7 +169,7 @@ where
                 span.record("otel.status_code", "ERROR");
                 log_failure(span, status, &response);
             }
-            log_access(span, route, status.as_u16(), duration);
+            log_access(span, *this.trace, route, status.as_u16(), duration);
             let mut digits = [0; 32];
             hex::encode_to_slice(this.trace.trace_id.to_bytes(), &mut digits)
                 .expect("16 bytes fill 32 hex digits");
@@ -181,18 +182,17 @@ where
 }
 
 /// The access line: one per request, answered or abandoned.
-fn log_access(span: &Span, route: &metrics::RouteMetrics, status: u16, duration: Duration) {
-    // An explicit parent gives the log layers the span's context without entering it.
-    tracing::info!(
-        target: "snackdrawer::access",
-        parent: span,
-        method = route.method(),
-        route = route.template(),
-        status,
-        duration_ms = duration.as_secs_f64() * 1000.0,
-        "request served"
-    );
+fn log_access(
+    span: &Span,
+    trace: RequestTrace,
+    route: &metrics::RouteMetrics,
+    status: u16,
+    duration: Duration,
+) {
+    AccessLine { method: route.method(), route: route.template(), status, duration }
+        .log(span, trace);
 }
+
 /// How often, at most, a 503 is logged: a flood of refused logins is one line per interval.
 const UNAVAILABLE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 

@@ -1,5 +1,6 @@
 //! Every request writes its access line, on the real binary: answered, cut off by the request
-//! deadline, or abandoned by a client that hung up first (status 499, as nginx logs it).
+//! deadline, or abandoned by a client that hung up first (status 499, as nginx logs it); and
+//! none when `RUST_LOG` turns the access target off.
 
 use crate::support::server::RunningServer;
 use serde_json::Value;
@@ -51,4 +52,19 @@ async fn a_request_cut_off_by_the_deadline_writes_its_access_line() {
 
     let line = access_line(&server, "/snacks/").await;
     assert_eq!(line["status"], 503, "{line}");
+}
+
+#[tokio::test]
+async fn rust_log_can_turn_the_access_line_off() {
+    let mut server = RunningServer::start(&[("RUST_LOG", "info,snackdrawer::access=warn")]);
+    let response = reqwest::get(server.url("/snacks/")).await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let logs = tokio::task::spawn_blocking(move || {
+        assert!(server.terminate().success());
+        server.logs()
+    })
+    .await
+    .unwrap();
+    assert!(logs.iter().any(|line| line.contains("snackdrawer is serving")), "{logs:#?}");
+    assert!(!logs.iter().any(|line| line.contains("snackdrawer::access")), "{logs:#?}");
 }
