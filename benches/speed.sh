@@ -17,10 +17,10 @@
 #   SERVICE_BIN=/tmp/other/snackdrawer benches/speed.sh           # another build of the service
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source benches/lib.sh
 DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-2}
 CONNECTIONS=32
+source benches/lib.sh
 MIX_TIME=${MIX_TIME:-60s}
 target=${CARGO_TARGET_DIR:-target}
 workdir=$(mktemp -d)
