@@ -78,11 +78,27 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
         }
     }
 
-    /// Called after a write that may have changed `key` has finished, whether it succeeded,
-    /// failed or timed out (an unanswered write may still have landed).
-    pub(super) fn forget(&self, key: &K) {
+    /// Forgets `key` once the returned guard is dropped: when the write it is held across is
+    /// over, whether it succeeded, failed or timed out, or when the write is abandoned half-way
+    /// (its client hung up); an unanswered write may still have landed.
+    pub(super) fn forgetting<'a>(&'a self, key: &'a K) -> Forgetting<'a, K, V> {
+        Forgetting { kept: self, key }
+    }
+
+    fn forget(&self, key: &K) {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.copies.remove(key);
+    }
+}
+
+pub(super) struct Forgetting<'a, K: Eq + Hash, V: Clone> {
+    kept: &'a Kept<K, V>,
+    key: &'a K,
+}
+
+impl<K: Eq + Hash, V: Clone> Drop for Forgetting<'_, K, V> {
+    fn drop(&mut self) {
+        self.kept.forget(self.key);
     }
 }
 
@@ -99,7 +115,7 @@ mod tests {
         let kept = kept();
         kept.keep(kept.ticket(), 1, "old");
         assert_eq!(kept.fresh(&1), Some("old"));
-        kept.forget(&1);
+        drop(kept.forgetting(&1));
         assert_eq!(kept.fresh(&1), None);
     }
 
@@ -107,7 +123,7 @@ mod tests {
     fn a_read_that_raced_a_write_is_not_kept() {
         let kept = kept();
         let ticket = kept.ticket();
-        kept.forget(&1);
+        drop(kept.forgetting(&1));
         kept.keep(ticket, 1, "read before the write finished");
         assert_eq!(kept.fresh(&1), None);
         kept.keep(kept.ticket(), 1, "read after");

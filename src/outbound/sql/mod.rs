@@ -240,17 +240,16 @@ impl SqlStore {
         Ok(found)
     }
 
-    /// A write that may change what `kept` holds for `key`: whatever its outcome, the copy is
-    /// forgotten once it is over.
+    /// A write that may change what `kept` holds for `key`: the copy is forgotten once the
+    /// write is over or abandoned, whatever its outcome.
     async fn write_forgetting<K: Eq + std::hash::Hash + Clone, V: Clone, T>(
         &self,
         kept: &Kept<K, V>,
         key: &K,
         write: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let outcome = self.guarded(write).await;
-        kept.forget(key);
-        outcome
+        let _forgetting = kept.forgetting(key);
+        self.guarded(write).await
     }
 }
 
