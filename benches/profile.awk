@@ -3,14 +3,14 @@
 # that of the innermost frame matching one of the patterns below, tried in order; kernel entry
 # and runtime glue match none and are looked through.
 function kind_of(frame) {
-  if (frame ~ /futex|schedule|switch_to|finish_task_switch|try_to_wake_up|wake_up_q|ttwu|pick_next|dequeue_task|enqueue_task|park|unpark|condvar|Condvar|select_idle|idle/) return "thread hand-off (wake-ups, futexes, switches)"
-  if (frame ~ /^sqlite3|sqlite3Vdbe|btree|pager|^sqlite/) return "SQLite itself"
-  if (frame ~ /flume|crossbeam|mpsc|oneshot/) return "thread hand-off (wake-ups, futexes, switches)"
+  if (frame ~ /futex|schedule|switch_to|finish_task_switch|try_to_wake_up|wake_up_q|ttwu|pick_next|dequeue_task|enqueue_task|park|unpark|condvar|Condvar|select_idle|idle/) return "thread wake-ups and switches (any thread)"
+  if (frame ~ /^sqlite3|^btree|^pager|^sqlite/) return "SQLite itself"
+  if (frame ~ /flume|crossbeam|mpsc|oneshot/) return "thread wake-ups and switches (any thread)"
   if (frame ~ /sqlx|sea_orm|sea_query/) return "sea-orm and sqlx (statements, rows)"
   if (frame ~ /json_subscriber|tracing_subscriber|access_line|tracing_core|tracing::/) return "logging and tracing"
   if (frame ~ /telemetry::metrics|prometheus_client|ServingRequest|RouteMetrics/) return "metrics"
   if (frame ~ /malloc|free|realloc|calloc|je_|jemalloc|_rjem_|cfree|arena|tcache/) return "allocation"
-  if (frame ~ /tcp_|sock|skb|ip_|__dev|net_rx|loopback|epoll|ep_poll|__sys_|sendmsg|recvmsg|writev|readv|hyper|mio/) return "hyper and the socket"
+  if (frame ~ /^tcp_|sock|skb|^ip_|^__dev|net_rx|loopback|epoll|ep_poll|^__sys_|sendmsg|recvmsg|writev|readv|hyper|mio::/) return "hyper and the socket"
   if (frame ~ /serde_json|serde::/) return "JSON"
   if (frame ~ /quick_cache|outbound::sql::cache/) return "kept reads"
   if (frame ~ /tokio/) return "tokio"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Where a request's processor time goes: samples the release binary with `perf` while wrk sends
 # one route, then prints the share of samples per kind of work (benches/profile.awk sorts each
-# sample's innermost frames into kinds: the hand-off to the SQLite driver's thread, SQLite
-# itself, sea-orm and sqlx, hyper and the socket, tokio, logging, metrics, allocation…) and the
-# hottest functions.
+# sample's innermost frames into kinds: wake-ups and switches, SQLite itself, sea-orm and sqlx,
+# hyper and the socket, tokio, logging, metrics, allocation…), the share of samples on the SQLite
+# driver's threads, and the hottest functions.
 #
 #   benches/profile.sh                                 # SQLite, GET /snacks/, 10 s
 #   STORE=memory benches/profile.sh
@@ -44,7 +44,7 @@ wrk -d "$DURATION" -t 2 -c "$CONNECTIONS" ${token:+-H "Authorization: Bearer $to
   >"$workdir/wrk.txt" &
 wrk_pid=$!
 perf record -q -F 1999 --call-graph dwarf,16384 -p "$server" -o "$workdir/perf.data" \
-  -- sleep "${DURATION%s}" 2>/dev/null
+  -- sleep "${DURATION%s}" || { echo "perf could not sample the server (kernel.perf_event_paranoid?)" >&2; kill "$wrk_pid"; exit 1; }
 wait "$wrk_pid"
 echo "$STORE store, GET $ROUTE, $CONNECTIONS connections: $(awk '/Requests\/sec/ {print $2}' "$workdir/wrk.txt") requests/s while sampled"
 perf script -i "$workdir/perf.data" -F comm,ip,sym 2>/dev/null | awk -f benches/profile.awk

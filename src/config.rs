@@ -466,8 +466,8 @@ fn redact_password(url: &str) -> String {
 fn parse_keep_time(raw: &str) -> Result<Duration, String> {
     match raw.parse::<f64>() {
         Ok(0.0) => Ok(Duration::ZERO),
-        Ok(seconds) if seconds < 0.0 => Err("must be 0 (keep nothing) or more".to_owned()),
-        _ => parse_seconds(raw),
+        Ok(_) => parse_seconds(raw).map_err(|_| "must be from 0 to 3600 seconds".to_owned()),
+        Err(_) => Err(format!("{raw:?} is not a number of seconds")),
     }
 }
 

@@ -416,7 +416,7 @@ def golden_signals():
                     "There is no dedicated queue metric: this is the in-flight gauge of the "
                     "PasswordHasher functions, which counts a hash from the moment it is asked "
                     "for, so it includes hashes waiting for a worker. Up to "
-                    "SNACKDRAWER_HASH_WORKERS (default CPUs - 1) run at once; the rest queue.",
+                    "SNACKDRAWER_HASH_WORKERS (default CPUs - 1, from 1 to 2) run at once; the rest queue.",
                     [
                         target(
                             sum_by("function", selector(IN_FLIGHT, f'function=~"{HASHER}"')),

@@ -33,7 +33,7 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use breaker::{Breaker, BreakerTiming};
-use cache::Kept;
+use cache::{Items, Kept};
 use entities::{drawer_snacks, drawers, snacks, users};
 use errors::{Failure, Outage, classify, store_error};
 use file::DatabaseFile;
@@ -45,6 +45,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -223,7 +224,7 @@ impl SqlStore {
 
     /// A read answered from `kept` when a fresh copy is there, and otherwise by `read`, whose
     /// finding is kept.
-    async fn read_through<K: Eq + std::hash::Hash + Clone, V: Clone>(
+    async fn read_through<K: Eq + Hash, V: Clone + Items>(
         &self,
         kept: &Kept<K, V>,
         key: K,
@@ -242,7 +243,7 @@ impl SqlStore {
 
     /// A write that may change what `kept` holds for `key`: the copy is forgotten once the
     /// write is over or abandoned, whatever its outcome.
-    async fn write_forgetting<K: Eq + std::hash::Hash + Clone, V: Clone, T>(
+    async fn write_forgetting<K: Eq + Hash, V: Clone + Items, T>(
         &self,
         kept: &Kept<K, V>,
         key: &K,
