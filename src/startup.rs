@@ -368,7 +368,7 @@ pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Migrates (SQL stores) and seeds a fresh catalogue.
+/// Migrates (SQL stores) and seeds a fresh catalogue; only then is the SQL store ready.
 async fn prepare(
     app: &impl UseCases,
     sql: Option<&SqlStore>,
@@ -382,6 +382,9 @@ async fn prepare(
         if added > 0 {
             tracing::info!(added, "seeded the snack catalogue");
         }
+    }
+    if let Some(store) = sql {
+        store.open_for_traffic();
     }
     Ok(())
 }

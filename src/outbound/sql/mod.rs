@@ -9,7 +9,8 @@
 //! The store can exist before its database is reachable: PostgreSQL pools connect lazily, so the
 //! service starts, answers 503 while the database is down, and recovers by itself. Until
 //! `migrate` has succeeded every call answers `Unavailable` rather than touching tables that may
-//! not exist yet. Every call is bounded (acquiring a connection plus the statement timeout), and
+//! not exist yet, and until startup says the data is prepared (`open_for_traffic`, after the
+//! seeding that follows the migration) `ping`, the readiness check, answers `Unavailable` too. Every call is bounded (acquiring a connection plus the statement timeout), and
 //! goes through the `breaker`, which refuses calls at once while the database is known to be
 //! down.
 //!
@@ -73,6 +74,9 @@ pub struct SqlStore {
 /// What every clone of the store shares.
 struct Shared {
     migrated: AtomicBool,
+    /// Whether startup has prepared the data (migrated and seeded): until then the replica is
+    /// not ready, though the calls that prepare it go through.
+    open_for_traffic: AtomicBool,
     breaker: Arc<Breaker>,
     /// The longest a call may take before it answers `Unavailable`.
     call_limit: Duration,
@@ -136,6 +140,7 @@ impl SqlStore {
         };
         let shared = Shared {
             migrated: AtomicBool::new(false),
+            open_for_traffic: AtomicBool::new(false),
             breaker: Arc::new(Breaker::new(timing)),
             call_limit: pool.acquire_timeout + pool.statement_timeout,
             probe_options: options,
@@ -187,6 +192,11 @@ impl SqlStore {
         transaction.commit().await.map_err(store_error)?;
         self.shared.migrated.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Says startup has prepared the data: from now on `ping` asks the database.
+    pub fn open_for_traffic(&self) {
+        self.shared.open_for_traffic.store(true, Ordering::Release);
     }
 
     /// The connection, once the schema is known to be in place, and while the SQLite file is
@@ -309,6 +319,9 @@ fn duplicate_or(error: sea_orm::DbErr) -> StoreError {
 #[async_trait]
 impl StoreHealth for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
+        if !self.shared.open_for_traffic.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the database is still being prepared".into()));
+        }
         self.guarded(async {
             self.db()?.execute_unprepared(OURS).await.map(drop).map_err(store_error)
         })

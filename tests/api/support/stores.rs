@@ -95,6 +95,7 @@ pub async fn migrated_sql_store(url: &str) -> SqlStore {
     let store =
         SqlStore::open(url, TEST_POOL, TEST_KEEP_READS).await.expect("the test database opens");
     store.migrate().await.expect("the test database migrates");
+    store.open_for_traffic();
     store
 }
 
