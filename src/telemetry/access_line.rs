@@ -62,7 +62,8 @@ impl AccessLine<'_> {
 
     /// Writes the line to the JSON logs' writer, if the log filter lets it through (asked as
     /// the event would be); false if the line is left to the log layers: the current subscriber
-    /// has no such writer (text logs), or the clock is outside what the formatter handles.
+    /// has no such writer (text logs), the clock is outside what the formatter handles, or the
+    /// thread's buffer cannot be had.
     fn write_json(&self, trace: RequestTrace) -> bool {
         thread_local! {
             static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -76,14 +77,20 @@ impl AccessLine<'_> {
         if !tracing::enabled!(target: TARGET, Level::INFO) {
             return true;
         }
-        LINE.with_borrow_mut(|line| {
+        // Without the buffer (the thread is ending, or it is somehow in use) the log layers
+        // write the line instead.
+        let written = LINE.try_with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else {
+                return false;
+            };
             line.clear();
-            let formatted = self.format_json(trace, line);
+            let formatted = self.format_json(trace, &mut line);
             if formatted {
-                (writer.write)(line);
+                (writer.write)(&line);
             }
             formatted
-        })
+        });
+        written.unwrap_or(false)
     }
 
     /// The line as `json_logs` writes it for a request that is not traced, newline included;
@@ -93,12 +100,7 @@ impl AccessLine<'_> {
         if now < SystemTime::UNIX_EPOCH {
             return false;
         }
-        let mut trace_id = [0; 32];
-        let mut span_id = [0; 16];
-        hex::encode_to_slice(trace.trace_id.to_bytes(), &mut trace_id)
-            .expect("16 bytes fill 32 hex digits");
-        hex::encode_to_slice(trace.span_id.to_bytes(), &mut span_id)
-            .expect("8 bytes fill 16 hex digits");
+        let (trace_id, span_id) = (trace.trace_id_hex(), trace.span_id_hex());
         line.extend_from_slice(br#"{"level":"INFO","target":"#);
         json_value(line, TARGET);
         line.extend_from_slice(br#","timestamp":""#);

@@ -170,11 +170,8 @@ where
                 log_failure(span, status, &response);
             }
             log_access(span, *this.trace, route, status.as_u16(), duration);
-            let mut digits = [0; 32];
-            hex::encode_to_slice(this.trace.trace_id.to_bytes(), &mut digits)
-                .expect("16 bytes fill 32 hex digits");
-            let trace_id =
-                HeaderValue::from_bytes(&digits).expect("hex digits are a valid header value");
+            let trace_id = HeaderValue::from_bytes(&this.trace.trace_id_hex())
+                .expect("hex digits are a valid header value");
             response.headers_mut().insert(TRACE_ID_HEADER, trace_id);
             Poll::Ready(Ok(response))
         })

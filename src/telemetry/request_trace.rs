@@ -35,6 +35,22 @@ tokio::task_local! {
 }
 
 impl RequestTrace {
+    /// The trace id in lowercase hex, as the `x-trace-id` header and the log lines write it.
+    pub fn trace_id_hex(&self) -> [u8; 32] {
+        let mut digits = [0; 32];
+        hex::encode_to_slice(self.trace_id.to_bytes(), &mut digits)
+            .expect("16 bytes fill 32 hex digits");
+        digits
+    }
+
+    /// The span id in lowercase hex, as the log lines write it.
+    pub fn span_id_hex(&self) -> [u8; 16] {
+        let mut digits = [0; 16];
+        hex::encode_to_slice(self.span_id.to_bytes(), &mut digits)
+            .expect("8 bytes fill 16 hex digits");
+        digits
+    }
+
     /// Decides for a request named `name` (`GET /drawers/{id}`) whose caller's context is
     /// `parent` (empty when no `traceparent` came): the caller's trace id or a new one, and
     /// the sampler's verdict.
