@@ -10,9 +10,9 @@
 //! service starts, answers 503 while the database is down, and recovers by itself. Until
 //! `migrate` has succeeded every call answers `Unavailable` rather than touching tables that may
 //! not exist yet, and until startup says the data is prepared (`open_for_traffic`, after the
-//! seeding that follows the migration) `ping`, the readiness check, answers `Unavailable` too. Every call is bounded (acquiring a connection plus the statement timeout), and
-//! goes through the `breaker`, which refuses calls at once while the database is known to be
-//! down.
+//! seeding that follows the migration) `ping`, the readiness check, answers `Unavailable` too.
+//! Every call is bounded (acquiring a connection plus the statement timeout), and goes through
+//! the `breaker`, which refuses calls at once while the database is known to be down.
 //!
 //! The reads every request repeats are kept for a moment (`cache`); a kept read is answered
 //! before any of that, so it is served for its keep time even while the database is down or
