@@ -3,7 +3,7 @@
 
 use crate::support::auth::{cheap_hasher, login_throttle, token_service};
 use crate::support::stores::{
-    FreshDatabase, StoreGuard, StoreKind, for_each_store, fresh_ports, fresh_sql_store,
+    FreshDatabase, StoreGuard, StoreKind, TEST_POOL, for_each_store, fresh_ports, fresh_sql_store,
     migrated_sql_store, postgres_enabled, sqlite_url,
 };
 use sea_orm::{ConnectionTrait, Database};
@@ -12,9 +12,13 @@ use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
 };
 use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::ports::{DrawerRepository, SnackRepository, StoreError, UserRepository};
+use snackdrawer::outbound::sql::SqlStore;
+use snackdrawer::ports::{
+    DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
     let tokens = token_service(Arc::new(SystemClock));
@@ -118,6 +122,18 @@ async fn postgres_users_of_an_existing_database_get_keys() {
     if postgres_enabled() {
         users_of_an_existing_database_get_keys(StoreKind::Postgres).await;
     }
+}
+
+/// Readiness (`StoreHealth::ping`) waits for startup's seeding, which follows the migration.
+#[tokio::test]
+async fn a_migrated_sql_store_is_not_ready_until_startup_has_prepared_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&sqlite_url(&dir), TEST_POOL, Duration::ZERO).await.unwrap();
+    store.migrate().await.unwrap();
+    let before = store.ping().await;
+    assert!(matches!(before, Err(StoreError::Unavailable(_))), "ready too early: {before:?}");
+    store.open_for_traffic();
+    store.ping().await.expect("ready once prepared");
 }
 
 async fn a_taken_username_is_a_duplicate(kind: StoreKind) {

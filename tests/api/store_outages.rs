@@ -298,18 +298,3 @@ fn a_statement_timeout_beyond_the_request_deadline_is_refused() {
     let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("must be below SNACKDRAWER_REQUEST_TIMEOUT"), "{said}");
 }
-
-#[tokio::test]
-async fn a_migrated_store_is_not_ready_until_startup_has_prepared_its_data() {
-    use crate::support::stores::TEST_POOL;
-    use snackdrawer::outbound::sql::SqlStore;
-    use snackdrawer::ports::{StoreError, StoreHealth};
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&sqlite_url(&dir), TEST_POOL, Duration::ZERO).await.unwrap();
-    store.migrate().await.unwrap();
-    let before = store.ping().await;
-    assert!(matches!(before, Err(StoreError::Unavailable(_))), "ready too early: {before:?}");
-    store.open_for_traffic();
-    store.ping().await.expect("ready once prepared");
-}

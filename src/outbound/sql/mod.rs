@@ -243,7 +243,9 @@ impl SqlStore {
         if let Some(value) = kept.fresh(&key) {
             return Ok(Some(value));
         }
-        let ticket = kept.ticket();
+        let Some(ticket) = kept.ticket() else {
+            return self.guarded(read).await;
+        };
         let found = self.guarded(read).await?;
         if let Some(value) = &found {
             kept.keep(ticket, key, value.clone());
