@@ -4,20 +4,31 @@
 //!
 //! It sits inside the router's request deadline (a hang ends there, as a stuck dependency
 //! would) and inside the telemetry request layer, which it tells through a response marker
-//! (`FaultInjected`) that the request, or a port call it made, got a fault.
+//! (`FaultInjected`) that the request, or a port call it made, got a fault. The client is told
+//! too, by the `x-fault-injected: true` header, so that a load generator counts such answers
+//! apart from the service's own; it is never sent otherwise.
+//!
+//! A request is targeted by the name the telemetry gives it (`telemetry::http::request_route`),
+//! never by its raw method or path: lazy mode and `*` rules hit every request, and each
+//! target is kept for good in the injection counters.
 
 use super::faulty::InjectedFault;
 use super::injector::{FaultInjector, Outcome};
 use crate::inbound::http::{ApiError, OPERATIONAL_PATHS};
 use crate::ports::AppError;
 use crate::telemetry::faults::FaultInjected;
-use axum::extract::{MatchedPath, Request};
+use crate::telemetry::http::request_route;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// On every response into which a fault was injected, and on no other.
+const FAULT_INJECTED_HEADER: HeaderName = HeaderName::from_static("x-fault-injected");
 
 #[derive(Clone)]
 pub struct FaultLayer {
@@ -83,10 +94,10 @@ where
         if !self.injector.is_active() {
             return RouteFuture::Untouched { inner: self.inner.call(request) };
         }
-        let matched = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-        let operational = matched.is_some_and(|path| OPERATIONAL_PATHS.contains(&path));
-        let route = format!("{} {}", request.method(), matched.unwrap_or("unmatched"));
-        let decision = self.injector.request(&route, operational);
+        let route = request_route(&request);
+        let operational = OPERATIONAL_PATHS.contains(&route.template());
+        let target = route.name();
+        let decision = self.injector.request(target, operational);
         // The service that was made ready is the one to call; a clone takes its place.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
@@ -96,7 +107,7 @@ where
                 tokio::time::sleep(decision.delay).await;
             }
             let failed = |outcome| {
-                let cause = Box::new(InjectedFault { target: route, outcome });
+                let cause = Box::new(InjectedFault { target: target.to_owned(), outcome });
                 match outcome {
                     Outcome::TooLazy => ApiError::TooLazy(cause),
                     Outcome::Unavailable => AppError::Unavailable(cause).into(),
@@ -125,6 +136,8 @@ where
                 let Ok(mut response) = served;
                 if injected {
                     response.extensions_mut().insert(FaultInjected);
+                    let marked = HeaderValue::from_static("true");
+                    response.headers_mut().insert(FAULT_INJECTED_HEADER, marked);
                 }
                 Ok(response)
             }),

@@ -75,7 +75,10 @@ pub struct FaultInjector {
     dice: Dice,
     /// The routes a plan may name.
     routes: &'static [&'static str],
-    injected: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// How many faults of each kind were injected into each target, for `GET /faults`. The
+    /// targets are names the process made (port methods, and the routes as the telemetry
+    /// names requests), never text a client sent, so the map is bounded.
+    injected: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 #[derive(Clone, Copy)]
@@ -212,7 +215,7 @@ impl FaultInjector {
 
     /// What a request to `route` (`GET /drawers/{id}`) gets, if anything; lazy mode and `*`
     /// rules pass over `operational` routes (probes and metrics).
-    pub fn request(&self, route: &str, operational: bool) -> Option<Decision> {
+    pub fn request(&self, route: &'static str, operational: bool) -> Option<Decision> {
         let plan = self.plan();
         let rules = plan.rules.iter().filter(|rule| rule.target.hits_request(route, operational));
         let mut faults: Vec<(Fault, f64)> =
@@ -235,7 +238,11 @@ impl FaultInjector {
 
     /// Every fault draws on its own; the delays of those that come up add up, and the first
     /// other one that comes up decides the outcome.
-    fn decide(&self, target: &str, faults: impl Iterator<Item = (Fault, f64)>) -> Option<Decision> {
+    fn decide(
+        &self,
+        target: &'static str,
+        faults: impl Iterator<Item = (Fault, f64)>,
+    ) -> Option<Decision> {
         let mut decision = Decision::default();
         for (fault, probability) in faults {
             if !self.dice.chance(probability) {
@@ -258,12 +265,12 @@ impl FaultInjector {
         (decision != Decision::default()).then_some(decision)
     }
 
-    fn report(&self, target: &str, kind: &'static str, delay: Option<Duration>) {
+    fn report(&self, target: &'static str, kind: &'static str, delay: Option<Duration>) {
         *self
             .injected
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry((target.to_owned(), kind))
+            .entry((target, kind))
             .or_default() += 1;
         let _ = INJECTED.try_with(|injected| injected.set(true));
         shown::injected(target, kind, delay);
@@ -300,11 +307,7 @@ impl FaultInjector {
             },
             injected: injected
                 .iter()
-                .map(|((target, kind), count)| Injected {
-                    target: target.clone(),
-                    kind,
-                    count: *count,
-                })
+                .map(|(&(target, kind), &count)| Injected { target, kind, count })
                 .collect(),
         }
     }
@@ -347,7 +350,7 @@ pub struct LazyStatus {
 
 #[derive(Debug, Serialize)]
 pub struct Injected {
-    pub target: String,
+    pub target: &'static str,
     pub kind: &'static str,
     pub count: u64,
 }

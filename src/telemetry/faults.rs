@@ -20,15 +20,13 @@ pub struct FaultInjected;
 /// How often, at most, injected errors are logged.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// One fault injected into `target` (a port method or a route), of `kind`, with `delay` if
-/// it is one.
-pub fn injected(target: &str, kind: &'static str, delay: Option<Duration>) {
+/// One fault injected into `target` (a port method or a route, as the metrics name it), of
+/// `kind`, with `delay` if it is one.
+pub fn injected(target: &'static str, kind: &'static str, delay: Option<Duration>) {
     metrics::faults::injected(target, kind);
     if request_trace::recording() {
-        let mut attributes = vec![
-            KeyValue::new("fault.target", target.to_owned()),
-            KeyValue::new("fault.kind", kind),
-        ];
+        let mut attributes =
+            vec![KeyValue::new("fault.target", target), KeyValue::new("fault.kind", kind)];
         if let Some(delay) = delay {
             attributes.push(KeyValue::new("fault.delay_ms", delay.as_secs_f64() * 1000.0));
         }

@@ -6,6 +6,11 @@
 //! fault was injected into, and the `x-trace-id` response header that lets a user look a
 //! request up. Also the `/metrics` endpoint.
 //!
+//! What the client chose is bounded before it is recorded: the method is known or `_OTHER`
+//! and the route a template or `unmatched` (`request_route`, which fault targets use too), so
+//! labels cannot be minted; the raw method, path and user agent go on the span only, cut to
+//! `CLIENT_TEXT_MAX_BYTES`.
+//!
 //! Why a hand-written layer rather than `axum::middleware::from_fn`: `from_fn` clones and
 //! boxes the inner service and boxes its future on every request, which measured as a fifth
 //! of the metrics' cost. Here the set-up runs in `call`, the inner route's future is wrapped
@@ -33,6 +38,25 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The response header carrying the request's trace id.
 pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// The most of a value the client chose (a path, a user agent, a made-up method) that the
+/// request span keeps: enough to recognise it, and long ones cannot swell every trace.
+pub const CLIENT_TEXT_MAX_BYTES: usize = 512;
+
+/// The series of `request`'s route and method, whose name (`GET /drawers/{id}`,
+/// `_OTHER unmatched`) is what every signal calls the request, fault targets included: the
+/// method as `metrics::method_label` bounds it and the route's template, never the raw method
+/// or path, so that no client can mint a new one.
+pub fn request_route(request: &Request) -> &'static metrics::RouteMetrics {
+    let method = metrics::method_label(request.method().as_str());
+    let matched = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    metrics::route(method, matched)
+}
+
+/// At most `CLIENT_TEXT_MAX_BYTES` of `text`, cut on a character boundary.
+fn client_text(text: &str) -> &str {
+    &text[..text.floor_char_boundary(CLIENT_TEXT_MAX_BYTES)]
+}
 
 /// Observes every request of the service it wraps: `sampler` decides which are traced, and
 /// `module` names the code that serves the routes, for the API call series.
@@ -77,12 +101,14 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
-        let method = metrics::method_label(request.method().as_str());
-        let matched = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-        let route = metrics::route(method, matched);
-        let http_route = matched.is_some().then(|| route.template());
+        let route = request_route(&request);
+        let method = route.method();
+        let original_method =
+            (method == metrics::OTHER_METHOD).then(|| client_text(request.method().as_str()));
+        let matched = request.extensions().get::<MatchedPath>().is_some();
+        let http_route = matched.then(|| route.template());
         // The OpenTelemetry conventions name a request that matched no route by its method.
-        let name = if http_route.is_some() { route.name() } else { method };
+        let name = if matched { route.name() } else { method };
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
         });
@@ -98,10 +124,14 @@ where
                 otel.kind = "server",
                 otel.status_code = Empty,
                 http.request.method = method,
+                http.request.method_original = original_method,
                 http.route = http_route,
-                url.path = request.uri().path(),
-                user_agent.original =
-                    request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+                url.path = client_text(request.uri().path()),
+                user_agent.original = request
+                    .headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(client_text),
                 client.address = request
                     .extensions()
                     .get::<ConnectInfo<SocketAddr>>()

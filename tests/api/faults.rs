@@ -173,6 +173,42 @@ async fn a_route_rule_hits_only_its_route() {
 }
 
 #[tokio::test]
+async fn a_response_with_a_fault_injected_says_so_and_no_other_does() {
+    let api = FaultyApi::with_plan("").await;
+    let marked = |reply: &Reply| {
+        reply
+            .headers
+            .get_all("x-fault-injected")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    for (plan, path, status) in [
+        ("GET /snacks/{id} error=unavailable", "/snacks/1", StatusCode::SERVICE_UNAVAILABLE),
+        ("GET /snacks/{id} latency=1ms", "/snacks/1", StatusCode::OK),
+        ("SnackRepository::get error=internal", "/snacks/1", StatusCode::INTERNAL_SERVER_ERROR),
+        ("SnackRepository::get latency=1ms", "/snacks/1", StatusCode::OK),
+    ] {
+        api.set_plan(plan);
+        let reply = api.client.get(path).send().await;
+        assert_eq!(reply.status, status, "{plan}: {}", reply.text);
+        assert_eq!(marked(&reply), ["true"], "{plan}");
+        let untouched = api.client.get("/snacks/").send().await;
+        assert_eq!(untouched.status, StatusCode::OK, "{plan}");
+        assert!(marked(&untouched).is_empty(), "{plan}: armed, but nothing was injected");
+    }
+    api.set_plan("* error=unavailable");
+    let refused = api.client.get("/nowhere").send().await;
+    assert_eq!(
+        (refused.status, marked(&refused)),
+        (StatusCode::SERVICE_UNAVAILABLE, vec!["true".into()])
+    );
+    assert!(marked(&api.client.get("/healthz").send().await).is_empty(), "probes are spared");
+    api.set_plan("");
+    assert!(marked(&api.client.get("/snacks/1").send().await).is_empty());
+}
+
+#[tokio::test]
 async fn latency_delays_the_call_and_hang_ends_at_the_request_deadline() {
     let api = FaultyApi::new(LazySettings::default(), Duration::from_millis(300)).await;
     api.set_plan("SnackRepository::list latency=150ms");

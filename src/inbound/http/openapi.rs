@@ -281,8 +281,9 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
         .flatten()
 }
 
-/// Every answer carries `x-trace-id`; errors carry the error body and the headers their
-/// status promises (a refused token says how to authenticate; a failed login does not).
+/// Every answer carries `x-trace-id`, and may carry `x-fault-injected`; errors carry the
+/// error body and the headers their status promises (a refused token says how to
+/// authenticate; a failed login does not).
 fn describe_answer(status: &str, answer: &mut Response, takes_token: bool) {
     answer.headers.insert(
         "x-trace-id".into(),
@@ -292,6 +293,15 @@ fn describe_answer(status: &str, answer: &mut Response, takes_token: bool) {
         )
         .into(),
     );
+    let mut fault_injected = Header::new(
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])).build(),
+    );
+    fault_injected.description = Some(
+        "`true` when fault injection, armed on purpose, put a fault into this request; never \
+         sent otherwise."
+            .into(),
+    );
+    answer.headers.insert("x-fault-injected".into(), fault_injected.into());
     if !status.starts_with(['4', '5']) {
         return;
     }

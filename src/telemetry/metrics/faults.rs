@@ -13,9 +13,11 @@ use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InjectionLabels {
-    /// The port method (`DrawerRepository::add_snack`) or route (`GET /drawers/{id}`) hit:
-    /// a bounded set, since only known ones can be named by a plan.
-    target: String,
+    /// The port method (`DrawerRepository::add_snack`) or route (`GET /drawers/{id}`) hit,
+    /// a name the process made, never text a client sent: a `*` rule or lazy mode also hits
+    /// requests no route serves, and these are named like the HTTP series name them
+    /// (`_OTHER unmatched`), so the set stays bounded.
+    target: &'static str,
     kind: &'static str,
 }
 
@@ -55,8 +57,8 @@ pub(super) fn register(registry: &mut Registry) {
 }
 
 /// Counts one injected fault.
-pub fn injected(target: &str, kind: &'static str) {
-    families().injected.get_or_create(&InjectionLabels { target: target.to_owned(), kind }).inc();
+pub fn injected(target: &'static str, kind: &'static str) {
+    families().injected.get_or_create(&InjectionLabels { target, kind }).inc();
 }
 
 /// The plan's size and lazy mode's level now.

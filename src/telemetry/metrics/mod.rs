@@ -117,12 +117,18 @@ pub fn init(identity: Identity) -> bool {
     fresh
 }
 
-/// The methods HTTP defines; anything else is reported as `_OTHER` so a client cannot mint
-/// label values (the OpenTelemetry convention).
+/// The methods the OpenTelemetry HTTP conventions know: RFC 9110's, PATCH (RFC 5789) and QUERY.
+const KNOWN_METHODS: [&str; 10] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"];
+
+/// What every signal calls a method outside `KNOWN_METHODS`.
+pub const OTHER_METHOD: &str = "_OTHER";
+
+/// A request's method as every signal names it (labels, span names, fault targets): itself if
+/// known, else `_OTHER`, so that no client can mint a value (the OpenTelemetry convention;
+/// methods are case-sensitive, so `get` is `_OTHER` too).
 pub fn method_label(method: &str) -> &'static str {
-    const KNOWN: [&str; 9] =
-        ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
-    KNOWN.into_iter().find(|known| *known == method).unwrap_or("_OTHER")
+    KNOWN_METHODS.into_iter().find(|known| *known == method).unwrap_or(OTHER_METHOD)
 }
 
 /// The route label of requests no route matched (their paths are not labels: unbounded).
