@@ -325,7 +325,7 @@ impl FaultInjector {
             plan: PlanStatus { text: plan.to_string(), rules: plan.specs() },
             lazy: LazyStatus {
                 on: lazy.laziness.is_on(now),
-                level: lazy.laziness.level(now, self.settings.ramp),
+                level: lazy::thousandths(lazy.laziness.level(now, self.settings.ramp)),
                 remaining_s: lazy
                     .laziness
                     .until()

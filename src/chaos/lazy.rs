@@ -191,6 +191,11 @@ pub fn seconds(duration: Duration) -> f64 {
     duration.as_millis() as f64 / 1000.0
 }
 
+/// A level to three places, for JSON: `0.0` rather than `1.1465e-6`.
+pub fn thousandths(level: f64) -> f64 {
+    (level * 1000.0).round() / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
