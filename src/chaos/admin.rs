@@ -1,23 +1,24 @@
 //! The admin API: the fault plan and lazy mode, changed at runtime. It listens on its own
 //! address (`SNACKDRAWER_ADMIN_LISTEN`, off by default), never on the public port, and every
 //! request must carry the admin token as `Authorization: Bearer`. Its answers and errors have
-//! the public API's JSON shapes.
+//! the public API's JSON shapes, a body too large included (413, at the public API's limit).
 //!
-//! - `GET /faults`: the plan, lazy mode and the injection counters;
+//! - `GET /faults`: the plan, lazy mode (and its schedule) and the injection counters;
 //! - `PUT /faults`: a new plan, `{"text": "…"}` in the compact form or `{"rules": [...]}`;
-//! - `DELETE /faults`: no rules and no laziness, at once;
-//! - `POST /lazy`, optionally `{"for": "2m"}`, and `DELETE /lazy` (which ramps out).
+//! - `DELETE /faults`: no rules, no laziness and no lazy schedule, at once;
+//! - `POST /lazy`, optionally `{"for": "2m"}`, and `DELETE /lazy` (which ramps out);
+//! - `DELETE /lazy/schedule`: no more scheduled episodes.
 
 use super::injector::{ChangedBy, FaultInjector, Status};
 use super::plan::{self, Plan, RuleSpec};
-use crate::inbound::http::ApiError;
+use crate::inbound::http::{ApiError, BODY_LIMIT_BYTES};
 use crate::ports::AppError;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::{Method, Uri, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::fmt;
@@ -69,8 +70,10 @@ pub fn router(injector: Arc<FaultInjector>, token: AdminToken) -> Router {
     Router::new()
         .route("/faults", get(show).put(replace).delete(clear))
         .route("/lazy", post(lazy_on).delete(lazy_off))
+        .route("/lazy/schedule", delete(stop_schedule))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(admin.clone(), bearer_only))
         .with_state(admin)
 }
@@ -102,7 +105,23 @@ struct PlanBody {
     rules: Option<Vec<RuleSpec>>,
 }
 
-async fn replace(State(admin): State<Admin>, body: Bytes) -> Result<Json<Status>, ApiError> {
+/// A request body, or the reason there is none in the error shape: 413 past the limit.
+struct Body(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state).await.map(Self).map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge,
+                _ => ApiError::BadBody(rejection.body_text()),
+            }
+        })
+    }
+}
+
+async fn replace(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Status>, ApiError> {
     let body: PlanBody = json(&body)?;
     let routes = admin.injector.routes();
     let plan = match (body.text, body.rules) {
@@ -128,7 +147,7 @@ struct LazyBody {
     lasting: Option<String>,
 }
 
-async fn lazy_on(State(admin): State<Admin>, body: Bytes) -> Result<Json<Status>, ApiError> {
+async fn lazy_on(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Status>, ApiError> {
     let body: LazyBody =
         if body.iter().all(u8::is_ascii_whitespace) { LazyBody::default() } else { json(&body)? };
     let lasting = body
@@ -148,9 +167,19 @@ async fn lazy_off(State(admin): State<Admin>) -> Json<Status> {
     Json(admin.injector.status())
 }
 
+async fn stop_schedule(State(admin): State<Admin>) -> Json<Status> {
+    admin.injector.stop_schedule(ChangedBy::Admin);
+    Json(admin.injector.status())
+}
+
+/// The body as a JSON object of shape `T` (serde would also take an array for a struct).
 fn json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::BadBody(format!("invalid JSON: {error}")))
+    let invalid = |error| ApiError::BadBody(format!("invalid JSON: {error}"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    if !value.is_object() {
+        return Err(ApiError::BadBody("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 async fn unknown(method: Method, uri: Uri) -> ApiError {

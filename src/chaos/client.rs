@@ -1,4 +1,4 @@
-//! `snackdrawer faults show|set|clear|lazy`: the admin API from the command line, for a
+//! `snackdrawer faults show|set|clear|lazy|stop-schedule`: the admin API from the command line, for a
 //! service running elsewhere. It prints the state the service answers with, as text for
 //! people or, with `--json`, as the API gives it.
 
@@ -23,7 +23,7 @@ pub enum FaultsAction {
         #[arg(long)]
         file: Option<std::path::PathBuf>,
     },
-    /// No rules and no laziness, at once.
+    /// No rules, no laziness and no lazy schedule, at once.
     Clear,
     /// Lazy mode on (for a while, or until `lazy --off`), or off (ramping out).
     Lazy {
@@ -34,6 +34,8 @@ pub enum FaultsAction {
         #[arg(long)]
         off: bool,
     },
+    /// Stop the lazy schedule: no more episodes, and the one under way ends.
+    StopSchedule,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,7 @@ pub async fn run(
         FaultsAction::Lazy { lasting, .. } => {
             (reqwest::Method::POST, "/lazy", Some(json!({ "for": lasting })))
         }
+        FaultsAction::StopSchedule => (reqwest::Method::DELETE, "/lazy/schedule", None),
     };
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let unreachable = |source| ClientError::Unreachable { url: url.clone(), source };
@@ -105,6 +108,16 @@ pub async fn run(
     })
 }
 
+/// The lazy schedule in `GET /faults`'s answer: `every 10m for 2m, next episode in 212 s`.
+fn describe_schedule(schedule: &Value) -> String {
+    let Some(text) = schedule["text"].as_str() else { return "none".to_owned() };
+    let next_in = schedule["next_in_s"].as_f64().unwrap_or_default();
+    match schedule["next"].as_str() {
+        Some("off") => format!("{text}, this episode ends in {next_in:.0} s"),
+        _ => format!("{text}, next episode in {next_in:.0} s"),
+    }
+}
+
 /// `GET /faults`'s answer, for people.
 fn describe(status: &Value) -> String {
     let mut text = String::new();
@@ -123,9 +136,7 @@ fn describe(status: &Value) -> String {
         "lazy mode: {state}, level {level:.2} ({})",
         lazy["settings"].as_str().unwrap_or("")
     );
-    if let Some(schedule) = lazy["schedule"].as_str() {
-        let _ = writeln!(text, "schedule:  {schedule}");
-    }
+    let _ = writeln!(text, "schedule:  {}", describe_schedule(&lazy["schedule"]));
     let injected = status["injected"].as_array().map(Vec::as_slice).unwrap_or_default();
     if injected.is_empty() {
         let _ = writeln!(text, "injected:  nothing yet");

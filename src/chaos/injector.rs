@@ -6,7 +6,7 @@
 //! so each is told to telemetry with who made it, and the active flag and gauges stay right.
 
 use super::dice::Dice;
-use super::lazy::{Laziness, LazySchedule, LazySettings};
+use super::lazy::{self, Laziness, LazySchedule, LazySettings, RunningSchedule, ScheduleStatus};
 use super::plan::{Fault, Plan, PlanError, RuleSpec};
 use crate::telemetry::faults as shown;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// Who changed the plan or lazy mode, for the log line that says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +72,10 @@ pub struct FaultInjector {
     plan: RwLock<Arc<Plan>>,
     lazy: Mutex<LazyState>,
     settings: LazySettings,
-    schedule: Option<LazySchedule>,
+    /// The lazy schedule, until stopped; locked before `lazy` when both are.
+    schedule: Mutex<Option<RunningSchedule>>,
+    /// Wakes `run_schedule` to end when the schedule is stopped.
+    schedule_stopped: Notify,
     dice: Dice,
     /// The routes a plan may name.
     routes: &'static [&'static str],
@@ -108,7 +112,8 @@ impl FaultInjector {
                 by: ChangedBy::Start,
             }),
             settings,
-            schedule,
+            schedule: Mutex::new(schedule.map(|s| RunningSchedule::starting(s, Instant::now()))),
+            schedule_stopped: Notify::new(),
             dice: Dice::new(seed),
             routes,
             injected: Mutex::default(),
@@ -124,10 +129,6 @@ impl FaultInjector {
 
     pub fn routes(&self) -> &'static [&'static str] {
         self.routes
-    }
-
-    pub fn schedule(&self) -> Option<LazySchedule> {
-        self.schedule
     }
 
     pub fn parse_plan(&self, text: &str) -> Result<Plan, PlanError> {
@@ -161,11 +162,34 @@ impl FaultInjector {
         self.refresh();
     }
 
-    /// No rules and no laziness, at once (no ramp).
+    /// No rules, no laziness (at once, no ramp) and no lazy schedule.
     pub fn clear(&self, by: ChangedBy) {
+        self.take_schedule();
         *self.lazy_state() = LazyState { laziness: Laziness::off(Instant::now()), by };
         self.replace_plan(Plan::default(), by);
         shown::lazy_changed(false, None, self.settings, by);
+    }
+
+    /// No more lazy episodes; one the schedule started ends now (ramping out), lazy mode
+    /// turned on otherwise stays. Nothing changes (or is logged) without a schedule.
+    pub fn stop_schedule(&self, by: ChangedBy) {
+        if self.take_schedule().is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let mut lazy = self.lazy_state();
+        if lazy.by == ChangedBy::Schedule && lazy.laziness.is_on(now) {
+            lazy.laziness = lazy.laziness.turned_off(now, self.settings.ramp);
+        }
+        shown::lazy_changed(false, None, self.settings, by);
+        drop(lazy);
+        self.refresh();
+    }
+
+    fn take_schedule(&self) -> Option<RunningSchedule> {
+        let taken = self.schedule_state().take();
+        self.schedule_stopped.notify_one();
+        taken
     }
 
     /// Brings the active flag and the gauges up to date with the time: a timed lazy episode
@@ -185,15 +209,24 @@ impl FaultInjector {
         shown::fault_state(rules, level);
     }
 
-    /// Runs the lazy schedule, if there is one, for ever: an episode every `every`, the first
-    /// one `every` after this starts.
+    /// Runs the lazy schedule, if there is one, until it is stopped: an episode every
+    /// `every`, the first one `every` after the injector was made.
     pub async fn run_schedule(self: Arc<Self>) {
-        let Some(schedule) = self.schedule else { return };
-        let mut episodes =
-            tokio::time::interval_at(tokio::time::Instant::now() + schedule.every, schedule.every);
         loop {
-            episodes.tick().await;
-            self.lazy_on(Some(schedule.lasting), ChangedBy::Schedule);
+            let Some(running) = *self.schedule_state() else { return };
+            let due = tokio::time::Instant::from_std(running.next_episode);
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = self.schedule_stopped.notified() => {}
+            }
+            // Held while the episode starts, so that a stop cannot slip in between.
+            let mut schedule = self.schedule_state();
+            let Some(running) = *schedule else { return };
+            let now = Instant::now();
+            if now >= running.next_episode {
+                self.lazy_on(Some(running.schedule.lasting), ChangedBy::Schedule);
+                *schedule = Some(running.advanced(now));
+            }
         }
     }
 
@@ -290,19 +323,21 @@ impl FaultInjector {
     pub fn status(&self) -> Status {
         let now = Instant::now();
         let plan = self.plan();
+        let schedule = *self.schedule_state();
         let lazy = *self.lazy_state();
+        let episode_end = lazy.laziness.until().filter(|_| lazy.by == ChangedBy::Schedule);
         let injected = self.injected.lock().unwrap_or_else(PoisonError::into_inner);
         Status {
             active: self.is_active(),
             plan: PlanStatus { text: plan.to_string(), rules: plan.specs() },
             lazy: LazyStatus {
                 on: lazy.laziness.is_on(now),
-                level: lazy.laziness.level(now, self.settings.ramp),
+                level: lazy::thousandths(lazy.laziness.level(now, self.settings.ramp)),
                 remaining_s: lazy
                     .laziness
                     .until()
-                    .map(|until| until.saturating_duration_since(now).as_secs_f64()),
-                schedule: self.schedule.map(|s| s.to_string()),
+                    .map(|until| lazy::seconds(until.saturating_duration_since(now))),
+                schedule: schedule.map(|running| running.status(now, episode_end)),
                 settings: self.settings.to_string(),
             },
             injected: injected
@@ -314,6 +349,10 @@ impl FaultInjector {
 
     fn plan(&self) -> Arc<Plan> {
         self.plan.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn schedule_state(&self) -> std::sync::MutexGuard<'_, Option<RunningSchedule>> {
+        self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lazy_state(&self) -> std::sync::MutexGuard<'_, LazyState> {
@@ -344,7 +383,8 @@ pub struct LazyStatus {
     pub level: f64,
     /// Seconds until a timed lazy episode ends.
     pub remaining_s: Option<f64>,
-    pub schedule: Option<String>,
+    /// The lazy schedule, until stopped.
+    pub schedule: Option<ScheduleStatus>,
     pub settings: String,
 }
 

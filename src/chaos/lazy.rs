@@ -7,6 +7,7 @@
 //! timer and tested without waiting.
 
 use super::plan::{self, Compact, Delay};
+use serde::Serialize;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,68 @@ impl fmt::Display for LazySchedule {
     }
 }
 
+/// A schedule that is running: when its next episode starts.
+#[derive(Clone, Copy, Debug)]
+pub struct RunningSchedule {
+    pub schedule: LazySchedule,
+    pub next_episode: Instant,
+}
+
+impl RunningSchedule {
+    /// The first episode `every` after `now`.
+    pub fn starting(schedule: LazySchedule, now: Instant) -> Self {
+        Self { schedule, next_episode: now + schedule.every }
+    }
+
+    /// The episode due at `next_episode` has started (at `now`): the next one is the first
+    /// start after `now`, so a stalled process does not run the missed episodes in a burst.
+    pub fn advanced(self, now: Instant) -> Self {
+        let mut next_episode = self.next_episode + self.schedule.every;
+        while next_episode <= now {
+            next_episode += self.schedule.every;
+        }
+        Self { next_episode, ..self }
+    }
+
+    /// For `GET /faults`, at `now`; `episode_end` is when the episode the schedule started
+    /// ends, while one is on: that is its next change, else the next episode's start.
+    pub fn status(&self, now: Instant, episode_end: Option<Instant>) -> ScheduleStatus {
+        let (next, at) = match episode_end.filter(|end| *end > now) {
+            Some(end) => ("off", end),
+            None => ("on", self.next_episode),
+        };
+        ScheduleStatus {
+            text: self.schedule.to_string(),
+            every_s: seconds(self.schedule.every),
+            for_s: seconds(self.schedule.lasting),
+            next,
+            next_in_s: seconds(at.saturating_duration_since(now)),
+        }
+    }
+}
+
+/// The schedule in `GET /faults`: its settings and its next change.
+#[derive(Debug, Serialize)]
+pub struct ScheduleStatus {
+    /// As `--lazy-schedule` takes it: `every 10m for 2m`.
+    pub text: String,
+    pub every_s: f64,
+    pub for_s: f64,
+    /// What the schedule does next: `on` (an episode starts) or `off` (its episode ends).
+    pub next: &'static str,
+    pub next_in_s: f64,
+}
+
+/// Seconds to the millisecond, for JSON: `599.999` rather than `599.99994602`.
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_millis() as f64 / 1000.0
+}
+
+/// A level to three places, for JSON: `0.0` rather than `1.1465e-6`.
+pub fn thousandths(level: f64) -> f64 {
+    (level * 1000.0).round() / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +265,22 @@ mod tests {
         {
             assert!(LazySchedule::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_running_schedule_says_what_it_does_next() {
+        let start = Instant::now();
+        let schedule = LazySchedule::parse("every 10m for 2m").unwrap();
+        let running = RunningSchedule::starting(schedule, start);
+        let status = running.status(start + secs(100.0), None);
+        assert_eq!((status.next, status.next_in_s), ("on", 500.0));
+        assert_eq!((status.every_s, status.for_s), (600.0, 120.0));
+        let episode_end = start + secs(720.0);
+        let running = running.advanced(start + secs(600.0));
+        assert_eq!(running.next_episode, start + secs(1200.0));
+        let status = running.status(start + secs(600.000_123_4), Some(episode_end));
+        assert_eq!((status.next, status.next_in_s), ("off", 119.999));
+        let stalled = running.advanced(start + secs(3000.0));
+        assert_eq!(stalled.next_episode, start + secs(3600.0), "no burst of missed episodes");
     }
 }

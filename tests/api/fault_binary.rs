@@ -111,6 +111,14 @@ async fn without_the_admin_variable_nothing_else_listens_and_the_public_port_has
     }
 }
 
+/// `snackdrawer faults <args>` against the admin API at `url`.
+fn faults_command(url: &str, args: &[&str], token: &str) -> Output {
+    let env = [("SNACKDRAWER_ADMIN_URL", url), ("SNACKDRAWER_ADMIN_TOKEN", token)];
+    let mut all = vec!["faults"];
+    all.extend_from_slice(args);
+    run(&env, &all)
+}
+
 #[tokio::test]
 async fn the_faults_command_drives_the_admin_api() {
     let server = RunningServer::start(&[
@@ -129,12 +137,7 @@ async fn the_faults_command_drives_the_admin_api() {
     };
     assert_eq!(gauges().await, (Some("1".into()), Some("0.0".into())));
     let url = format!("http://{}", admin_address(&server).unwrap());
-    let faults = |args: &[&str], token: &str| {
-        let env = [("SNACKDRAWER_ADMIN_URL", url.as_str()), ("SNACKDRAWER_ADMIN_TOKEN", token)];
-        let mut all = vec!["faults"];
-        all.extend_from_slice(args);
-        run(&env, &all)
-    };
+    let faults = |args: &[&str], token: &str| faults_command(&url, args, token);
     let shown = faults(&["show"], TOKEN);
     assert!(shown.status.success(), "{}", all_output(&shown));
     let text = String::from_utf8_lossy(&shown.stdout).into_owned();
@@ -196,4 +199,53 @@ async fn the_faults_command_drives_the_admin_api() {
     ] {
         assert!(logs.contains(said), "no {said} in the logs:\n{logs}");
     }
+}
+
+#[tokio::test]
+async fn a_lazy_schedule_shows_and_stops_at_runtime() {
+    let scheduled = [
+        ("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
+        ("SNACKDRAWER_LAZY_SCHEDULE", "every 1s for 500ms"),
+        ("SNACKDRAWER_LAZY_RAMP", "0s"),
+    ];
+    let server = RunningServer::start(&scheduled);
+    let url = format!("http://{}", admin_address(&server).unwrap());
+    let faults = |args: &[&str]| faults_command(&url, args, TOKEN);
+    let shown = faults(&["show"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("schedule:  every 1s for 500ms, next"),
+        "{}",
+        all_output(&shown)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.logs().iter().any(|line| line.contains(r#""changed_by":"schedule""#)) {
+        assert!(std::time::Instant::now() < deadline, "no episode in 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let stopped = faults(&["stop-schedule"]);
+    assert!(stopped.status.success(), "{}", all_output(&stopped));
+    let text = String::from_utf8_lossy(&stopped.stdout).into_owned();
+    assert!(text.contains("schedule:  none"), "{text}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let shown = faults(&["show", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(status["lazy"]["schedule"], serde_json::Value::Null, "{status}");
+    assert_eq!(status["lazy"]["on"], false, "no episode since the stop: {status}");
+    let stop_logged = server.logs().iter().any(|line| {
+        line.contains(r#""message":"lazy mode off""#) && line.contains(r#""changed_by":"admin""#)
+    });
+    assert!(stop_logged, "the stop is logged with who made it:\n{}", server.logs().join("\n"));
+
+    // "Clear all faults" over HTTP clears the schedule as well.
+    let other = RunningServer::start(&scheduled);
+    let cleared = reqwest::Client::new()
+        .delete(format!("http://{}/faults", admin_address(&other).unwrap()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status: serde_json::Value = cleared.json().await.unwrap();
+    assert_eq!(status["lazy"]["schedule"], serde_json::Value::Null, "{status}");
 }

@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use snackdrawer::app::Snackdrawer;
-use snackdrawer::chaos::lazy::LazySettings;
+use snackdrawer::chaos::lazy::{LazySchedule, LazySettings};
 use snackdrawer::chaos::plan::{Delay, Plan};
 use snackdrawer::chaos::{ChangedBy, FaultInjector, admin};
 use snackdrawer::inbound::http::{AddressLimits, ROUTES};
@@ -315,7 +315,11 @@ async fn admin_call(
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
-    let response = router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    admin_send(router, request.body(body).unwrap()).await
+}
+
+async fn admin_send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -404,4 +408,193 @@ async fn the_admin_api_sets_shows_and_clears_the_plan_and_lazy_mode() {
     assert!(!api.injector.is_active());
     let shown = call("GET", "/faults", None).await;
     assert_eq!(shown.json["active"], false);
+}
+
+#[tokio::test]
+async fn every_admin_api_error_has_the_json_error_shape() {
+    let api = FaultyApi::with_plan("").await;
+    let admin = admin::router(api.injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    let wrong_token = TOKEN.replace('0', "1");
+    let ten_megabytes = format!(r#"{{"text": "{}"}}"#, "x".repeat(10 << 20));
+    let just_over_64_kib = format!(r#"{{"for": "{}"}}"#, "x".repeat(64 << 10));
+    let cases: [(&str, &str, Option<&str>, &str, StatusCode, &str); 8] = [
+        (
+            "PUT",
+            "/faults",
+            Some(TOKEN),
+            &ten_megabytes,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "413 Payload Too Large: request body is larger than 65536 bytes",
+        ),
+        (
+            "POST",
+            "/lazy",
+            Some(TOKEN),
+            &just_over_64_kib,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "413 Payload Too Large: request body is larger than 65536 bytes",
+        ),
+        (
+            "PUT",
+            "/faults",
+            Some(TOKEN),
+            "{not json",
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: invalid JSON: ",
+        ),
+        (
+            "POST",
+            "/lazy",
+            Some(TOKEN),
+            "[\"2m\"]",
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: the body must be a JSON object",
+        ),
+        (
+            "GET",
+            "/nowhere",
+            Some(TOKEN),
+            "",
+            StatusCode::NOT_FOUND,
+            "404 Not Found: no route for GET /nowhere",
+        ),
+        (
+            "PATCH",
+            "/faults",
+            Some(TOKEN),
+            "",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed: method PATCH is not allowed for /faults",
+        ),
+        (
+            "PUT",
+            "/faults",
+            None,
+            &ten_megabytes,
+            StatusCode::UNAUTHORIZED,
+            "401 Unauthorized: no authentication token",
+        ),
+        (
+            "DELETE",
+            "/faults",
+            Some(&wrong_token),
+            "",
+            StatusCode::UNAUTHORIZED,
+            "401 Unauthorized: invalid authentication token",
+        ),
+    ];
+    for (method, path, token, body, status, error) in cases {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let reply = admin_send(&admin, request.body(Body::from(body.to_owned())).unwrap()).await;
+        let shown: String = reply.text.chars().take(300).collect();
+        assert_eq!(reply.status, status, "{method} {path}: {shown}");
+        assert!(reply.error().starts_with(error), "{method} {path}: {shown}");
+    }
+    assert!(!api.injector.is_active(), "a refused request changed nothing");
+
+    // No 415: the type is not insisted on (`curl -d` sends a form's), the bytes decide.
+    let form = Request::builder()
+        .method("PUT")
+        .uri("/faults")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(r#"{"text": "GET /snacks/ latency=1ms"}"#))
+        .unwrap();
+    let reply = admin_send(&admin, form).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+/// The admin API over an injector that runs `schedule`, lazy at once (no ramp).
+fn scheduled(schedule: &str) -> (Arc<FaultInjector>, Router) {
+    let step = LazySettings { ramp: Duration::ZERO, ..LazySettings::default() };
+    let schedule = LazySchedule::parse(schedule).unwrap();
+    let injector = Arc::new(FaultInjector::new(ROUTES, step, Some(schedule), Some(7)));
+    tokio::spawn(injector.clone().run_schedule());
+    let admin = admin::router(injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    (injector, admin)
+}
+
+/// The digits after the point of a JSON number, as the wire shows it.
+fn decimals(number: &Value) -> usize {
+    assert!(number.is_f64(), "{number} is a float");
+    number.to_string().split_once('.').map_or(0, |(_, fraction)| fraction.len())
+}
+
+#[tokio::test]
+async fn the_lazy_schedule_shows_in_get_faults_and_stops_on_a_route_of_its_own() {
+    let (injector, admin) = scheduled("every 1s for 500ms");
+    let call = |method, path| admin_call(&admin, method, path, Some(TOKEN), None);
+    let shown = call("GET", "/faults").await;
+    let schedule = &shown.json["lazy"]["schedule"];
+    assert_eq!(schedule["text"], "every 1s for 500ms", "{}", shown.text);
+    assert_eq!((&schedule["every_s"], &schedule["for_s"]), (&json!(1.0), &json!(0.5)));
+    assert_eq!(schedule["next"], "on", "the first episode is ahead");
+    let next_in = schedule["next_in_s"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&next_in), "{next_in}");
+    assert!(decimals(&schedule["next_in_s"]) <= 3, "to the millisecond: {}", shown.text);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let during = loop {
+        let shown = call("GET", "/faults").await;
+        if shown.json["lazy"]["on"] == true {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "no episode within 10 s: {}", shown.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(during.json["lazy"]["schedule"]["next"], "off", "the episode's end is next");
+    let ends_in = during.json["lazy"]["schedule"]["next_in_s"].as_f64().unwrap();
+    assert!((0.0..=0.5).contains(&ends_in), "{}", during.text);
+    assert_eq!(during.json["lazy"]["remaining_s"].as_f64(), Some(ends_in));
+
+    let stopped = call("DELETE", "/lazy/schedule").await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text);
+    assert_eq!(stopped.json["lazy"]["schedule"], Value::Null);
+    assert_eq!(stopped.json["lazy"]["on"], false, "the schedule's episode ends with it");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after = call("GET", "/faults").await;
+    assert_eq!((&after.json["lazy"]["on"], &after.json["active"]), (&json!(false), &json!(false)));
+    assert!(!injector.is_active(), "no episode since: {}", after.text);
+}
+
+#[tokio::test]
+async fn stopping_the_schedule_leaves_lazy_mode_an_admin_turned_on() {
+    let (_, admin) = scheduled("every 10m for 1m");
+    let call = |method, path| admin_call(&admin, method, path, Some(TOKEN), None);
+    assert_eq!(call("POST", "/lazy").await.json["lazy"]["on"], true);
+    let stopped = call("DELETE", "/lazy/schedule").await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text);
+    assert_eq!(stopped.json["lazy"]["schedule"], Value::Null);
+    assert_eq!(stopped.json["lazy"]["on"], true, "{}", stopped.text);
+}
+
+#[tokio::test]
+async fn clearing_all_faults_stops_the_lazy_schedule_too() {
+    let (injector, admin) = scheduled("every 1s for 500ms");
+    let call = |method, path| admin_call(&admin, method, path, Some(TOKEN), None);
+    assert_eq!(call("GET", "/faults").await.json["lazy"]["schedule"]["next"], "on");
+    let cleared = call("DELETE", "/faults").await;
+    assert_eq!(cleared.json["lazy"]["schedule"], Value::Null, "{}", cleared.text);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(call("GET", "/faults").await.json["lazy"]["on"], false);
+    assert!(!injector.is_active(), "no episode after the clear");
+}
+
+#[tokio::test]
+async fn times_and_levels_in_the_admin_api_s_answers_have_no_float_noise() {
+    let api = FaultyApi::with_plan("").await;
+    let admin = admin::router(api.injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    let lazy = admin_call(&admin, "POST", "/lazy", Some(TOKEN), Some(json!({"for": "10m"}))).await;
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    for answer in [lazy, admin_call(&admin, "GET", "/faults", Some(TOKEN), None).await] {
+        let remaining = &answer.json["lazy"]["remaining_s"];
+        assert!(decimals(remaining) <= 3, "{}", answer.text);
+        let level = &answer.json["lazy"]["level"];
+        assert!(decimals(level) <= 3 && !level.to_string().contains('e'), "{}", answer.text);
+        assert!((599.0..=600.0).contains(&remaining.as_f64().unwrap()), "{}", answer.text);
+    }
 }
