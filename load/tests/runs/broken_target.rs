@@ -65,23 +65,23 @@ struct Target {
 pub async fn serve(breakage: Breakage) -> String {
     let data = Data { snacks: vec!["chips".into(), "pretzels".into()], ..Data::default() };
     let target = Target { breakage, data: Arc::new(Mutex::new(data)) };
-    let api = match breakage {
-        Breakage::ShedsEverything => Router::new().fallback(|| async { shed().into_response() }),
+    let app = match breakage {
+        Breakage::ShedsEverything => Router::new()
+            .route("/healthz", get(healthz))
+            .fallback(|| async { shed().into_response() })
+            .method_not_allowed_fallback(|| async { shed() }),
         _ => api(target),
     };
-    let api = match breakage {
+    let app = match breakage {
         Breakage::InjectsMarkedFaults => {
             let requests = Arc::new(AtomicU64::new(0));
-            api.layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            app.layer(axum::middleware::from_fn(move |request: Request, next: Next| {
                 let turn = requests.fetch_add(1, Ordering::Relaxed) % 4;
                 inject_marked_fault(turn, request, next)
             }))
         }
-        _ => api,
+        _ => app,
     };
-    let app = Router::new()
-        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .merge(api);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -95,9 +95,9 @@ fn api(target: Target) -> Router {
         if limited { post(|| async { too_many().into_response() }) } else { handler }
     };
     Router::new()
+        .route("/healthz", get(healthz))
         .route("/auth/users", auth(post(register)))
         .route("/auth/login", auth(post(log_in)))
-        .route("/auth/login", post(log_in))
         .route("/snacks/", get(list_snacks).post(add_snack))
         .route("/drawers/", get(list_drawers).post(create_drawer))
         .route("/drawers/{id}", get(show_drawer).post(fill_drawer).delete(delete_drawer))
@@ -109,8 +109,16 @@ fn api(target: Target) -> Router {
         .with_state(target)
 }
 
-/// An injected fault on `turn` 0 (a 500 once the handler has run) and 1 (20 ms late), marked.
+async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// An injected fault on `turn` 0 (a 500 once the handler has run) and 1 (20 ms late), marked;
+/// never on the probe, as the service injects none there.
 async fn inject_marked_fault(turn: u64, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
     if turn == 1 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
