@@ -1,7 +1,8 @@
 //! The end-of-run audit: each owner, logged in as themselves, must see exactly what the ledger
 //! says they own and hold. A foreign drawer in their list is a leak; a drawer gone, a drawer
 //! nobody asked for, or contents other than the owner's own writes (allowing those whose answer
-//! never came) is a tamper, the trace of a foreign write that worked.
+//! never came) is a tamper, the trace of a foreign write that worked. An answer carrying an
+//! injected fault is no evidence either way: the audit asks again.
 
 use crate::contract;
 use crate::ledger::{Account, Drawer, Example, Ledger, ViolationKind};
@@ -13,6 +14,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 const ATTEMPTS_WHILE_HELD_BACK: usize = 5;
+/// The pause before asking again after an injected fault that does not say how long to wait.
+const PAUSE_AFTER_FAULT: Duration = Duration::from_millis(100);
 /// Longest the audit waits for any one answer.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -22,6 +25,10 @@ pub enum AuditError {
     Unreachable(#[from] TransportError),
     #[error("the audit got {status} for {what}")]
     Refused { what: String, status: StatusCode },
+    #[error(
+        "the audit got {status} with an injected fault for {what}, {ATTEMPTS_WHILE_HELD_BACK} times"
+    )]
+    InjectedFaults { what: String, status: StatusCode },
     #[error("the audit got no JSON for {what}: {source}")]
     NotJson { what: String, source: serde_json::Error },
 }
@@ -142,7 +149,8 @@ impl Auditor<'_> {
     }
 
     /// The JSON answer to a request, retried while the service sheds load or a login limit
-    /// holds it back: every login of the audit comes from one address, more than one a second.
+    /// holds it back (every login of the audit comes from one address, more than one a second),
+    /// or while its answers carry injected faults.
     async fn ask(
         &mut self,
         method: Method,
@@ -152,6 +160,7 @@ impl Auditor<'_> {
     ) -> Result<Value, AuditError> {
         let what = || format!("{method} {path}");
         let mut status = StatusCode::SERVICE_UNAVAILABLE;
+        let mut faulted = false;
         for _ in 0..ATTEMPTS_WHILE_HELD_BACK {
             let mut request = self.connection.request(method.clone(), path);
             if let Some(token) = token {
@@ -160,14 +169,23 @@ impl Auditor<'_> {
             let body = body.map(|body| body.to_string().into_bytes());
             let answer = self.connection.round_trip(request, body, PATIENCE).await.answer?;
             status = answer.status;
+            faulted = contract::fault_injected(&answer.headers);
+            if faulted {
+                self.ledger.note_fault_injected();
+            }
             if status.is_success() {
                 return serde_json::from_slice(&answer.body)
                     .map_err(|source| AuditError::NotJson { what: what(), source });
             }
-            match contract::retry_after(status, &answer.headers) {
+            match contract::retry_after(status, &answer.headers)
+                .or(faulted.then_some(PAUSE_AFTER_FAULT))
+            {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => break,
             }
+        }
+        if faulted {
+            return Err(AuditError::InjectedFaults { what: what(), status });
         }
         Err(AuditError::Refused { what: what(), status })
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
     name = "snackdrawer-load",
     about = "Load generator for Snackdrawer: users that behave like people, some of them badly. \
              Exits 0 when the run saw no violation, 1 when it saw any, 2 on usage or connection \
-             errors."
+             errors, 3 when most users never got going (sign-ups or logins failed)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,7 +1,9 @@
 //! What every answer of the API must look like, whoever asked and however badly: an error is
 //! `{"error": "<code> <reason>: <description>"}` served as JSON, and a 5xx is a bug unless it is
 //! a 503 that says when to retry (`Retry-After`), which is how the service sheds load. A 429
-//! says when to retry too: a login limit, which a well-behaved client waits out.
+//! says when to retry too: a login limit, which a well-behaved client waits out. An answer the
+//! service marks `x-fault-injected: true` is a fault it was asked to inject (docs/faults.md):
+//! it says nothing about the service's behaviour, so it is counted apart and judged by nothing.
 
 use crate::exchange::Reply;
 use crate::ledger::ViolationKind;
@@ -22,6 +24,22 @@ pub fn retry_after(status: StatusCode, headers: &HeaderMap) -> Option<Duration> 
     }
     let seconds = headers.get(RETRY_AFTER).and_then(|value| value.to_str().ok()?.parse().ok());
     Some(Duration::from_secs(seconds.unwrap_or(1)).min(LONGEST_WAIT))
+}
+
+/// The header the service sends, `true`, on every answer into which a fault was injected.
+const FAULT_INJECTED: &str = "x-fault-injected";
+
+/// Whether the service marked this answer as carrying an injected fault.
+pub fn fault_injected(headers: &HeaderMap) -> bool {
+    headers.get(FAULT_INJECTED).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"))
+}
+
+/// Whether the answer holds the client back and says when to come back: a 503 shedding load or a
+/// 429, with `Retry-After`. It is about the service's state, not about what was asked.
+pub fn holds_back(reply: &Reply) -> bool {
+    let status = reply.status;
+    (status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS)
+        && reply.headers.contains_key(RETRY_AFTER)
 }
 
 /// The violation `reply` is, if any.
@@ -103,6 +121,16 @@ mod tests {
         assert_eq!(retry_after(StatusCode::CREATED, &headers), None);
         headers.insert(RETRY_AFTER, HeaderValue::from_static("300"));
         assert_eq!(retry_after(StatusCode::TOO_MANY_REQUESTS, &headers), Some(LONGEST_WAIT));
+    }
+
+    #[test]
+    fn only_a_true_x_fault_injected_marks_a_fault() {
+        let mut headers = HeaderMap::new();
+        assert!(!fault_injected(&headers));
+        headers.insert(FAULT_INJECTED, HeaderValue::from_static("false"));
+        assert!(!fault_injected(&headers));
+        headers.insert(FAULT_INJECTED, HeaderValue::from_static("true"));
+        assert!(fault_injected(&headers));
     }
 
     #[test]

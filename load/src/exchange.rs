@@ -3,14 +3,15 @@
 //! template (the `name`), timed to the answer's headers as goose times its own requests, and a
 //! persona says which statuses it expects, so a 404 the nosy neighbour wanted is not a failure.
 //! Every answer, whichever persona got it, is judged against the API's contract here, so no
-//! persona can forget to.
+//! persona can forget to; an answer marked as carrying an injected fault is counted instead, and
+//! every check leaves it alone (`Exchange::judgeable`).
 
 use crate::agent::agent;
 use crate::contract;
 use crate::ledger::{Example, Ledger};
 use crate::transport::{Answer, RoundTrip};
 use goose::prelude::*;
-use hyper::header::{CONTENT_TYPE, HeaderMap};
+use hyper::header::HeaderMap;
 use hyper::{Method, StatusCode};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -106,19 +107,44 @@ impl Reply {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
+    /// Whether the service marked this answer as carrying a fault it was asked to inject.
+    pub fn fault_injected(&self) -> bool {
+        contract::fault_injected(&self.headers)
+    }
+
+    /// The status, every header and the body (shortened).
     pub fn describe(&self) -> String {
-        let content_type = self.header(CONTENT_TYPE.as_str()).unwrap_or("none");
-        format!("{}\ncontent-type: {content_type}\n\n{}", self.status, shorten(&self.body))
+        let mut text = self.status.to_string();
+        for (name, value) in &self.headers {
+            text.push_str(&format!(
+                "\n{name}: {}",
+                shorten(&String::from_utf8_lossy(value.as_bytes()))
+            ));
+        }
+        text.push_str(&format!("\n\n{}", shorten(&self.body)));
+        text
     }
 }
 
 /// A call and its answer; `reply` is `None` when none arrived (refused, timed out, cut off).
+/// `elapsed` is the time to the answer's headers.
 pub struct Exchange {
     pub call: Call,
     pub reply: Option<Reply>,
+    pub elapsed: Duration,
 }
 
 impl Exchange {
+    /// The answer, if one came that says something about the service: not one carrying an
+    /// injected fault.
+    pub fn judgeable(&self) -> Option<&Reply> {
+        self.reply.as_ref().filter(|reply| !reply.fault_injected())
+    }
+
+    pub fn fault_injected(&self) -> bool {
+        self.reply.as_ref().is_some_and(Reply::fault_injected)
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         self.reply.as_ref().map(|reply| reply.status)
     }
@@ -165,8 +191,12 @@ pub async fn send(
     let round_trip = connection.round_trip(request, call.body.clone(), timeout).await;
     ledger.note_request();
     record(user, &call, &round_trip).await?;
-    let exchange = Exchange { call, reply: round_trip.answer.ok().map(Reply::from) };
-    if let Some(kind) = exchange.reply.as_ref().and_then(contract::judge) {
+    let reply = round_trip.answer.ok().map(Reply::from);
+    let exchange = Exchange { call, reply, elapsed: round_trip.to_headers };
+    if exchange.fault_injected() {
+        ledger.note_fault_injected();
+    }
+    if let Some(kind) = exchange.judgeable().and_then(contract::judge) {
         ledger.record(kind, exchange.example());
     }
     Ok(exchange)

@@ -1,9 +1,13 @@
 //! The run's memory, shared by every user of the process. It knows each account the run created
 //! (with its password, so the audit can log in as the owner), each drawer (owner and what it
 //! must hold), the writes whose answer nobody saw (they may or may not have landed), the snacks
-//! known to exist, and the violations seen so far with one example each. The nosy neighbour
-//! draws its targets from it; the end-of-run audit compares each owner's own view with it.
+//! known to exist, and the violations seen so far with one example each; and the tallies a
+//! single request cannot judge: how the users got going, the nosy neighbour's pairs of answers
+//! (side channels), and the answers carrying injected faults. The nosy neighbour draws its
+//! targets from it; the end-of-run audit compares each owner's own view with it.
 
+use crate::side_channel::{self, Side, SideChannels};
+use crate::start_up::{Outcome, StartUp};
 use rand::Rng;
 use rand::seq::IteratorRandom;
 use serde::Serialize;
@@ -11,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// What a run fails on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -72,6 +77,8 @@ struct State {
     unconfirmed_drawers: BTreeMap<String, BTreeSet<String>>,
     snacks: BTreeSet<u64>,
     violations: BTreeMap<ViolationKind, Tally>,
+    start_up: StartUp,
+    side_channels: SideChannels,
 }
 
 pub struct Ledger {
@@ -79,6 +86,7 @@ pub struct Ledger {
     names_issued: AtomicU64,
     state: Mutex<State>,
     requests_sent: AtomicU64,
+    faults_injected: AtomicU64,
     /// Whether the run can fill drawers, the only use of the snacks it knows.
     fills_drawers: bool,
 }
@@ -90,6 +98,7 @@ impl Default for Ledger {
             names_issued: AtomicU64::new(0),
             state: Mutex::default(),
             requests_sent: AtomicU64::new(0),
+            faults_injected: AtomicU64::new(0),
             fills_drawers: true,
         }
     }
@@ -151,6 +160,10 @@ impl Ledger {
     pub fn drawer_may_exist(&self, owner: &str, name: &str) -> bool {
         let state = self.state();
         state.unconfirmed_drawers.get(owner).is_some_and(|names| names.contains(name))
+    }
+
+    pub fn account(&self, username: &str) -> Option<Account> {
+        self.state().accounts.get(username).cloned()
     }
 
     pub fn owner_of(&self, drawer: u64) -> Option<String> {
@@ -220,6 +233,45 @@ impl Ledger {
 
     pub fn violations(&self) -> BTreeMap<ViolationKind, Tally> {
         self.state().violations.clone()
+    }
+
+    pub fn begin_sign_up(&self) {
+        self.state().start_up.begin_sign_up();
+    }
+
+    pub fn end_sign_up(&self, outcome: Outcome) {
+        self.state().start_up.end_sign_up(outcome);
+    }
+
+    pub fn add_login(&self, outcome: Outcome) {
+        self.state().start_up.add_login(outcome);
+    }
+
+    pub fn start_up(&self) -> StartUp {
+        self.state().start_up.clone()
+    }
+
+    /// A foreign drawer and a missing one answered alike, in these times.
+    pub fn add_times(&self, foreign: Duration, missing: Duration) {
+        self.state().side_channels.add_times(foreign, missing);
+    }
+
+    /// Of a foreign drawer and a missing one, only `side` was held back.
+    pub fn add_held_back(&self, side: Side) {
+        self.state().side_channels.add_held_back(side);
+    }
+
+    pub fn side_channels(&self) -> side_channel::Report {
+        self.state().side_channels.report()
+    }
+
+    /// Counts one more answer that carried an injected fault.
+    pub fn note_fault_injected(&self) {
+        self.faults_injected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn faults_injected(&self) -> u64 {
+        self.faults_injected.load(Ordering::Relaxed)
     }
 
     /// Counts one more request sent, for the progress line.

@@ -1,6 +1,6 @@
 //! `snackdrawer-load`: drives Snackdrawer with users that behave like people, some of them
 //! badly, and fails the run on any leak. Exit 0: no violation; 1: violations; 2: usage or
-//! connection errors (clap's own usage errors exit 2 as well).
+//! connection errors (clap's own usage errors exit 2 as well); 3: most users never got going.
 
 mod agent;
 mod audit;
@@ -13,6 +13,8 @@ mod personas;
 mod progress;
 mod run;
 mod session;
+mod side_channel;
+mod start_up;
 mod summary;
 mod transport;
 
@@ -24,7 +26,7 @@ async fn main() -> ExitCode {
     match run::run(cli::Cli::parse()).await {
         Ok(summary) => {
             print!("{}", summary.verdict());
-            ExitCode::from(u8::from(summary.has_violations()))
+            ExitCode::from(summary.exit_code())
         }
         Err(error) => {
             eprintln!("snackdrawer-load: {error}");

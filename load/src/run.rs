@@ -1,11 +1,11 @@
 //! One run from start to verdict: check that the host answers, let goose drive the personas,
-//! audit what the owners see, and sum it all up. Anything that stops the run from telling the
+//! audit what the owners see, test the side channels, and sum it all up. Anything that stops the run from telling the
 //! truth (no host, a host that is not plain HTTP or does not answer, a goose usage error) is a
 //! `RunError`: exit 2.
 
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, ViolationKind};
 use crate::personas;
 use crate::progress;
 use crate::summary::Summary;
@@ -60,7 +60,10 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     if let Some(origin) = &origin {
         audit(origin, &ledger).await?;
     }
-    let summary = Summary::new(&metrics, ledger.violations());
+    for evidence in ledger.side_channels().leaks() {
+        ledger.record(ViolationKind::Leak, evidence);
+    }
+    let summary = Summary::new(&metrics, &ledger);
     if let Some(path) = cli.summary_json {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
         std::fs::write(&path, json).map_err(|source| RunError::Summary { path, source })?;

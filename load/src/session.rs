@@ -1,21 +1,26 @@
 //! A persona's own account, used the way a real client uses one: register a fresh user, log in,
 //! send the token in the header this user was given (half the users `x-access-token`, half
 //! `Authorization: Bearer`), and on a 401 log in again and retry once, as a client with a
-//! short-lived token has to. Kept in the user's agent.
+//! short-lived token has to. Kept in the user's agent. How each sign-up and each later login
+//! ended goes into the ledger, so that a run whose users never got going fails (`start_up`).
 
 use crate::agent::agent;
 use crate::contract;
 use crate::exchange::{Call, Exchange, send};
 use crate::ledger::{Account, Ledger};
+use crate::start_up::Outcome;
 use goose::prelude::*;
 use hyper::{Method, StatusCode};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
+use std::time::Duration;
 
 /// Attempts at registering or logging in while the service sheds load (503) or a login limit
 /// holds the client back (429).
 const CREDENTIAL_ATTEMPTS: usize = 5;
+/// The pause before trying again after an injected fault that does not say how long to wait.
+const PAUSE_AFTER_FAULT: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenHeader {
@@ -56,13 +61,40 @@ pub fn session(user: &mut GooseUser) -> Result<Session, Box<TransactionError>> {
     session.ok_or_else(|| "this user has no session: signing up failed".to_owned().into())
 }
 
+/// Why registering or logging in failed: how it ended, for the ledger, and the error for goose.
+struct Failure {
+    outcome: Outcome,
+    error: Box<TransactionError>,
+}
+
+impl Failure {
+    /// A failure with no answer to show for it (the request could not be recorded or sent).
+    fn unanswered(error: Box<TransactionError>) -> Self {
+        Self { outcome: Outcome::Failed(None), error }
+    }
+}
+
 /// Registers a fresh user named after `prefix`, logs in, keeps the session and files the
-/// account in the ledger.
+/// account in the ledger; the ledger learns whether this user got going.
 pub async fn sign_up(
     user: &mut GooseUser,
     ledger: &Ledger,
     prefix: &str,
 ) -> Result<Session, Box<TransactionError>> {
+    ledger.begin_sign_up();
+    match register(user, ledger, prefix).await {
+        Ok(session) => {
+            ledger.end_sign_up(Outcome::Succeeded);
+            Ok(session)
+        }
+        Err(failure) => {
+            ledger.end_sign_up(failure.outcome);
+            Err(failure.error)
+        }
+    }
+}
+
+async fn register(user: &mut GooseUser, ledger: &Ledger, prefix: &str) -> Result<Session, Failure> {
     let username = ledger.fresh_name(prefix);
     let password: String = rand::rng().sample_iter(Alphanumeric).take(24).map(char::from).collect();
     let credentials = json!({"username": username, "password": password});
@@ -73,19 +105,20 @@ pub async fn sign_up(
     ledger.add_account(account.clone());
     let session =
         Session { account, token, token_header: TokenHeader::for_user(user.weighted_users_index) };
-    agent(user)?.session = Some(session.clone());
+    agent(user).map_err(Failure::unanswered)?.session = Some(session.clone());
     Ok(session)
 }
 
-pub async fn log_in(
+async fn log_in(
     user: &mut GooseUser,
     ledger: &Ledger,
     account: &Account,
-) -> Result<String, Box<TransactionError>> {
+) -> Result<String, Failure> {
     let credentials = json!({"username": account.username, "password": account.password});
     let answer = post_credentials(user, ledger, "/auth/login", &credentials).await?;
     let token = answer.get("token").and_then(serde_json::Value::as_str);
-    Ok(token.ok_or("the login answer has no token")?.to_owned())
+    let no_token = || Failure::unanswered("the login answer has no token".into());
+    Ok(token.ok_or_else(no_token)?.to_owned())
 }
 
 /// Sends `call` with this user's token; on a 401, logs in again and sends it once more.
@@ -100,30 +133,49 @@ pub async fn send_with_token(
     if first.status() != Some(StatusCode::UNAUTHORIZED) {
         return Ok(first);
     }
-    let token = log_in(user, ledger, &session.account).await?;
+    let token = match log_in(user, ledger, &session.account).await {
+        Ok(token) => token,
+        Err(failure) => {
+            ledger.add_login(failure.outcome);
+            return Err(failure.error);
+        }
+    };
+    ledger.add_login(Outcome::Succeeded);
     agent(user)?.session = Some(Session { token: token.clone(), ..session.clone() });
     send(user, ledger, session.token_header.carry(call, &token)).await
 }
 
-/// Posts credentials until the answer is neither a 503 nor a 429 (waiting as each says), and
-/// returns its JSON body.
+/// Posts credentials until the answer is neither a 503 nor a 429 (waiting as each says) nor
+/// carries an injected fault, and returns its JSON body.
 async fn post_credentials(
     user: &mut GooseUser,
     ledger: &Ledger,
     path: &'static str,
     credentials: &serde_json::Value,
-) -> Result<serde_json::Value, Box<TransactionError>> {
+) -> Result<serde_json::Value, Failure> {
+    let mut outcome = Outcome::Failed(None);
     for _ in 0..CREDENTIAL_ATTEMPTS {
         let call = Call::new(Method::POST, path, path).json(credentials).expect(201);
-        let exchange = send(user, ledger, call).await?;
+        let exchange = send(user, ledger, call).await.map_err(Failure::unanswered)?;
         let reply = exchange.reply.as_ref();
+        let status = exchange.status().map(|status| status.as_u16());
         if let Some(reply) = reply.filter(|reply| reply.status.is_success()) {
-            return reply.json().ok_or_else(|| format!("{path} answered no JSON").into());
+            let not_json = || format!("{path} answered no JSON").into();
+            return reply
+                .json()
+                .ok_or_else(|| Failure { outcome: Outcome::Failed(status), error: not_json() });
         }
-        match reply.and_then(|reply| contract::retry_after(reply.status, &reply.headers)) {
+        let fault = exchange.fault_injected();
+        outcome = if fault { Outcome::FailedByInjectedFault } else { Outcome::Failed(status) };
+        let wait = reply.and_then(|reply| contract::retry_after(reply.status, &reply.headers));
+        match wait.or(fault.then_some(PAUSE_AFTER_FAULT)) {
             Some(wait) => tokio::time::sleep(wait).await,
-            None => return Err(format!("{path} failed:\n{}", exchange.example().response).into()),
+            None => {
+                let error = format!("{path} failed:\n{}", exchange.example().response).into();
+                return Err(Failure { outcome, error });
+            }
         }
     }
-    Err(format!("{path} kept answering 503 or 429").into())
+    let error = format!("{path} kept answering 503 or 429, or with injected faults").into();
+    Err(Failure { outcome, error })
 }

@@ -1,9 +1,13 @@
 //! What a run comes to: per persona and transaction, and per request (route template), how many
-//! there were, how many failed and their latency percentiles, taken from goose's histograms; and
-//! the violations by kind, one example each. Written as JSON for machines (`--summary-json`),
-//! closed by a verdict block for people, after goose's own tables.
+//! there were, how many failed and their latency percentiles, taken from goose's histograms; the
+//! violations by kind, one example each; how the users got going, the side-channel tests, and
+//! how many answers carried injected faults. Written as JSON for machines (`--summary-json`),
+//! closed by a verdict block for people, after goose's own tables, and turned into the exit
+//! code.
 
-use crate::ledger::{Tally, ViolationKind};
+use crate::ledger::{Ledger, Tally, ViolationKind};
+use crate::side_channel;
+use crate::start_up::StartUp;
 use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,7 +21,18 @@ pub struct Summary {
     /// Requests by `METHOD route-template`; `count` is how many were sent.
     pub requests: BTreeMap<String, Figures>,
     pub violations: BTreeMap<ViolationKind, Tally>,
+    /// Why the run checked too little to pass, if most users never got going.
+    pub stalled: Option<String>,
+    pub start_up: StartUp,
+    pub side_channels: side_channel::Report,
+    /// Answers the service marked `x-fault-injected: true`: counted, never judged.
+    pub fault_injected: u64,
 }
+
+/// The run saw a violation.
+const EXIT_VIOLATIONS: u8 = 1;
+/// Most users never got going, so the run checked too little to pass.
+const EXIT_STALLED: u8 = 3;
 
 #[derive(Serialize)]
 pub struct Figures {
@@ -42,7 +57,7 @@ impl Figures {
 }
 
 impl Summary {
-    pub fn new(metrics: &GooseMetrics, violations: BTreeMap<ViolationKind, Tally>) -> Self {
+    pub fn new(metrics: &GooseMetrics, ledger: &Ledger) -> Self {
         let mut personas: BTreeMap<String, BTreeMap<String, Figures>> = BTreeMap::new();
         for transaction in metrics.transactions.iter().flatten() {
             let figures = Figures::new(
@@ -63,15 +78,49 @@ impl Summary {
                 )
             })
             .collect();
-        Self { duration_s: metrics.duration, personas, requests, violations }
+        let start_up = ledger.start_up();
+        Self {
+            duration_s: metrics.duration,
+            personas,
+            requests,
+            violations: ledger.violations(),
+            stalled: start_up.stalled(),
+            start_up,
+            side_channels: ledger.side_channels(),
+            fault_injected: ledger.faults_injected(),
+        }
     }
 
     pub fn has_violations(&self) -> bool {
         !self.violations.is_empty()
     }
 
-    /// The closing block: the violations by kind with an example each, or "no violations".
+    /// 0 for a clean run, 1 for violations, 3 for a run whose users mostly never got going.
+    pub fn exit_code(&self) -> u8 {
+        match (self.has_violations(), &self.stalled) {
+            (true, _) => EXIT_VIOLATIONS,
+            (false, Some(_)) => EXIT_STALLED,
+            (false, None) => 0,
+        }
+    }
+
+    /// The closing block: the violations by kind with an example each, or "no violations"; then
+    /// why the run stalled, if it did, and the answers that carried injected faults.
     pub fn verdict(&self) -> String {
+        let mut text = self.violations_block();
+        if self.fault_injected > 0 {
+            text.push_str(&format!(
+                "=== answers carrying injected faults (x-fault-injected, not judged): {}\n",
+                self.fault_injected
+            ));
+        }
+        if let Some(reason) = &self.stalled {
+            text.push_str(&format!("=== the run never got going: {reason}\n"));
+        }
+        text
+    }
+
+    fn violations_block(&self) -> String {
         if !self.has_violations() {
             return "=== verdict: no violations\n".to_owned();
         }
@@ -93,6 +142,7 @@ impl Summary {
 mod tests {
     use super::*;
     use crate::ledger::Example;
+    use crate::start_up::Outcome;
 
     #[test]
     fn percentiles_come_from_goose_histograms_in_milliseconds() {
@@ -112,13 +162,32 @@ mod tests {
 
     #[test]
     fn the_verdict_names_each_kind_with_its_example() {
-        let clean = Summary::new(&GooseMetrics::default(), BTreeMap::new());
-        assert!(!clean.has_violations());
+        let ledger = Ledger::default();
+        let clean = Summary::new(&GooseMetrics::default(), &ledger);
+        assert_eq!(clean.exit_code(), 0);
         assert_eq!(clean.verdict(), "=== verdict: no violations\n");
-        let example = Example { request: "GET /drawers/7".into(), response: "200 OK".into() };
-        let violations = BTreeMap::from([(ViolationKind::Leak, Tally { count: 3, example })]);
-        let leaky = Summary::new(&GooseMetrics::default(), violations);
-        assert!(leaky.has_violations());
+        for _ in 0..3 {
+            let example = Example { request: "GET /drawers/7".into(), response: "200 OK".into() };
+            ledger.record(ViolationKind::Leak, example);
+        }
+        let leaky = Summary::new(&GooseMetrics::default(), &ledger);
+        assert_eq!(leaky.exit_code(), 1);
         assert!(leaky.verdict().contains("leak: 3\n    e.g. GET /drawers/7\n    got  200 OK"));
+    }
+
+    #[test]
+    fn a_stalled_run_exits_3_with_its_reason_and_faults_are_counted_apart() {
+        let ledger = Ledger::default();
+        for _ in 0..4 {
+            ledger.begin_sign_up();
+            ledger.end_sign_up(Outcome::Failed(Some(503)));
+        }
+        ledger.note_fault_injected();
+        let stalled = Summary::new(&GooseMetrics::default(), &ledger);
+        assert_eq!(stalled.exit_code(), 3);
+        let verdict = stalled.verdict();
+        assert!(verdict.starts_with("=== verdict: no violations\n"), "{verdict}");
+        assert!(verdict.contains("not judged): 1\n"), "{verdict}");
+        assert!(verdict.contains("never got going: 4 of 4 users never got going (4 × 503)"));
     }
 }

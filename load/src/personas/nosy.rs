@@ -1,25 +1,33 @@
 //! The nosy neighbour: a logged-in user who reads, fills and empties drawers of other users
 //! (ids from the ledger), each time also asking the same of a drawer that does not exist. The
 //! API promises that someone else's drawer is indistinguishable from a missing one, so any 2xx
-//! on a foreign drawer, or any difference in status, body (ids aside) or the headers a client
-//! could read the difference from, is a leak. Whether a foreign write changed anything is the
-//! end-of-run audit's question.
+//! on a foreign drawer, or any difference in status, body (ids aside) or headers (beyond the few
+//! that differ between any two answers) is a leak. What one pair cannot show, a difference in
+//! time or in being held back (a 503 or 429 with `Retry-After`) on one side only, the pairs show
+//! together: each is filed in the ledger for the end-of-run tests (`side_channel`). An answer
+//! carrying an injected fault says nothing, and its pair is set aside. Whether a foreign write
+//! changed anything is the end-of-run audit's question.
 
 use super::{Persona, step};
+use crate::contract;
 use crate::exchange::{Call, Exchange, Reply};
 use crate::ledger::{Example, Ledger, ViolationKind};
 use crate::session::{send_with_token, session};
+use crate::side_channel::Side;
 use goose::prelude::*;
 use hyper::Method;
 use rand::Rng;
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Ids from here up exist in no test or demo database.
 const MISSING_IDS_FROM: u64 = 1_000_000_000_000;
 
-/// The headers a missing drawer and a foreign one must not differ in.
-const COMPARED_HEADERS: [&str; 2] = ["content-type", "www-authenticate"];
+/// The headers that differ between any two answers, so a missing drawer's and a foreign one's
+/// may: the time, the trace, and the length (the bodies are compared, ids aside). Every other
+/// header must be the same on both, or be on neither.
+const MAY_DIFFER: [&str; 5] = ["date", "x-trace-id", "traceparent", "tracestate", "content-length"];
 
 pub fn transactions(ledger: &Arc<Ledger>) -> Result<Vec<Transaction>, GooseError> {
     Ok(vec![
@@ -83,8 +91,8 @@ async fn empty_foreign(user: &mut GooseUser, ledger: Arc<Ledger>) -> Transaction
     pry(user, &ledger, |held| Probe::TakeOut { snack: held.unwrap_or(fallback) }).await
 }
 
-/// Makes the same request of a foreign drawer and of a missing one and compares the answers;
-/// `probe` gets a snack the foreign drawer holds, if the ledger knows one.
+/// Makes the same request of a foreign drawer and of a missing one, in random order, and
+/// compares the answers; `probe` gets a snack the foreign drawer holds, if the ledger knows one.
 async fn pry(
     user: &mut GooseUser,
     ledger: &Ledger,
@@ -96,50 +104,103 @@ async fn pry(
     };
     let probe = probe(held);
     let missing = MISSING_IDS_FROM + rand::rng().random_range(0..1_000_000);
-    let foreign_answer = send_with_token(user, ledger, probe.call(foreign)).await?;
-    let missing_answer = send_with_token(user, ledger, probe.call(missing)).await?;
-    if let Some(example) = leak(&foreign_answer, foreign, &missing_answer, missing) {
-        ledger.record(ViolationKind::Leak, example);
+    let (foreign_answer, missing_answer) = if rand::rng().random_bool(0.5) {
+        let foreign_answer = send_with_token(user, ledger, probe.call(foreign)).await?;
+        (foreign_answer, send_with_token(user, ledger, probe.call(missing)).await?)
+    } else {
+        let missing_answer = send_with_token(user, ledger, probe.call(missing)).await?;
+        (send_with_token(user, ledger, probe.call(foreign)).await?, missing_answer)
+    };
+    let pair = Pair {
+        foreign: &foreign_answer,
+        foreign_id: foreign,
+        missing: &missing_answer,
+        missing_id: missing,
+    };
+    match pair.compare() {
+        Comparison::Leak => ledger.record(ViolationKind::Leak, pair.evidence()),
+        Comparison::HeldBack(side) => ledger.add_held_back(side),
+        Comparison::Alike => ledger.add_times(foreign_answer.elapsed, missing_answer.elapsed),
+        Comparison::SetAside => {}
     }
     Ok(())
 }
 
-/// The evidence, if the answer about drawer `foreign` gives away more than the one about the
-/// missing drawer `missing`.
-fn leak(
-    foreign: &Exchange,
+/// The same request of a foreign drawer and of a missing one, and their answers.
+struct Pair<'a> {
+    foreign: &'a Exchange,
     foreign_id: u64,
-    missing: &Exchange,
+    missing: &'a Exchange,
     missing_id: u64,
-) -> Option<Example> {
-    let evidence = || Example {
-        request: format!(
-            "{}\n\nand, for a missing drawer:\n{}",
-            foreign.call.describe(),
-            missing.call.describe()
-        ),
-        response: format!(
-            "{}\n\nand, for the missing drawer:\n{}",
-            foreign.example().response,
-            missing.example().response
-        ),
-    };
-    if foreign.succeeded() {
-        return Some(evidence());
-    }
-    let (Some(foreign_reply), Some(missing_reply)) = (&foreign.reply, &missing.reply) else {
-        return None;
-    };
-    // A 503 is the service shedding load, not an answer about the drawer.
-    let shedding = [foreign_reply, missing_reply].iter().any(|reply| reply.status.as_u16() == 503);
-    (!shedding && !alike(foreign_reply, foreign_id, missing_reply, missing_id)).then(evidence)
 }
 
-fn alike(foreign: &Reply, foreign_id: u64, missing: &Reply, missing_id: u64) -> bool {
-    foreign.status == missing.status
-        && COMPARED_HEADERS.iter().all(|name| foreign.header(name) == missing.header(name))
-        && without_ids(&foreign.body, [foreign_id, missing_id])
-            == without_ids(&missing.body, [foreign_id, missing_id])
+/// What a pair shows.
+#[derive(Debug, PartialEq, Eq)]
+enum Comparison {
+    /// The foreign drawer was shown, or answered differently.
+    Leak,
+    /// Only this side was held back: a hint, for the end-of-run test.
+    HeldBack(Side),
+    /// Alike, ids aside: their times go to the end-of-run test.
+    Alike,
+    /// Nothing to compare: an answer is missing, carries an injected fault, or both were held
+    /// back.
+    SetAside,
+}
+
+impl Pair<'_> {
+    fn compare(&self) -> Comparison {
+        if self.foreign.succeeded() && !self.foreign.fault_injected() {
+            return Comparison::Leak;
+        }
+        let (Some(foreign), Some(missing)) = (self.foreign.judgeable(), self.missing.judgeable())
+        else {
+            return Comparison::SetAside;
+        };
+        match (contract::holds_back(foreign), contract::holds_back(missing)) {
+            (true, true) => Comparison::SetAside,
+            (true, false) => Comparison::HeldBack(Side::Foreign),
+            (false, true) => Comparison::HeldBack(Side::Missing),
+            (false, false) if self.alike(foreign, missing) => Comparison::Alike,
+            (false, false) => Comparison::Leak,
+        }
+    }
+
+    fn alike(&self, foreign: &Reply, missing: &Reply) -> bool {
+        let ids = [self.foreign_id, self.missing_id];
+        let names: BTreeSet<&str> = foreign
+            .headers
+            .keys()
+            .chain(missing.headers.keys())
+            .map(|name| name.as_str())
+            .collect();
+        let same_header = |name: &&str| {
+            let values = |reply: &Reply| -> Vec<String> {
+                let values = reply.headers.get_all(*name).iter();
+                values
+                    .map(|value| without_ids(&String::from_utf8_lossy(value.as_bytes()), ids))
+                    .collect()
+            };
+            MAY_DIFFER.contains(name) || values(foreign) == values(missing)
+        };
+        foreign.status == missing.status
+            && names.iter().all(same_header)
+            && without_ids(&foreign.body, ids) == without_ids(&missing.body, ids)
+    }
+
+    fn evidence(&self) -> Example {
+        let (foreign, missing) = (self.foreign.example(), self.missing.example());
+        Example {
+            request: format!(
+                "{}\n\nand, for a missing drawer:\n{}",
+                foreign.request, missing.request
+            ),
+            response: format!(
+                "{}\n\nand, for the missing drawer:\n{}",
+                foreign.response, missing.response
+            ),
+        }
+    }
 }
 
 /// `text` with every number equal to one of `ids` written `{id}`. Both bodies are compared with
@@ -166,13 +227,16 @@ mod tests {
     use super::*;
     use hyper::StatusCode;
     use hyper::header::{HeaderMap, HeaderValue};
+    use std::time::Duration;
 
     fn exchange(drawer: u64, status: u16, body: &str) -> Exchange {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("x-trace-id", HeaderValue::from_str(&format!("{drawer:032x}")).unwrap());
+        headers.insert("content-length", HeaderValue::from(body.len()));
         let reply =
             Reply { status: StatusCode::from_u16(status).unwrap(), headers, body: body.into() };
-        Exchange { call: Probe::Read.call(drawer), reply: Some(reply) }
+        Exchange { call: Probe::Read.call(drawer), reply: Some(reply), elapsed: Duration::ZERO }
     }
 
     fn not_found(drawer: u64) -> Exchange {
@@ -183,38 +247,84 @@ mod tests {
         )
     }
 
+    fn compare(
+        foreign: &Exchange,
+        foreign_id: u64,
+        missing: &Exchange,
+        missing_id: u64,
+    ) -> Comparison {
+        Pair { foreign, foreign_id, missing, missing_id }.compare()
+    }
+
+    fn with_header(mut exchange: Exchange, name: &'static str, value: &'static str) -> Exchange {
+        let reply = exchange.reply.as_mut().unwrap();
+        reply.headers.insert(name, HeaderValue::from_static(value));
+        exchange
+    }
+
     #[test]
-    fn the_same_answer_but_for_the_id_is_no_leak() {
-        assert!(leak(&not_found(7), 7, &not_found(1_000_000_000_123), 1_000_000_000_123).is_none());
+    fn the_same_answer_but_for_the_id_trace_and_length_is_alike() {
+        let missing = 1_000_000_000_123;
+        assert_eq!(compare(&not_found(7), 7, &not_found(missing), missing), Comparison::Alike);
     }
 
     #[test]
     fn a_2xx_on_a_foreign_drawer_is_a_leak() {
         let shown = exchange(7, 200, r#"{"drawer": {"id": 7, "name": "desk", "contents": []}}"#);
-        assert!(leak(&shown, 7, &not_found(12), 12).is_some());
+        assert_eq!(compare(&shown, 7, &not_found(12), 12), Comparison::Leak);
     }
 
     #[test]
     fn a_different_status_body_or_header_is_a_leak() {
         let forbidden = exchange(7, 403, r#"{"error": "403 Forbidden: not yours"}"#);
-        assert!(leak(&forbidden, 7, &not_found(12), 12).is_some());
+        assert_eq!(compare(&forbidden, 7, &not_found(12), 12), Comparison::Leak);
         let worded =
             exchange(7, 404, r#"{"error": "404 Not Found: drawer with ID == 7 is not yours"}"#);
-        assert!(leak(&worded, 7, &not_found(12), 12).is_some());
-        let mut challenged = not_found(7);
-        let reply = challenged.reply.as_mut().unwrap();
-        reply.headers.insert("www-authenticate", HeaderValue::from_static("Bearer"));
-        assert!(leak(&challenged, 7, &not_found(12), 12).is_some());
+        assert_eq!(compare(&worded, 7, &not_found(12), 12), Comparison::Leak);
+        let challenged = with_header(not_found(7), "www-authenticate", "Bearer");
+        assert_eq!(compare(&challenged, 7, &not_found(12), 12), Comparison::Leak);
+        let owned = with_header(not_found(7), "x-drawer-owner", "3");
+        assert_eq!(compare(&owned, 7, &not_found(12), 12), Comparison::Leak);
+    }
+
+    #[test]
+    fn a_header_that_only_names_the_id_is_alike() {
+        let (foreign, missing) = (not_found(7), not_found(12));
+        let foreign = with_header(foreign, "x-drawer", "7");
+        let missing = with_header(missing, "x-drawer", "12");
+        assert_eq!(compare(&foreign, 7, &missing, 12), Comparison::Alike);
+    }
+
+    #[test]
+    fn held_back_on_one_side_is_a_hint_and_on_both_nothing() {
+        let shed = || {
+            let body = r#"{"error": "503 Service Unavailable: retry later"}"#;
+            with_header(exchange(7, 503, body), "retry-after", "1")
+        };
+        assert_eq!(compare(&shed(), 7, &not_found(12), 12), Comparison::HeldBack(Side::Foreign));
+        assert_eq!(compare(&not_found(7), 7, &shed(), 12), Comparison::HeldBack(Side::Missing));
+        assert_eq!(compare(&shed(), 7, &shed(), 12), Comparison::SetAside);
+    }
+
+    #[test]
+    fn an_answer_with_an_injected_fault_sets_the_pair_aside() {
+        let faulted = with_header(
+            exchange(7, 500, r#"{"error": "500 Internal Server Error: internal error"}"#),
+            "x-fault-injected",
+            "true",
+        );
+        assert_eq!(compare(&faulted, 7, &not_found(12), 12), Comparison::SetAside);
+        let faulted = with_header(not_found(12), "x-fault-injected", "true");
+        assert_eq!(compare(&not_found(7), 7, &faulted, 12), Comparison::SetAside);
     }
 
     #[test]
     fn a_drawer_whose_id_is_its_status_code_is_no_leak() {
-        assert!(
-            leak(&not_found(404), 404, &not_found(1_000_000_445_387), 1_000_000_445_387).is_none()
-        );
+        let missing = 1_000_000_445_387;
+        assert_eq!(compare(&not_found(404), 404, &not_found(missing), missing), Comparison::Alike);
         let worded =
             exchange(404, 404, r#"{"error": "404 Not Found: drawer with ID == 404 is not yours"}"#);
-        assert!(leak(&worded, 404, &not_found(12), 12).is_some());
+        assert_eq!(compare(&worded, 404, &not_found(12), 12), Comparison::Leak);
     }
 
     #[test]

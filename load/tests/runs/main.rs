@@ -1,7 +1,8 @@
 //! The generator end to end, as its own binary: a short run of every persona against the real
 //! `snackdrawer` service (memory store and SQLite) must come out clean, and runs against a
-//! deliberately broken target must fail with the right violation, which proves the checks can
-//! fail. Everything listens on 127.0.0.1.
+//! deliberately broken target must fail with the right violation (or, when its users never get
+//! going, with exit 3 and the reason), which proves the checks can fail; a target that marks
+//! the faults it injects must come out clean. Everything listens on 127.0.0.1.
 
 mod broken_target;
 mod service;
@@ -61,7 +62,7 @@ const TRANSACTIONS: [(&str, &[&str]); 4] = [
         "kiddie",
         &[
             "sign up",
-            "GET /drawers/ forged token",
+            "forged token",
             "POST /drawers/ malformed body",
             "POST /snacks/ hostile name",
             "unknown route or method",
@@ -110,17 +111,31 @@ fn every_persona_runs_clean_against_sqlite() {
     assert_clean_run_of_every_persona(&format!("sqlite://{}?mode=rwc", database.display()));
 }
 
-fn assert_caught(breakage: Breakage, kind: &str) {
+/// A run of every persona against the target broken by `breakage`.
+fn run_against(breakage: Breakage) -> (i32, Value) {
+    run_against_with(breakage, &[])
+}
+
+fn run_against_with(breakage: Breakage, extra: &[&str]) -> (i32, Value) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let host = runtime.block_on(broken_target::serve(breakage));
     let directory = tempfile::tempdir().unwrap();
-    let (code, summary) = run_load(&host, directory.path(), &[]);
+    run_load(&host, directory.path(), extra)
+}
+
+fn assert_caught(breakage: Breakage, kind: &str) -> Value {
+    assert_caught_with(breakage, kind, &[])
+}
+
+fn assert_caught_with(breakage: Breakage, kind: &str, extra: &[&str]) -> Value {
+    let (code, summary) = run_against_with(breakage, extra);
     // The target is broken in this one way only, so nothing else may be reported.
     let kinds: Vec<&String> = summary["violations"].as_object().unwrap().keys().collect();
     assert_eq!(kinds, [kind], "{:#}", summary["violations"]);
     assert!(summary["violations"][kind]["example"]["request"].is_string());
     assert!(summary["violations"][kind]["count"].as_u64() > Some(0));
     assert_eq!(code, 1);
+    summary
 }
 
 #[test]
@@ -134,8 +149,80 @@ fn an_unsigned_token_accepted_is_forged_accepted() {
 }
 
 #[test]
+fn an_unsigned_token_accepted_on_drawer_ids_only_is_forged_accepted() {
+    let summary = assert_caught(Breakage::AcceptsUnsignedTokensOnDrawerIds, "forged-accepted");
+    let example = summary["violations"]["forged-accepted"]["example"]["request"].as_str().unwrap();
+    let path = example.split_whitespace().nth(1).unwrap();
+    let id = path.strip_prefix("/drawers/").unwrap();
+    assert!(id.chars().all(|c| c.is_ascii_digit()), "{example}");
+}
+
+#[test]
+fn an_unsigned_token_accepted_on_post_only_is_forged_accepted() {
+    let summary = assert_caught(Breakage::AcceptsUnsignedTokensOnPost, "forged-accepted");
+    let example = summary["violations"]["forged-accepted"]["example"]["request"].as_str().unwrap();
+    assert!(example.starts_with("POST "), "{example}");
+}
+
+#[test]
 fn a_500_for_malformed_json_is_a_server_error() {
     assert_caught(Breakage::FailsOnMalformedJson, "server-error");
+}
+
+#[test]
+fn a_foreign_drawer_held_back_where_a_missing_one_is_not_is_a_leak() {
+    let summary = assert_caught(Breakage::ShedsForeignDrawers, "leak");
+    assert_eq!(summary["side_channels"]["held_back"]["leaks"], true, "{summary:#}");
+}
+
+#[test]
+fn a_header_naming_a_foreign_drawer_s_owner_is_a_leak() {
+    let summary = assert_caught(Breakage::NamesForeignDrawersOwner, "leak");
+    let example = summary["violations"]["leak"]["example"]["response"].as_str().unwrap();
+    assert!(example.contains("x-drawer-owner"), "{example}");
+}
+
+#[test]
+fn a_foreign_drawer_50_ms_slower_than_a_missing_one_is_a_leak() {
+    // Three nosy neighbours, so that a loaded machine still makes the 30 pairs the test needs.
+    let nosy = ["--mix", "snacker=1,nosy=3"];
+    let summary = assert_caught_with(Breakage::SlowOnForeignDrawers, "leak", &nosy);
+    let timing = &summary["side_channels"]["timing"];
+    assert_eq!(timing["leaks"], true, "{summary:#}");
+    let example = summary["violations"]["leak"]["example"]["response"].as_str().unwrap();
+    assert!(example.contains("Mann–Whitney"), "{example}");
+}
+
+/// The run stalls (exit 3) with a reason containing `reason`, and reports no violation.
+fn assert_stalled(breakage: Breakage, reason: &str) {
+    let (code, summary) = run_against(breakage);
+    assert_eq!(summary["violations"], serde_json::json!({}), "{summary:#}");
+    let stalled = summary["stalled"].as_str().unwrap_or_default();
+    assert!(stalled.contains(reason), "{summary:#}");
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn a_service_that_sheds_everything_fails_the_run() {
+    assert_stalled(Breakage::ShedsEverything, "4 of 4 users never got going (4 × 503)");
+}
+
+#[test]
+fn login_limits_fail_the_run_and_say_how_to_lift_them() {
+    assert_stalled(
+        Breakage::LimitsLogins,
+        "(4 × 429); login limits are on: set SNACKDRAWER_LOGIN_LIMITS=false",
+    );
+}
+
+#[test]
+fn faults_the_service_marks_as_injected_are_counted_apart_and_never_judged() {
+    let (code, summary) = run_against(Breakage::InjectsMarkedFaults);
+    assert_eq!(summary["violations"], serde_json::json!({}), "{summary:#}");
+    assert_eq!(summary["stalled"], Value::Null, "{summary:#}");
+    assert_eq!(code, 0);
+    assert!(summary["fault_injected"].as_u64() > Some(10), "{summary:#}");
+    assert_eq!(summary["start_up"]["got_going"], 4, "{summary:#}");
 }
 
 #[test]
