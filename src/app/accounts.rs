@@ -1,8 +1,8 @@
 //! Registering, logging in and recognising a token.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{AccessToken, Password, User, UserId, Username};
-use crate::ports::{Accounts, AppError, LoginThrottle, StoreError};
+use crate::domain::{AccessToken, ClientAddress, Password, User, UserId, Username};
+use crate::ports::{Accounts, AppError, LoginThrottle, StoreError, Throttled};
 
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
@@ -13,15 +13,17 @@ impl Accounts for Snackdrawer {
         }
     }
 
-    /// The throttle is asked first, by username alone, so a held-back guess costs no hashing
-    /// and says nothing about whether the user exists. The unknown user's check hashes too
-    /// (`PasswordHasher::verify` with `None`), so both refusals take the same time.
+    /// The throttle is asked first, by username and client address, so a held-back guess
+    /// costs no hashing and says nothing about whether the user exists. The unknown user's
+    /// check hashes too (`PasswordHasher::verify` with `None`), so both refusals take the same
+    /// time.
     async fn log_in(
         &self,
         username: Username,
         password: Password,
+        from: ClientAddress,
     ) -> Result<AccessToken, AppError> {
-        let attempt = Attempt::begin(&*self.ports.login_throttle, &username)?;
+        let attempt = Attempt::begin(&*self.ports.login_throttle, &username, from)?;
         let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
@@ -55,17 +57,23 @@ impl Accounts for Snackdrawer {
 struct Attempt<'a> {
     throttle: &'a dyn LoginThrottle,
     username: &'a Username,
+    from: ClientAddress,
     settled: bool,
 }
 
 impl<'a> Attempt<'a> {
-    fn begin(throttle: &'a dyn LoginThrottle, username: &'a Username) -> Result<Self, AppError> {
-        throttle.attempt(username).map_err(|held| AppError::LoginThrottled(held.retry_after))?;
-        Ok(Self { throttle, username, settled: false })
+    fn begin(
+        throttle: &'a dyn LoginThrottle,
+        username: &'a Username,
+        from: ClientAddress,
+    ) -> Result<Self, AppError> {
+        let refused = |held: Throttled| AppError::LoginThrottled(held.retry_after);
+        throttle.attempt(username, from).map_err(refused)?;
+        Ok(Self { throttle, username, from, settled: false })
     }
 
     fn succeeded(mut self) {
-        self.throttle.succeeded(self.username);
+        self.throttle.succeeded(self.username, self.from);
         self.settled = true;
     }
 
@@ -77,7 +85,7 @@ impl<'a> Attempt<'a> {
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.settled {
-            self.throttle.abandoned(self.username);
+            self.throttle.abandoned(self.username, self.from);
         }
     }
 }

@@ -5,11 +5,13 @@
 //! characters), so code below the edge never re-checks them. Nothing in this module does I/O,
 //! awaits or names an outside library; it is plain data plus the rules.
 
+mod client;
 mod entities;
 mod ids;
 mod names;
 mod secrets;
 
+pub use client::ClientAddress;
 pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, User};
 pub use ids::{DrawerId, SnackId, USER_KEY_MAX_CHARS, UserId, UserKey};
 pub use names::{DrawerName, NAME_MAX_CHARS, SnackName, Username};

@@ -1,10 +1,11 @@
 //! Logins under attack and overload: failed logins per username back off (429 with
-//! Retry-After), alike for known and unknown users; a full hashing queue is a 503; usernames
+//! Retry-After), alike for known and unknown users, however many other names are tried, and
+//! without locking the owner out from another address; a full hashing queue is a 503; usernames
 //! are NFC and never padded with whitespace; and a flood from one address leaves another
 //! address's logins alone.
 
 use crate::support::TestApp;
-use crate::support::auth::{login_throttle, token_service};
+use crate::support::auth::{LOGIN_BACKOFF, cheap_hasher, login_throttle, token_service};
 use crate::support::client::{ApiClient, Reply};
 use crate::support::server::RunningServer;
 use crate::support::stores::{StoreKind, fresh_ports};
@@ -13,10 +14,12 @@ use serde_json::json;
 use snackdrawer::app::Snackdrawer;
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::outbound::throttle::BackoffThrottle;
+use snackdrawer::ports::Clock;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const WRONG: &str = "401 Unauthorized: username or password incorrect";
 
@@ -75,6 +78,77 @@ async fn the_wait_doubles_with_each_further_failure() {
         app.clock.advance(Duration::from_secs(seconds));
         log_in(&app, "nobody", "wrong").await.assert_error(401, WRONG);
     }
+}
+
+/// A clock that does not move: the attack below takes longer than the first waits.
+struct StoppedClock(SystemTime);
+
+impl Clock for StoppedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// The attack, on a table of 1,000 entries rather than 100,000: other names fill the
+/// throttle's table, then a victim is guessed while they go on.
+#[tokio::test]
+async fn filling_the_throttle_s_table_does_not_switch_it_off() {
+    let clock = Arc::new(StoppedClock(SystemTime::now()));
+    let throttle = BackoffThrottle::with_capacity(LOGIN_BACKOFF, clock.clone(), 1_000);
+    let (ports, _guard) = fresh_ports(
+        StoreKind::Memory,
+        Arc::new(cheap_hasher()),
+        Arc::new(token_service(clock)),
+        Arc::new(throttle),
+    )
+    .await;
+    let app = ApiClient::new(Snackdrawer::new(ports));
+    let body = |username: &str| json!({"username": username, "password": "wrong"});
+    app.post("/auth/users").json(json!({"username": "victim", "password": "secret"})).send().await;
+    for n in 0..2_000 {
+        let reply = app.post("/auth/login").json(body(&format!("filler{n}"))).send().await;
+        reply.assert_error(401, WRONG);
+    }
+    let mut statuses = vec![];
+    for round in 0..20 {
+        for n in 0..100 {
+            let filler = format!("filler{round}-{n}");
+            app.post("/auth/login").json(body(&filler)).send().await.assert_error(401, WRONG);
+        }
+        let guess = app.post("/auth/login").json(body("victim")).send().await;
+        statuses.push(guess.status.as_u16());
+    }
+    let expected: Vec<u16> = [401; 5].into_iter().chain([429; 15]).collect();
+    assert_eq!(statuses, expected);
+}
+
+/// An attacker on 127.0.0.2 guesses the owner's password on and on; the owner, on 127.0.0.3,
+/// still logs in. The per-address limit is off, as behind a proxy that limits by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guesser_does_not_lock_the_owner_out_from_another_address() {
+    let server = RunningServer::start(&[("SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS", "0")]);
+    let from = |last_octet| {
+        let address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet));
+        reqwest::Client::builder().local_address(address).build().unwrap()
+    };
+    let (attacker, owner) = (from(2), from(3));
+    let log_in = |client: &reqwest::Client, password: &str| {
+        let body = json!({"username": "owner", "password": password});
+        let request = client.post(server.url("/auth/login")).json(&body).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    let credentials = json!({"username": "owner", "password": "secret"});
+    let registered = owner.post(server.url("/auth/users")).json(&credentials).send().await;
+    assert_eq!(registered.unwrap().status(), 201);
+    let mut guesses = vec![];
+    for _ in 0..8 {
+        guesses.push(log_in(&attacker, "guess").await);
+    }
+    assert_eq!(guesses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    assert_eq!(log_in(&owner, "secret").await, 201, "the owner, elsewhere, logs in");
+    assert_eq!(log_in(&attacker, "guess").await, 429, "the attacker is still held back");
+    assert_eq!(log_in(&owner, "secret").await, 201, "and the owner again");
+    assert_eq!(log_in(&attacker, "secret").await, 429, "even with the right password");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

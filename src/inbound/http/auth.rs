@@ -1,5 +1,6 @@
 //! `POST /auth/users` and `POST /auth/login`.
 
+use super::address_limit::Client;
 use super::extract::JsonBody;
 use super::{ApiError, openapi};
 use crate::domain::{Password, Username};
@@ -99,9 +100,10 @@ pub async fn register<U: UseCases>(
 )]
 pub async fn log_in<U: UseCases>(
     State(app): State<Arc<U>>,
+    Client(from): Client,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     let (username, password) = body.parse::<CredentialsBody>()?.validate()?;
-    let token = app.log_in(username, password).await?;
+    let token = app.log_in(username, password, from).await?;
     Ok((StatusCode::CREATED, Json(TokenView { token: token.expose().to_owned() })))
 }
