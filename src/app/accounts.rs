@@ -1,7 +1,9 @@
 //! Registering, logging in and recognising a token.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{AccessToken, ClientAddress, Password, User, UserId, Username};
+use crate::domain::{
+    AccessToken, ClientAddress, Credentials, LoginName, Password, User, UserId, Username,
+};
 use crate::ports::{Accounts, AppError, LoginThrottle, StoreError, Throttled};
 
 impl Accounts for Snackdrawer {
@@ -19,12 +21,12 @@ impl Accounts for Snackdrawer {
     /// time.
     async fn log_in(
         &self,
-        username: Username,
+        name: LoginName,
         password: Password,
         from: ClientAddress,
     ) -> Result<AccessToken, AppError> {
-        let attempt = Attempt::begin(&*self.ports.login_throttle, &username, from)?;
-        let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
+        let attempt = Attempt::begin(&*self.ports.login_throttle, &name.folded, from)?;
+        let credentials = self.account_named(&name).await?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
         match credentials {
@@ -48,6 +50,20 @@ impl Accounts for Snackdrawer {
             Some(user) if user.key == subject.key => Ok(user.id),
             _ => Err(AppError::InvalidToken),
         }
+    }
+}
+
+impl Snackdrawer {
+    /// The account a login names: registered under the name as typed (as before usernames
+    /// were folded), else under its folded form. The throttle counts the folded form, which
+    /// every spelling that reaches the account shares.
+    async fn account_named(&self, name: &LoginName) -> Result<Option<Credentials>, AppError> {
+        let users = &self.ports.users;
+        let typed = users.find_by_username(&name.typed).await.map_err(unexpected)?;
+        if typed.is_some() || name.folded == name.typed {
+            return Ok(typed);
+        }
+        users.find_by_username(&name.folded).await.map_err(unexpected)
     }
 }
 

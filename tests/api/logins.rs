@@ -1,7 +1,8 @@
 //! Logins under attack and overload: failed logins per username back off (429 with
 //! Retry-After), alike for known and unknown users, however many other names are tried, and
 //! without locking the owner out from another address; a full hashing queue is a 503; usernames
-//! are NFC and never padded with whitespace; and a flood from one address leaves another
+//! are NFC and never padded with whitespace, new ones fold to NFKC and hold no invisible
+//! characters, and old ones still log in; and a flood from one address leaves another
 //! address's logins alone.
 
 use crate::support::TestApp;
@@ -12,10 +13,11 @@ use crate::support::stores::{StoreKind, fresh_ports};
 use axum::http::StatusCode;
 use serde_json::json;
 use snackdrawer::app::Snackdrawer;
+use snackdrawer::domain::{Password, Username};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::outbound::throttle::BackoffThrottle;
-use snackdrawer::ports::Clock;
+use snackdrawer::ports::{Accounts, Clock};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -190,6 +192,57 @@ async fn usernames_are_nfc_and_never_padded() {
     let again = app.post("/auth/users").json(json!({"username": decomposed, "password": "x"}));
     again.send().await.assert_error(422, "422 Unprocessable Entity: username taken");
     assert_eq!(log_in(&app, decomposed, "secret").await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn look_alike_usernames_are_refused_or_taken() {
+    let app = TestApp::new(StoreKind::Memory).await;
+    app.register("bob").await;
+    let register = |username: &str| {
+        let body = json!({"username": username, "password": "other"});
+        app.post("/auth/users").json(body).send()
+    };
+    let invisible = "400 Bad Request: username must not contain invisible characters \
+        (default-ignorable code points such as zero-width spaces and joiners, soft hyphens or \
+        variation selectors)";
+    let zero_width_space = "b\u{200B}ob";
+    let zero_width_joiner = "bo\u{200D}b";
+    let byte_order_mark = "\u{FEFF}bob";
+    let soft_hyphen = "bo\u{AD}b";
+    let grapheme_joiner = "b\u{34F}ob";
+    for look_alike in
+        [zero_width_space, zero_width_joiner, byte_order_mark, soft_hyphen, grapheme_joiner]
+    {
+        register(look_alike).await.assert_error(400, invisible);
+    }
+    let taken = "422 Unprocessable Entity: username taken";
+    let fullwidth = "\u{FF42}\u{FF4F}\u{FF42}";
+    let mathematical_bold = "\u{1D41B}\u{1D428}\u{1D41B}";
+    for look_alike in [fullwidth, mathematical_bold, "bo\u{1D47}"] {
+        register(look_alike).await.assert_error(422, taken);
+        // Logging in by the look-alike reaches the one account it folds onto.
+        assert_eq!(log_in(&app, look_alike, "secret").await.status, StatusCode::CREATED);
+    }
+    // A folded name is registered as what it folds to.
+    let reply = register("\u{FF41}nn").await;
+    assert_eq!((reply.status.as_u16(), &reply.json["username"]), (201, &json!("ann")));
+    assert_eq!(log_in(&app, "ann", "other").await.status, StatusCode::CREATED);
+    // Case is kept: "Bob" is another name, as it always was.
+    assert_eq!(register("Bob").await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn accounts_registered_before_folding_still_log_in() {
+    let app = TestApp::new(StoreKind::Memory).await;
+    app.register("bob").await;
+    // Registered as the service did before: in NFC only, invisible characters allowed.
+    for legacy in ["\u{FF42}\u{FF4F}\u{FF42}", "b\u{200B}ob"] {
+        let (username, password) = (Username::parse(legacy).unwrap(), Password::parse("legacy"));
+        app.app.register(username, password.unwrap()).await.unwrap();
+        assert_eq!(log_in(&app, legacy, "legacy").await.status, StatusCode::CREATED, "{legacy:?}");
+        log_in(&app, legacy, "secret").await.assert_error(401, WRONG);
+    }
+    assert_eq!(log_in(&app, "bob", "secret").await.status, StatusCode::CREATED);
 }
 
 /// 300 clients on 127.0.0.1 flood the login route with wrong passwords for ever-new usernames
