@@ -1,8 +1,10 @@
 //! Registering, logging in and recognising a token.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{AccessToken, Password, User, UserId, Username};
-use crate::ports::{Accounts, AppError, LoginThrottle, StoreError};
+use crate::domain::{
+    AccessToken, ClientAddress, Credentials, LoginName, Password, User, UserId, Username,
+};
+use crate::ports::{Accounts, AppError, LoginThrottle, StoreError, Throttled};
 
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
@@ -13,16 +15,18 @@ impl Accounts for Snackdrawer {
         }
     }
 
-    /// The throttle is asked first, by username alone, so a held-back guess costs no hashing
-    /// and says nothing about whether the user exists. The unknown user's check hashes too
-    /// (`PasswordHasher::verify` with `None`), so both refusals take the same time.
+    /// The throttle is asked first, by username and client address, so a held-back guess
+    /// costs no hashing and says nothing about whether the user exists. The unknown user's
+    /// check hashes too (`PasswordHasher::verify` with `None`), so both refusals take the same
+    /// time.
     async fn log_in(
         &self,
-        username: Username,
+        name: LoginName,
         password: Password,
+        from: ClientAddress,
     ) -> Result<AccessToken, AppError> {
-        let attempt = Attempt::begin(&*self.ports.login_throttle, &username)?;
-        let credentials = self.ports.users.find_by_username(&username).await.map_err(unexpected)?;
+        let attempt = Attempt::begin(&*self.ports.login_throttle, &name.folded, from)?;
+        let credentials = self.account_named(&name).await?;
         let hash = credentials.as_ref().map(|found| &found.password_hash);
         let matches = self.ports.hasher.verify(&password, hash).await?;
         match credentials {
@@ -49,23 +53,43 @@ impl Accounts for Snackdrawer {
     }
 }
 
+impl Snackdrawer {
+    /// The account a login names: registered under the name as typed (as before usernames
+    /// were folded), else under its folded form. The throttle counts the folded form, which
+    /// every spelling that reaches the account shares.
+    async fn account_named(&self, name: &LoginName) -> Result<Option<Credentials>, AppError> {
+        let users = &self.ports.users;
+        let typed = users.find_by_username(&name.typed).await.map_err(unexpected)?;
+        if typed.is_some() || name.folded == name.typed {
+            return Ok(typed);
+        }
+        users.find_by_username(&name.folded).await.map_err(unexpected)
+    }
+}
+
 /// A login attempt the throttle let through, until it is settled: it stays counted as a failure
 /// if `failed`, is forgotten with the others if `succeeded`, and is handed back if dropped
 /// unsettled (an error before the password was judged, or the request cancelled).
 struct Attempt<'a> {
     throttle: &'a dyn LoginThrottle,
     username: &'a Username,
+    from: ClientAddress,
     settled: bool,
 }
 
 impl<'a> Attempt<'a> {
-    fn begin(throttle: &'a dyn LoginThrottle, username: &'a Username) -> Result<Self, AppError> {
-        throttle.attempt(username).map_err(|held| AppError::LoginThrottled(held.retry_after))?;
-        Ok(Self { throttle, username, settled: false })
+    fn begin(
+        throttle: &'a dyn LoginThrottle,
+        username: &'a Username,
+        from: ClientAddress,
+    ) -> Result<Self, AppError> {
+        let refused = |held: Throttled| AppError::LoginThrottled(held.retry_after);
+        throttle.attempt(username, from).map_err(refused)?;
+        Ok(Self { throttle, username, from, settled: false })
     }
 
     fn succeeded(mut self) {
-        self.throttle.succeeded(self.username);
+        self.throttle.succeeded(self.username, self.from);
         self.settled = true;
     }
 
@@ -77,7 +101,7 @@ impl<'a> Attempt<'a> {
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.settled {
-            self.throttle.abandoned(self.username);
+            self.throttle.abandoned(self.username, self.from);
         }
     }
 }

@@ -5,14 +5,16 @@
 //! characters), so code below the edge never re-checks them. Nothing in this module does I/O,
 //! awaits or names an outside library; it is plain data plus the rules.
 
+mod client;
 mod entities;
 mod ids;
 mod names;
 mod secrets;
 
+pub use client::ClientAddress;
 pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, User};
 pub use ids::{DrawerId, SnackId, USER_KEY_MAX_CHARS, UserId, UserKey};
-pub use names::{DrawerName, NAME_MAX_CHARS, SnackName, Username};
+pub use names::{DrawerName, LoginName, NAME_MAX_CHARS, SnackName, Username};
 pub use secrets::{AccessToken, PASSWORD_MAX_BYTES, Password, PasswordHash};
 
 /// Why a value offered from outside cannot become a domain value. The text is written for the
@@ -29,6 +31,11 @@ pub enum ValidationError {
     PasswordLength,
     #[error("username must not start or end with whitespace")]
     SurroundingWhitespace,
+    #[error(
+        "username must not contain invisible characters (default-ignorable code points such as \
+         zero-width spaces and joiners, soft hyphens or variation selectors)"
+    )]
+    InvisibleCharacter,
     #[error("user key must be 1 to {USER_KEY_MAX_CHARS} ASCII letters or digits")]
     UserKey,
 }

@@ -7,9 +7,13 @@
 //! joiners stay allowed: emoji are made of them.)
 //!
 //! Usernames have one more rule: no whitespace at either end, which a user cannot see when they
-//! type it and would otherwise make " bob" an account beside "bob". (The HTTP adapter also
-//! normalises a username to Unicode NFC before it gets here, so "é" typed as one character or
-//! as "e" and a combining accent names one account.)
+//! type it and would otherwise make " bob" an account beside "bob". A new username (one being
+//! registered) has a third: no default-ignorable code point (zero-width spaces and joiners, the
+//! byte order mark, soft hyphens, variation selectors, …), which render as nothing and would
+//! make "bob" with one an account beside "bob". Names registered before that rule still parse,
+//! so their owners still log in. (The HTTP adapter also normalises a new username to Unicode
+//! NFKC before it gets here, so fullwidth "ｂｏｂ" is "bob", and a login's to NFC and NFKC:
+//! `LoginName`. Decision record 0018.)
 
 use super::ValidationError;
 use std::fmt;
@@ -34,6 +38,40 @@ fn check_username(field: &'static str, raw: &str) -> Result<(), ValidationError>
         return Err(ValidationError::SurroundingWhitespace);
     }
     Ok(())
+}
+
+fn check_new_username(field: &'static str, raw: &str) -> Result<(), ValidationError> {
+    check_username(field, raw)?;
+    if raw.chars().any(is_default_ignorable) {
+        return Err(ValidationError::InvisibleCharacter);
+    }
+    Ok(())
+}
+
+/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt; the same in Unicode 14
+/// to 16): characters shown as nothing unless a font knows them.
+const DEFAULT_IGNORABLE: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+fn is_default_ignorable(c: char) -> bool {
+    DEFAULT_IGNORABLE.iter().any(|&(first, last)| (first..=last).contains(&c))
 }
 
 fn is_disallowed(c: char) -> bool {
@@ -78,6 +116,33 @@ name_type!(
     "username",
     check_username
 );
+impl Username {
+    /// A username for a new account: as `parse`, and free of default-ignorable code points.
+    pub fn parse_new(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        check_new_username("username", &raw)?;
+        Ok(Self(raw))
+    }
+}
+
+/// The username a login gives, in both forms an account may be registered under: as typed (in
+/// NFC, as accounts registered before compatibility characters were folded are) and folded (in
+/// NFKC, as every account registered since is). An account registered under the typed form
+/// wins, so a name that was one account before still is. Only the HTTP adapter can normalise:
+/// it makes both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginName {
+    pub typed: Username,
+    pub folded: Username,
+}
+
+/// A name already in its one form (as from a caller in the same process).
+impl From<Username> for LoginName {
+    fn from(username: Username) -> Self {
+        Self { typed: username.clone(), folded: username }
+    }
+}
+
 name_type!(
     /// The name of a snack; unique across the global catalogue.
     SnackName,
@@ -135,5 +200,45 @@ mod tests {
         let name = SnackName::parse(" Chocolate ").unwrap();
         assert_eq!(name.as_str(), " Chocolate ");
         assert_ne!(name, SnackName::parse(" chocolate ").unwrap());
+    }
+
+    #[test]
+    fn new_usernames_refuse_invisible_characters() {
+        let look_alikes = [
+            "b\u{200B}ob",
+            "b\u{200D}ob",
+            "\u{FEFF}bob",
+            "bo\u{AD}b",
+            "bo\u{34F}b",
+            "bob\u{FE0F}",
+            "bob\u{E0062}",
+            "\u{3164}bob",
+        ];
+        for look_alike in look_alikes {
+            assert_eq!(
+                Username::parse_new(look_alike).unwrap_err().to_string(),
+                "username must not contain invisible characters (default-ignorable code points \
+                 such as zero-width spaces and joiners, soft hyphens or variation selectors)",
+                "{look_alike:?}"
+            );
+            assert!(Username::parse(look_alike).is_ok(), "names registered before still parse");
+        }
+        assert!(Username::parse_new("bob the builder").is_ok());
+        assert!(Username::parse_new("Zo\u{eb} \u{1F36A}").is_ok(), "accents and emoji");
+    }
+
+    #[test]
+    fn the_default_ignorable_table_holds_the_known_code_points() {
+        let ignorable = ['\u{AD}', '\u{34F}', '\u{61C}', '\u{115F}', '\u{180E}', '\u{200B}'];
+        let more = ['\u{2060}', '\u{2064}', '\u{206F}', '\u{FE0F}', '\u{FEFF}', '\u{E0001}'];
+        for c in ignorable.into_iter().chain(more).chain(['\u{1D173}', '\u{E01EF}']) {
+            assert!(is_default_ignorable(c), "{c:?}");
+        }
+        let visible = ['a', ' ', '\u{A0}', '\u{200A}', '\u{2028}', '\u{FFF9}', '\u{FF42}'];
+        for c in visible.into_iter().chain(['\u{1F36A}', '\u{E1000}', '\u{1160}']) {
+            assert_eq!(is_default_ignorable(c), c == '\u{1160}', "{c:?}");
+        }
+        let total: u32 = DEFAULT_IGNORABLE.iter().map(|&(a, b)| b as u32 - a as u32 + 1).sum();
+        assert_eq!(total, 4174, "the property's size in Unicode 16");
     }
 }

@@ -1,7 +1,9 @@
 //! Proving who someone is: password hashing, access tokens, and holding back password guessing.
 
 use super::BoxError;
-use crate::domain::{AccessToken, Password, PasswordHash, User, UserId, UserKey, Username};
+use crate::domain::{
+    AccessToken, ClientAddress, Password, PasswordHash, User, UserId, UserKey, Username,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -61,18 +63,23 @@ pub struct Throttled {
 }
 
 /// Holds back password guessing against one username, whoever guesses and whether or not the
-/// user exists.
+/// user exists, without locking its owner out: failures are counted per username and per
+/// username and client address.
 pub trait LoginThrottle: Send + Sync {
     /// Called before any password work for every login attempt: MUST refuse it while failed
-    /// attempts for `username` hold it back, with a wait that grows with the failures, and
-    /// otherwise count it as a failure until `succeeded` says otherwise (so that concurrent
-    /// guesses are counted before any of them is checked).
-    fn attempt(&self, username: &Username) -> Result<(), Throttled>;
+    /// attempts for `username` from `from` hold it back, and while failed attempts for
+    /// `username` from anywhere hold it back unless `from` has no recent failure for it (so its
+    /// owner, elsewhere, can still log in), with a wait that grows with the failures. A
+    /// username being guessed MUST stay held back however many other usernames are tried.
+    /// Otherwise it counts the attempt as a failure until `succeeded` says otherwise (so that
+    /// concurrent guesses are counted before any of them is checked).
+    fn attempt(&self, username: &Username, from: ClientAddress) -> Result<(), Throttled>;
 
-    /// The attempt let through for `username` had the right password: forget its failures.
-    fn succeeded(&self, username: &Username);
+    /// The attempt let through for `username` from `from` had the right password: forget its
+    /// failures from there, and the username's own.
+    fn succeeded(&self, username: &Username, from: ClientAddress);
 
-    /// The attempt let through for `username` ended without telling whether the password was
-    /// right (the hasher was overloaded, the client went away): it does not count.
-    fn abandoned(&self, username: &Username);
+    /// The attempt let through for `username` from `from` ended without telling whether the
+    /// password was right (the hasher was overloaded, the client went away): it does not count.
+    fn abandoned(&self, username: &Username, from: ClientAddress);
 }

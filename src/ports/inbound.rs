@@ -10,8 +10,8 @@
 
 use super::{AuthError, BoxError};
 use crate::domain::{
-    AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, Password, Snack, SnackId,
-    SnackName, User, UserId, Username, ValidationError,
+    AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, LoginName,
+    Password, Snack, SnackId, SnackName, User, UserId, Username, ValidationError,
 };
 use std::future::Future;
 
@@ -29,13 +29,16 @@ pub trait Accounts: Send + Sync {
         password: Password,
     ) -> impl Future<Output = Result<User, AppError>> + Send;
 
-    /// Exchanges a username and password for an access token. MUST return `BadCredentials`
-    /// for an unknown user and a wrong password alike, after the same amount of work, and
-    /// `LoginThrottled` for both alike while failed attempts for the username hold it back.
+    /// Exchanges a username (`LoginName` says which account it names) and password, sent from
+    /// `from`, for an access token. MUST return
+    /// `BadCredentials` for an unknown user and a wrong password alike, after the same amount
+    /// of work, and `LoginThrottled` for both alike while failed attempts for the username hold
+    /// it back (`LoginThrottle::attempt` says when they do).
     fn log_in(
         &self,
-        username: Username,
+        name: LoginName,
         password: Password,
+        from: ClientAddress,
     ) -> impl Future<Output = Result<AccessToken, AppError>> + Send;
 
     /// The user a token belongs to. MUST return `InvalidToken` for anything but a current

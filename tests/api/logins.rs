@@ -1,22 +1,27 @@
 //! Logins under attack and overload: failed logins per username back off (429 with
-//! Retry-After), alike for known and unknown users; a full hashing queue is a 503; usernames
-//! are NFC and never padded with whitespace; and a flood from one address leaves another
+//! Retry-After), alike for known and unknown users, however many other names are tried, and
+//! without locking the owner out from another address; a full hashing queue is a 503; usernames
+//! are NFC and never padded with whitespace, new ones fold to NFKC and hold no invisible
+//! characters, and old ones still log in; and a flood from one address leaves another
 //! address's logins alone.
 
 use crate::support::TestApp;
-use crate::support::auth::{login_throttle, token_service};
+use crate::support::auth::{LOGIN_BACKOFF, cheap_hasher, login_throttle, token_service};
 use crate::support::client::{ApiClient, Reply};
 use crate::support::server::RunningServer;
 use crate::support::stores::{StoreKind, fresh_ports};
 use axum::http::StatusCode;
 use serde_json::json;
 use snackdrawer::app::Snackdrawer;
+use snackdrawer::domain::{Password, Username};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::outbound::throttle::BackoffThrottle;
+use snackdrawer::ports::{Accounts, Clock};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const WRONG: &str = "401 Unauthorized: username or password incorrect";
 
@@ -77,6 +82,77 @@ async fn the_wait_doubles_with_each_further_failure() {
     }
 }
 
+/// A clock that does not move: the attack below takes longer than the first waits.
+struct StoppedClock(SystemTime);
+
+impl Clock for StoppedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// The issue's attack, on a table of 1,000 entries rather than 100,000: other names fill the
+/// throttle's table, then a victim is guessed while they go on.
+#[tokio::test]
+async fn filling_the_throttle_s_table_does_not_switch_it_off() {
+    let clock = Arc::new(StoppedClock(SystemTime::now()));
+    let throttle = BackoffThrottle::with_capacity(LOGIN_BACKOFF, clock.clone(), 1_000);
+    let (ports, _guard) = fresh_ports(
+        StoreKind::Memory,
+        Arc::new(cheap_hasher()),
+        Arc::new(token_service(clock)),
+        Arc::new(throttle),
+    )
+    .await;
+    let app = ApiClient::new(Snackdrawer::new(ports));
+    let body = |username: &str| json!({"username": username, "password": "wrong"});
+    app.post("/auth/users").json(json!({"username": "victim", "password": "secret"})).send().await;
+    for n in 0..2_000 {
+        let reply = app.post("/auth/login").json(body(&format!("filler{n}"))).send().await;
+        reply.assert_error(401, WRONG);
+    }
+    let mut statuses = vec![];
+    for round in 0..20 {
+        for n in 0..100 {
+            let filler = format!("filler{round}-{n}");
+            app.post("/auth/login").json(body(&filler)).send().await.assert_error(401, WRONG);
+        }
+        let guess = app.post("/auth/login").json(body("victim")).send().await;
+        statuses.push(guess.status.as_u16());
+    }
+    let expected: Vec<u16> = [401; 5].into_iter().chain([429; 15]).collect();
+    assert_eq!(statuses, expected);
+}
+
+/// An attacker on 127.0.0.2 guesses the owner's password on and on; the owner, on 127.0.0.3,
+/// still logs in. The per-address limit is off, as behind a proxy that limits by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guesser_does_not_lock_the_owner_out_from_another_address() {
+    let server = RunningServer::start(&[("SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS", "0")]);
+    let from = |last_octet| {
+        let address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet));
+        reqwest::Client::builder().local_address(address).build().unwrap()
+    };
+    let (attacker, owner) = (from(2), from(3));
+    let log_in = |client: &reqwest::Client, password: &str| {
+        let body = json!({"username": "owner", "password": password});
+        let request = client.post(server.url("/auth/login")).json(&body).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    let credentials = json!({"username": "owner", "password": "secret"});
+    let registered = owner.post(server.url("/auth/users")).json(&credentials).send().await;
+    assert_eq!(registered.unwrap().status(), 201);
+    let mut guesses = vec![];
+    for _ in 0..8 {
+        guesses.push(log_in(&attacker, "guess").await);
+    }
+    assert_eq!(guesses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    assert_eq!(log_in(&owner, "secret").await, 201, "the owner, elsewhere, logs in");
+    assert_eq!(log_in(&attacker, "guess").await, 429, "the attacker is still held back");
+    assert_eq!(log_in(&owner, "secret").await, 201, "and the owner again");
+    assert_eq!(log_in(&attacker, "secret").await, 429, "even with the right password");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_hashing_queue_is_a_503_not_a_500() {
     // One worker, no queue, and hashes slow enough that eight requests overlap.
@@ -116,6 +192,57 @@ async fn usernames_are_nfc_and_never_padded() {
     let again = app.post("/auth/users").json(json!({"username": decomposed, "password": "x"}));
     again.send().await.assert_error(422, "422 Unprocessable Entity: username taken");
     assert_eq!(log_in(&app, decomposed, "secret").await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn look_alike_usernames_are_refused_or_taken() {
+    let app = TestApp::new(StoreKind::Memory).await;
+    app.register("bob").await;
+    let register = |username: &str| {
+        let body = json!({"username": username, "password": "other"});
+        app.post("/auth/users").json(body).send()
+    };
+    let invisible = "400 Bad Request: username must not contain invisible characters \
+        (default-ignorable code points such as zero-width spaces and joiners, soft hyphens or \
+        variation selectors)";
+    let zero_width_space = "b\u{200B}ob";
+    let zero_width_joiner = "bo\u{200D}b";
+    let byte_order_mark = "\u{FEFF}bob";
+    let soft_hyphen = "bo\u{AD}b";
+    let grapheme_joiner = "b\u{34F}ob";
+    for look_alike in
+        [zero_width_space, zero_width_joiner, byte_order_mark, soft_hyphen, grapheme_joiner]
+    {
+        register(look_alike).await.assert_error(400, invisible);
+    }
+    let taken = "422 Unprocessable Entity: username taken";
+    let fullwidth = "\u{FF42}\u{FF4F}\u{FF42}";
+    let mathematical_bold = "\u{1D41B}\u{1D428}\u{1D41B}";
+    for look_alike in [fullwidth, mathematical_bold, "bo\u{1D47}"] {
+        register(look_alike).await.assert_error(422, taken);
+        // Logging in by the look-alike reaches the one account it folds onto.
+        assert_eq!(log_in(&app, look_alike, "secret").await.status, StatusCode::CREATED);
+    }
+    // A folded name is registered as what it folds to.
+    let reply = register("\u{FF41}nn").await;
+    assert_eq!((reply.status.as_u16(), &reply.json["username"]), (201, &json!("ann")));
+    assert_eq!(log_in(&app, "ann", "other").await.status, StatusCode::CREATED);
+    // Case is kept: "Bob" is another name, as it always was.
+    assert_eq!(register("Bob").await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn accounts_registered_before_folding_still_log_in() {
+    let app = TestApp::new(StoreKind::Memory).await;
+    app.register("bob").await;
+    // Registered as the service did before: in NFC only, invisible characters allowed.
+    for legacy in ["\u{FF42}\u{FF4F}\u{FF42}", "b\u{200B}ob"] {
+        let (username, password) = (Username::parse(legacy).unwrap(), Password::parse("legacy"));
+        app.app.register(username, password.unwrap()).await.unwrap();
+        assert_eq!(log_in(&app, legacy, "legacy").await.status, StatusCode::CREATED, "{legacy:?}");
+        log_in(&app, legacy, "secret").await.assert_error(401, WRONG);
+    }
+    assert_eq!(log_in(&app, "bob", "secret").await.status, StatusCode::CREATED);
 }
 
 /// 300 clients on 127.0.0.1 flood the login route with wrong passwords for ever-new usernames

@@ -4,7 +4,9 @@
 use crate::support::TestApp;
 use crate::support::stores::StoreKind;
 use snackdrawer::app::DEFAULT_CATALOGUE;
-use snackdrawer::domain::{DrawerId, DrawerName, Password, SnackId, SnackName, Username};
+use snackdrawer::domain::{
+    ClientAddress, DrawerId, DrawerName, Password, SnackId, SnackName, Username,
+};
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::ports::{Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
@@ -22,7 +24,10 @@ fn password(raw: &str) -> Password {
 async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
     let core = TestApp::new(StoreKind::Memory).await.app;
     let user = core.register(username("ann"), password("pw")).await.unwrap();
-    let token = core.log_in(username("ann"), password("pw")).await.unwrap();
+    let token = core
+        .log_in(username("ann").into(), password("pw"), ClientAddress::InProcess)
+        .await
+        .unwrap();
     assert_eq!(core.authenticate(token.expose()).await.unwrap(), user.id);
 }
 
@@ -30,8 +35,14 @@ async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
 async fn unknown_users_and_wrong_passwords_fail_alike() {
     let core = TestApp::new(StoreKind::Memory).await.app;
     core.register(username("ann"), password("pw")).await.unwrap();
-    let wrong = core.log_in(username("ann"), password("nope")).await.unwrap_err();
-    let unknown = core.log_in(username("bob"), password("pw")).await.unwrap_err();
+    let wrong = core
+        .log_in(username("ann").into(), password("nope"), ClientAddress::InProcess)
+        .await
+        .unwrap_err();
+    let unknown = core
+        .log_in(username("bob").into(), password("pw"), ClientAddress::InProcess)
+        .await
+        .unwrap_err();
     assert!(matches!(wrong, AppError::BadCredentials));
     assert!(matches!(unknown, AppError::BadCredentials));
 }

@@ -8,16 +8,22 @@
 //! arrive without a peer address (a router called in-process) are not limited. The buckets are
 //! `governor`'s, one per address, in memory; addresses whose buckets are full again are dropped
 //! once more than `PRUNE_ABOVE` are held.
+//!
+//! The same address, as `Client`, reaches the login use case, whose throttle tells a guesser
+//! from the account's owner by it.
 
 use super::ApiError;
+use crate::domain::ClientAddress;
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Method;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -47,7 +53,7 @@ impl AddressLimits {
 }
 
 struct AddressLimiter {
-    buckets: DefaultKeyedRateLimiter<IpAddr>,
+    buckets: DefaultKeyedRateLimiter<ClientAddress>,
     clock: DefaultClock,
 }
 
@@ -69,12 +75,12 @@ async fn limit(
 ) -> Response {
     let limited =
         request.method() == Method::POST && PASSWORD_ROUTES.contains(&request.uri().path());
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-    if let (true, Some(peer)) = (limited, peer) {
+    let client = client_of(request.extensions());
+    if limited && client != ClientAddress::InProcess {
         if limiter.buckets.len() > PRUNE_ABOVE {
             limiter.buckets.retain_recent();
         }
-        if let Err(not_until) = limiter.buckets.check_key(&client_of(peer)) {
+        if let Err(not_until) = limiter.buckets.check_key(&client) {
             let wait = not_until.wait_time_from(limiter.clock.now());
             return ApiError::TooManyRequests(wait).into_response();
         }
@@ -82,31 +88,19 @@ async fn limit(
     next.run(request).await
 }
 
-/// The key of a client: its IPv4 address, or the /64 its IPv6 address is in.
-fn client_of(peer: IpAddr) -> IpAddr {
-    match peer {
-        IpAddr::V4(_) => peer,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !(u128::from(u64::MAX));
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-    }
+/// The client a request came from: its TCP peer's address, or in-process without one.
+fn client_of(extensions: &Extensions) -> ClientAddress {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+    peer.map_or(ClientAddress::InProcess, |info| ClientAddress::of(info.0.ip()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The client a request came from, for a handler.
+pub struct Client(pub ClientAddress);
 
-    #[test]
-    fn an_ipv6_client_is_its_slash_64() {
-        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        assert_eq!(client_of(one), client_of(other));
-        assert_ne!(client_of(one), client_of("2001:db8:1:3::1".parse().unwrap()));
-        let mapped: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
-        assert_eq!(client_of(mapped), "127.0.0.2".parse::<IpAddr>().unwrap());
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(client_of(&parts.extensions)))
     }
 }

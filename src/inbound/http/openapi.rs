@@ -87,6 +87,35 @@ const FORBIDDEN: &str = r"\u0000-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069";
 const USERNAME_EDGE: &str =
     r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028-\u202F\u205F\u2066-\u2069\u3000]";
 
+/// Characters a new username may not hold once in NFKC, as a regular-expression class: the
+/// forbidden ones, default-ignorable code points, and those whose NFKC form holds one. Code
+/// points beyond the BMP are written as themselves, which every regex dialect reads alike.
+const FORBIDDEN_IN_NEW_USERNAMES: &str = concat!(
+    r"\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F-\u1160\u17B4-\u17B5\u180B-\u180F",
+    r"\u200B-\u200F\u2028-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8",
+    "\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0000}-\u{E0FFF}",
+);
+
+/// What may not start a new username: a forbidden character, or one whose NFKC form starts
+/// with whitespace (spacing accents such as U+00B4 are a space and a combining accent).
+const NEW_USERNAME_NOT_FIRST: &str = concat!(
+    r"\u0000-\u0020\u007F-\u00A0\u00A8\u00AD\u00AF\u00B4\u00B8\u02D8-\u02DD\u034F\u037A",
+    r"\u0384-\u0385\u061C\u115F-\u1160\u1680\u17B4-\u17B5\u180B-\u180F\u1FBD\u1FBF-\u1FC1",
+    r"\u1FCD-\u1FCF\u1FDD-\u1FDF\u1FED-\u1FEE\u1FFD-\u1FFE\u2000-\u200F\u2017\u2028-\u202F",
+    r"\u203E\u205F-\u206F\u3000\u309B-\u309C\u3164\uFC5E-\uFC63\uFE00-\uFE0F\uFE49-\uFE4C",
+    r"\uFE70\uFE72\uFE74\uFE76\uFE78\uFE7A\uFE7C\uFE7E\uFEFF\uFFA0\uFFE3\uFFF0-\uFFF8",
+    "\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0000}-\u{E0FFF}",
+);
+
+/// What may not end a new username: a forbidden character, or one whose NFKC form ends with
+/// whitespace.
+const NEW_USERNAME_NOT_LAST: &str = concat!(
+    r"\u0000-\u0020\u007F-\u00A0\u00AD\u034F\u061C\u115F-\u1160\u1680\u17B4-\u17B5",
+    r"\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\u3164\uFE00-\uFE0F\uFEFF",
+    r"\uFFA0\uFFF0-\uFFF8",
+    "\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0000}-\u{E0FFF}",
+);
+
 fn text(max_length: usize, pattern: String, description: &str) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -117,6 +146,19 @@ pub(super) fn username() -> Object {
     )
 }
 
+/// A username to register: one that may log in, folded to NFKC, without invisible characters.
+pub(super) fn new_username() -> Object {
+    text(
+        NAME_MAX_CHARS,
+        new_username_pattern(),
+        "1 to 64 characters after normalisation to Unicode NFKC (fullwidth letters, ligatures \
+         and other compatibility characters fold onto the characters they look like); no \
+         control characters, line separators, bidirectional overrides or default-ignorable \
+         code points (zero-width spaces and joiners, soft hyphens, variation selectors, …), \
+         and no whitespace at either end.",
+    )
+}
+
 /// A password: the limit is in bytes, which JSON Schema cannot say, so `maxLength` is the
 /// limit for ASCII and the description tells the rest.
 pub(super) fn password() -> Object {
@@ -137,6 +179,11 @@ fn name_pattern() -> String {
 
 fn username_pattern() -> String {
     format!("^{USERNAME_EDGE}(?:[^{FORBIDDEN}]*{USERNAME_EDGE})?$")
+}
+
+fn new_username_pattern() -> String {
+    let (forbidden, not_first) = (FORBIDDEN_IN_NEW_USERNAMES, NEW_USERNAME_NOT_FIRST);
+    format!("^[^{not_first}](?:[^{forbidden}]*[^{NEW_USERNAME_NOT_LAST}])?$")
 }
 
 /// The two ways to present a token: `x-access-token`, as the old clients do, and `Bearer`.
@@ -355,6 +402,7 @@ mod tests {
     use super::*;
     use crate::domain::{SnackName, Username};
     use regex::Regex;
+    use unicode_normalization::UnicodeNormalization;
 
     /// Every scalar value the patterns could treat differently from the domain's rules.
     fn every_char() -> impl Iterator<Item = char> {
@@ -376,6 +424,17 @@ mod tests {
         for c in every_char() {
             for username in [c.to_string(), format!("{c}b"), format!("a{c}"), format!("a{c}b")] {
                 let accepted = Username::parse(&*username).is_ok();
+                assert_eq!(pattern.is_match(&username), accepted, "{username:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_new_username_pattern_accepts_what_registration_accepts() {
+        let pattern = Regex::new(&new_username_pattern()).unwrap();
+        for c in every_char() {
+            for username in [c.to_string(), format!("{c}b"), format!("a{c}"), format!("a{c}b")] {
+                let accepted = Username::parse_new(username.nfkc().collect::<String>()).is_ok();
                 assert_eq!(pattern.is_match(&username), accepted, "{username:?}");
             }
         }

@@ -7,8 +7,8 @@
 
 use super::{Observed, span_if_traced};
 use crate::domain::{
-    AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, Password, Snack, SnackId,
-    SnackName, User, UserId, Username,
+    AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, LoginName,
+    Password, Snack, SnackId, SnackName, User, UserId, Username,
 };
 use crate::ports::{Accounts, AppError, Catalogue, Drawers, Readiness};
 use crate::telemetry::request_trace;
@@ -22,11 +22,12 @@ impl<P: Accounts> Accounts for Observed<P> {
 
     async fn log_in(
         &self,
-        username: Username,
+        name: LoginName,
         password: Password,
+        from: ClientAddress,
     ) -> Result<AccessToken, AppError> {
-        let span = span_if_traced(|| info_span!("log_in", username = %username));
-        self.inner.log_in(username, password).instrument(span).await
+        let span = span_if_traced(|| info_span!("log_in", username = %name.folded));
+        self.inner.log_in(name, password, from).instrument(span).await
     }
 
     async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
