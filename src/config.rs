@@ -5,6 +5,7 @@ use crate::chaos::admin::AdminToken;
 use crate::chaos::client::FaultsAction;
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
+use crate::domain::ListLimits;
 use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -145,6 +146,36 @@ pub struct Config {
     #[arg(long, env = "SNACKDRAWER_PASSWORD_BURST_PER_ADDRESS", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
     pub password_burst_per_address: u32,
+
+    /// Writes per second one user may make to the lists (adding snacks, creating and deleting
+    /// drawers, filling and emptying them), after a burst of --write-burst-per-user; beyond it
+    /// they answer 429. 0 turns the limit off.
+    #[arg(long, env = "SNACKDRAWER_WRITE_RATE_PER_USER", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=100_000), global = true)]
+    pub write_rate_per_user: u32,
+
+    /// Writes one user may make at once before the rate applies.
+    #[arg(long, env = "SNACKDRAWER_WRITE_BURST_PER_USER", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub write_burst_per_user: u32,
+
+    /// Most snacks the catalogue may hold; adding one more answers 409.
+    #[arg(long, env = "SNACKDRAWER_MAX_CATALOGUE_SNACKS",
+          default_value_t = ListLimits::DEFAULT.catalogue,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_catalogue_snacks: u32,
+
+    /// Most drawers one user may have; creating one more answers 409.
+    #[arg(long, env = "SNACKDRAWER_MAX_DRAWERS_PER_USER",
+          default_value_t = ListLimits::DEFAULT.drawers_per_user,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_drawers_per_user: u32,
+
+    /// Most snacks one drawer may hold; putting one more in answers 409.
+    #[arg(long, env = "SNACKDRAWER_MAX_SNACKS_PER_DRAWER",
+          default_value_t = ListLimits::DEFAULT.snacks_per_drawer,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_snacks_per_drawer: u32,
 
     /// Seconds a request may take, body upload included, before it is answered: 408 when
     /// the client is still sending its body, 503 otherwise.
@@ -519,6 +550,15 @@ impl Config {
         self.cache_ttl.unwrap_or(default)
     }
 
+    /// How long each list may grow.
+    pub fn list_limits(&self) -> ListLimits {
+        ListLimits {
+            catalogue: self.max_catalogue_snacks,
+            drawers_per_user: self.max_drawers_per_user,
+            snacks_per_drawer: self.max_snacks_per_drawer,
+        }
+    }
+
     pub fn hash_workers(&self) -> usize {
         /// Hashing memory, not cores, is what a default must bound (see --hash-workers).
         const MOST_DEFAULT_HASH_WORKERS: usize = 2;
@@ -651,6 +691,14 @@ mod tests {
     fn no_seed_flag_turns_seeding_off() {
         let config = parse(&["snackdrawer", "--no-seed"]).unwrap();
         assert!(!config.seed);
+    }
+
+    #[test]
+    fn list_limits_default_to_the_domain_s_and_refuse_zero() {
+        assert_eq!(parse(&["snackdrawer"]).unwrap().list_limits(), ListLimits::DEFAULT);
+        let set = parse(&["snackdrawer", "--max-catalogue-snacks", "50"]).unwrap();
+        assert_eq!(set.list_limits().catalogue, 50);
+        assert!(parse(&["snackdrawer", "--max-drawers-per-user", "0"]).is_err());
     }
 
     #[test]

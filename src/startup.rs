@@ -9,7 +9,7 @@
 //! does not stop the service: it serves 503s, keeps trying to migrate in the background, and
 //! becomes ready when the database answers.
 
-use crate::app::{Ports, Snackdrawer};
+use crate::app::{Bounds, Ports, Snackdrawer};
 use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{Config, FaultSettings, StoreUrl};
@@ -22,6 +22,7 @@ use crate::outbound::memory::MemoryStore;
 use crate::outbound::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
 use crate::outbound::sql::{OpenError, PoolSettings, SqlStore};
 use crate::outbound::throttle::{BackoffSettings, BackoffThrottle};
+use crate::outbound::write_rate::{PerUserBuckets, WriteRateSettings};
 use crate::ports::{
     AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
     StoreHealth, TokenService, UseCases, UserRepository,
@@ -108,6 +109,7 @@ impl Application {
             },
             clock,
         ));
+        let bounds = bounds(config);
         let use_cases = match &config.database_url {
             StoreUrl::Memory => {
                 let ports = decorated_ports(
@@ -118,7 +120,7 @@ impl Application {
                     login_throttle,
                     faults.as_ref(),
                 );
-                let use_cases = observed_use_cases(Snackdrawer::new(ports));
+                let use_cases = observed_use_cases(Snackdrawer::bounded(ports, bounds));
                 prepare(&*use_cases, None, config.seed).await?;
                 use_cases
             }
@@ -133,7 +135,7 @@ impl Application {
                     login_throttle,
                     faults.as_ref(),
                 );
-                let use_cases = observed_use_cases(Snackdrawer::new(ports));
+                let use_cases = observed_use_cases(Snackdrawer::bounded(ports, bounds));
                 match prepare(&*use_cases, Some(&store), config.seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
                         tracing::warn!(
@@ -193,6 +195,18 @@ impl Application {
             admin.abort();
         }
         stopped
+    }
+}
+
+/// How far and how fast one user's writes may go, as `config` says.
+fn bounds(config: &Config) -> Bounds {
+    let rate = WriteRateSettings {
+        per_second: config.write_rate_per_user,
+        burst: config.write_burst_per_user,
+    };
+    Bounds {
+        lists: config.list_limits(),
+        write_rate: PerUserBuckets::new(rate).map(|buckets| Arc::new(buckets) as _),
     }
 }
 

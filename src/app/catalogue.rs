@@ -2,7 +2,7 @@
 //! `GET /snacks/` shows something.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{Snack, SnackId, SnackName};
+use crate::domain::{FullList, Snack, SnackId, SnackName, UserId};
 use crate::ports::{AppError, Catalogue, StoreError};
 
 /// Real snacks, in the order they get their ids.
@@ -30,11 +30,9 @@ impl Catalogue for Snackdrawer {
         self.ports.snacks.get(id).await.map_err(unexpected)?.ok_or(AppError::SnackNotFound(id))
     }
 
-    async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError> {
-        match self.ports.snacks.create(&name).await {
-            Err(StoreError::Duplicate) => Err(AppError::SnackNameTaken(name)),
-            other => other.map_err(unexpected),
-        }
+    async fn create_snack(&self, caller: UserId, name: SnackName) -> Result<Snack, AppError> {
+        self.admit_write(caller)?;
+        self.add_to_catalogue(name).await
     }
 
     /// Runs once per fresh store however often the service starts; a concurrent seeder may
@@ -46,12 +44,23 @@ impl Catalogue for Snackdrawer {
         let mut added = 0;
         for raw in DEFAULT_CATALOGUE {
             let name = SnackName::parse(raw).expect("the default catalogue holds valid names");
-            match self.ports.snacks.create(&name).await {
+            match self.add_to_catalogue(name).await {
                 Ok(_) => added += 1,
-                Err(StoreError::Duplicate) => {}
-                Err(other) => return Err(unexpected(other)),
+                Err(AppError::SnackNameTaken(_)) => {}
+                Err(other) => return Err(other),
             }
         }
         Ok(added)
+    }
+}
+
+impl Snackdrawer {
+    async fn add_to_catalogue(&self, name: SnackName) -> Result<Snack, AppError> {
+        let limit = self.bounds.lists.catalogue;
+        match self.ports.snacks.create(&name, limit).await {
+            Err(StoreError::Duplicate) => Err(AppError::SnackNameTaken(name)),
+            Err(StoreError::Full) => Err(AppError::ListFull(FullList::Catalogue { limit })),
+            other => other.map_err(unexpected),
+        }
     }
 }

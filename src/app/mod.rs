@@ -11,9 +11,10 @@ mod drawers;
 
 pub use catalogue::DEFAULT_CATALOGUE;
 
+use crate::domain::{ListLimits, UserId};
 use crate::ports::{
     AppError, DrawerRepository, LoginThrottle, PasswordHasher, Readiness, SnackRepository,
-    StoreError, StoreHealth, TokenService, UserRepository,
+    StoreError, StoreHealth, TokenService, UserRepository, WriteRate,
 };
 use std::sync::Arc;
 
@@ -56,11 +57,35 @@ impl Ports {
 #[derive(Clone)]
 pub struct Snackdrawer {
     ports: Ports,
+    bounds: Bounds,
+}
+
+/// What keeps one user's writes from growing without bound: how long each list may grow, and
+/// how fast a user may write (`None`: as fast as they like).
+#[derive(Clone, Default)]
+pub struct Bounds {
+    pub lists: ListLimits,
+    pub write_rate: Option<Arc<dyn WriteRate>>,
 }
 
 impl Snackdrawer {
+    /// The use cases with the default list limits and no write rate.
     pub fn new(ports: Ports) -> Self {
-        Self { ports }
+        Self::bounded(ports, Bounds::default())
+    }
+
+    pub fn bounded(ports: Ports, bounds: Bounds) -> Self {
+        Self { ports, bounds }
+    }
+
+    /// Every write to the lists asks this before it writes.
+    fn admit_write(&self, caller: UserId) -> Result<(), AppError> {
+        match &self.bounds.write_rate {
+            Some(rate) => {
+                rate.admit(caller).map_err(|held| AppError::WriteThrottled(held.retry_after))
+            }
+            None => Ok(()),
+        }
     }
 }
 

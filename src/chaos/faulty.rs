@@ -168,7 +168,7 @@ impl<P: SnackRepository> SnackRepository for Faulty<P> {
         fn list<'s>(&'s self) -> Result<Vec<Snack>, StoreError> = "SnackRepository::list";
         fn get<'s>(&'s self, id: SnackId)
             -> Result<Option<Snack>, StoreError> = "SnackRepository::get";
-        fn create<'s, 'n>(&'s self, name: &'n SnackName)
+        fn create<'s, 'n>(&'s self, name: &'n SnackName, at_most: u32)
             -> Result<Snack, StoreError> = "SnackRepository::create";
     }
 }
@@ -177,14 +177,14 @@ impl<P: DrawerRepository> DrawerRepository for Faulty<P> {
     faulty_methods! {
         fn list_by_owner<'s>(&'s self, owner: UserId)
             -> Result<Vec<Drawer>, StoreError> = "DrawerRepository::list_by_owner";
-        fn create<'s, 'n>(&'s self, owner: UserId, name: &'n DrawerName)
+        fn create<'s, 'n>(&'s self, owner: UserId, name: &'n DrawerName, at_most: u32)
             -> Result<Drawer, StoreError> = "DrawerRepository::create";
         fn find<'s>(&'s self, id: DrawerId)
             -> Result<Option<Drawer>, StoreError> = "DrawerRepository::find";
         fn find_with_contents<'s>(&'s self, id: DrawerId)
             -> Result<Option<DrawerWithContents>, StoreError>
             = "DrawerRepository::find_with_contents";
-        fn add_snack<'s>(&'s self, drawer: DrawerId, snack: SnackId)
+        fn add_snack<'s>(&'s self, drawer: DrawerId, snack: SnackId, at_most: u32)
             -> Result<(), StoreError> = "DrawerRepository::add_snack";
         fn remove_snack<'s>(&'s self, drawer: DrawerId, snack: SnackId)
             -> Result<(), StoreError> = "DrawerRepository::remove_snack";

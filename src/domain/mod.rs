@@ -8,12 +8,14 @@
 mod client;
 mod entities;
 mod ids;
+mod limits;
 mod names;
 mod secrets;
 
 pub use client::ClientAddress;
 pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, User};
 pub use ids::{DrawerId, SnackId, USER_KEY_MAX_CHARS, UserId, UserKey};
+pub use limits::{FullList, ListLimits};
 pub use names::{DrawerName, LoginName, NAME_MAX_CHARS, SnackName, Username};
 pub use secrets::{AccessToken, PASSWORD_MAX_BYTES, Password, PasswordHash};
 

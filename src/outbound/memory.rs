@@ -107,8 +107,11 @@ impl SnackRepository for MemoryStore {
         Ok(self.state().snacks.get(&id).cloned())
     }
 
-    async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
+    async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError> {
         let mut state = self.state();
+        if state.snacks.len() >= at_most as usize {
+            return Err(StoreError::Full);
+        }
         if !state.snack_names.insert(name.clone()) {
             return Err(StoreError::Duplicate);
         }
@@ -125,8 +128,18 @@ impl DrawerRepository for MemoryStore {
         Ok(state.drawers.values().filter(|d| d.owner == owner).cloned().collect())
     }
 
-    async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
+    async fn create(
+        &self,
+        owner: UserId,
+        name: &DrawerName,
+        at_most: u32,
+    ) -> Result<Drawer, StoreError> {
         let mut state = self.state();
+        // A walk over every drawer: the memory store is for tests and comparisons, not for
+        // crowds of users.
+        if state.drawers.values().filter(|d| d.owner == owner).count() >= at_most as usize {
+            return Err(StoreError::Full);
+        }
         if !state.drawer_names.insert((owner, name.clone())) {
             return Err(StoreError::Duplicate);
         }
@@ -153,10 +166,18 @@ impl DrawerRepository for MemoryStore {
         Ok(Some(DrawerWithContents { drawer, contents }))
     }
 
-    async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
+    async fn add_snack(
+        &self,
+        drawer: DrawerId,
+        snack: SnackId,
+        at_most: u32,
+    ) -> Result<(), StoreError> {
         let mut state = self.state();
         if !state.drawers.contains_key(&drawer) {
             return Err(StoreError::MissingDrawer);
+        }
+        if contents_of(&state.contents, drawer).count() >= at_most as usize {
+            return Err(StoreError::Full);
         }
         if !state.snacks.contains_key(&snack) {
             return Err(StoreError::MissingSnack);

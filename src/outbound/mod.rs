@@ -7,3 +7,4 @@ pub mod memory;
 pub mod scrypt;
 pub mod sql;
 pub mod throttle;
+pub mod write_rate;

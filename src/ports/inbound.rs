@@ -10,8 +10,8 @@
 
 use super::{AuthError, BoxError};
 use crate::domain::{
-    AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, LoginName,
-    Password, Snack, SnackId, SnackName, User, UserId, Username, ValidationError,
+    AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, FullList,
+    LoginName, Password, Snack, SnackId, SnackName, User, UserId, Username, ValidationError,
 };
 use std::future::Future;
 
@@ -54,9 +54,13 @@ pub trait Catalogue: Send + Sync {
     /// MUST return `SnackNotFound` if there is no such snack.
     fn get_snack(&self, id: SnackId) -> impl Future<Output = Result<Snack, AppError>> + Send;
 
-    /// MUST return `SnackNameTaken` if a snack has exactly this name.
-    fn create_snack(&self, name: SnackName)
-    -> impl Future<Output = Result<Snack, AppError>> + Send;
+    /// MUST return `WriteThrottled` while the caller writes too fast, `SnackNameTaken` if a
+    /// snack has exactly this name, and `ListFull` when the catalogue is at its limit.
+    fn create_snack(
+        &self,
+        caller: UserId,
+        name: SnackName,
+    ) -> impl Future<Output = Result<Snack, AppError>> + Send;
 
     /// Fills an empty catalogue with the default snacks and returns how many it added; a
     /// catalogue with any snack in it is left alone.
@@ -71,7 +75,9 @@ pub trait Drawers: Send + Sync {
         caller: UserId,
     ) -> impl Future<Output = Result<Vec<Drawer>, AppError>> + Send;
 
-    /// MUST return `DrawerNameTaken` if the caller already has a drawer with this name.
+    /// MUST return `WriteThrottled` while the caller writes too fast, `DrawerNameTaken` if the
+    /// caller already has a drawer with this name, and `ListFull` when the caller has as many
+    /// drawers as a user may.
     fn create_drawer(
         &self,
         caller: UserId,
@@ -85,7 +91,8 @@ pub trait Drawers: Send + Sync {
         id: DrawerId,
     ) -> impl Future<Output = Result<DrawerWithContents, AppError>> + Send;
 
-    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's,
+    /// MUST return `WriteThrottled` while the caller writes too fast, `DrawerDoesNotExist` for a
+    /// drawer that is missing or someone else's, `ListFull` when the drawer is at its limit,
     /// `SnackDoesNotExist` for an unknown snack, `SnackAlreadyInDrawer` if it is there already.
     fn put_snack_in_drawer(
         &self,
@@ -94,8 +101,8 @@ pub trait Drawers: Send + Sync {
         snack: SnackId,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
 
-    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's, and
-    /// `SnackNotInDrawer` if the snack is not in it.
+    /// MUST return `WriteThrottled` while the caller writes too fast, `DrawerDoesNotExist` for a
+    /// drawer that is missing or someone else's, and `SnackNotInDrawer` if the snack is not in it.
     fn take_snack_from_drawer(
         &self,
         caller: UserId,
@@ -103,7 +110,8 @@ pub trait Drawers: Send + Sync {
         snack: SnackId,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
 
-    /// MUST return `DrawerDoesNotExist` for a drawer that is missing or someone else's.
+    /// MUST return `WriteThrottled` while the caller writes too fast, and `DrawerDoesNotExist`
+    /// for a drawer that is missing or someone else's.
     fn delete_drawer(
         &self,
         caller: UserId,
@@ -149,6 +157,12 @@ pub enum AppError {
     SnackAlreadyInDrawer { snack: SnackId, drawer: DrawerId },
     #[error("snack with ID {snack} is not in drawer with ID {drawer}")]
     SnackNotInDrawer { snack: SnackId, drawer: DrawerId },
+    /// A write would lengthen a list past its limit (`ListLimits`).
+    #[error("{0}")]
+    ListFull(FullList),
+    /// The caller wrote too much just now; the wait is in whole seconds.
+    #[error("too many writes from this user, retry in {} s", retry_after_seconds(*.0))]
+    WriteThrottled(std::time::Duration),
     /// A dependency is down or saturated; the request may succeed if retried later.
     #[error("service temporarily unavailable, retry later")]
     Unavailable(#[source] BoxError),

@@ -9,6 +9,7 @@
 mod auth;
 mod clock;
 mod inbound;
+mod rate;
 mod store;
 
 pub use auth::{AuthError, LoginThrottle, PasswordHasher, Throttled, TokenService, TokenSubject};
@@ -16,6 +17,7 @@ pub use clock::Clock;
 pub use inbound::{
     Accounts, AppError, Catalogue, Drawers, Readiness, UseCases, retry_after_seconds,
 };
+pub use rate::{WriteRate, WriteThrottled};
 pub use store::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The snack a write refers to does not exist, or is not where the write expects it.
     #[error("the snack does not exist")]
     MissingSnack,
+    /// The list the write would lengthen holds as many as the caller allowed; nothing was
+    /// written.
+    #[error("the list is at its limit")]
+    Full,
     /// The store cannot be reached or did not answer in time; retrying later may work.
     #[error("the store is unavailable")]
     Unavailable(#[source] BoxError),
@@ -63,8 +67,10 @@ pub trait SnackRepository: Send + Sync {
     /// The snack with this id; `None` if there is none.
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError>;
 
-    /// Adds a snack. MUST return `Duplicate` if a snack has exactly this name.
-    async fn create(&self, name: &SnackName) -> Result<Snack, StoreError>;
+    /// Adds a snack. MUST return `Duplicate` if a snack has exactly this name, and `Full` if
+    /// the catalogue already holds `at_most` snacks, counted in the same atomic step as the
+    /// insert (see `DrawerRepository::create` for the bound on concurrent writers).
+    async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError>;
 }
 
 #[async_trait]
@@ -73,8 +79,16 @@ pub trait DrawerRepository: Send + Sync {
     async fn list_by_owner(&self, owner: UserId) -> Result<Vec<Drawer>, StoreError>;
 
     /// Adds an empty drawer. MUST return `Duplicate` if this owner already has a drawer with
-    /// exactly this name; other owners' drawers do not count.
-    async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError>;
+    /// exactly this name (other owners' drawers do not count), and `Full` if the owner already
+    /// has `at_most` drawers. The count and the insert are one step: a store that serialises
+    /// writes never passes `at_most`; one that counts in a snapshot (PostgreSQL) may pass it by
+    /// fewer than the writes it runs at once.
+    async fn create(
+        &self,
+        owner: UserId,
+        name: &DrawerName,
+        at_most: u32,
+    ) -> Result<Drawer, StoreError>;
 
     /// The drawer with this id, whoever owns it; `None` if there is none. Checking ownership
     /// is the caller's job (see `Drawer::is_visible_to`).
@@ -88,8 +102,14 @@ pub trait DrawerRepository: Send + Sync {
     ) -> Result<Option<DrawerWithContents>, StoreError>;
 
     /// Puts a snack in a drawer. MUST return `MissingDrawer` if the drawer does not exist,
-    /// `MissingSnack` if the snack does not exist, and `Duplicate` if it is already in the drawer.
-    async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError>;
+    /// `Full` if it holds `at_most` snacks (counted as `create` counts), `MissingSnack` if the
+    /// snack does not exist, and `Duplicate` if it is already in the drawer.
+    async fn add_snack(
+        &self,
+        drawer: DrawerId,
+        snack: SnackId,
+        at_most: u32,
+    ) -> Result<(), StoreError>;
 
     /// Takes a snack out of a drawer. MUST return `MissingSnack` if it is not in the drawer
     /// (including when the drawer itself no longer exists).

@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// A limit no test but the limits' own comes near.
+const NO_LIMIT: u32 = u32::MAX;
+
 async fn store(kind: StoreKind) -> (Ports, StoreGuard) {
     let tokens = token_service(Arc::new(SystemClock));
     let throttle = login_throttle(Arc::new(SystemClock));
@@ -49,7 +52,7 @@ async fn user(ports: &Ports, name: &str) -> UserId {
 async fn snacks(ports: &Ports, names: &[&str]) -> Vec<SnackId> {
     let mut ids = Vec::new();
     for name in names {
-        ids.push(ports.snacks.create(&snack_name(name)).await.unwrap().id);
+        ids.push(ports.snacks.create(&snack_name(name), NO_LIMIT).await.unwrap().id);
     }
     ids
 }
@@ -160,27 +163,27 @@ async fn snacks_are_listed_in_id_order(kind: StoreKind) {
 async fn a_taken_snack_name_is_a_duplicate(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     snacks(&ports, &["chips"]).await;
-    let again = ports.snacks.create(&snack_name("chips")).await;
+    let again = ports.snacks.create(&snack_name("chips"), NO_LIMIT).await;
     assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
-    assert!(ports.snacks.create(&snack_name("Chips")).await.is_ok());
+    assert!(ports.snacks.create(&snack_name("Chips"), NO_LIMIT).await.is_ok());
     assert_eq!(ports.snacks.list().await.unwrap().len(), 2);
 }
 
 async fn drawer_names_are_unique_per_owner_only(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let (ann, bob) = (user(&ports, "ann").await, user(&ports, "bob").await);
-    let desk = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap();
+    let desk = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap();
     assert_eq!((desk.owner, desk.name.as_str()), (ann, "desk"));
-    let again = ports.drawers.create(ann, &drawer_name("desk")).await;
+    let again = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await;
     assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
-    assert!(ports.drawers.create(bob, &drawer_name("desk")).await.is_ok());
+    assert!(ports.drawers.create(bob, &drawer_name("desk"), NO_LIMIT).await.is_ok());
 }
 
 async fn drawers_are_listed_per_owner_in_id_order(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let (ann, bob) = (user(&ports, "ann").await, user(&ports, "bob").await);
     for (owner, name) in [(ann, "z"), (bob, "b1"), (ann, "a")] {
-        ports.drawers.create(owner, &drawer_name(name)).await.unwrap();
+        ports.drawers.create(owner, &drawer_name(name), NO_LIMIT).await.unwrap();
     }
     let anns: Vec<String> = ports
         .drawers
@@ -202,10 +205,10 @@ async fn contents_come_in_snack_id_order(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = user(&ports, "ann").await;
     let ids = snacks(&ports, &["a", "b", "c"]).await;
-    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
     assert!(contents(&ports, drawer).await.is_empty());
     for id in [ids[2], ids[0]] {
-        ports.drawers.add_snack(drawer, id).await.unwrap();
+        ports.drawers.add_snack(drawer, id, NO_LIMIT).await.unwrap();
     }
     assert_eq!(contents(&ports, drawer).await, [ids[0], ids[2]]);
 }
@@ -221,17 +224,17 @@ async fn contents_come_in_snack_id_order_however_they_are_stored(kind: StoreKind
     let ann = user(&ports, "ann").await;
     let names: Vec<String> = (0..12).map(|n| format!("snack {}", 99 - n)).collect();
     let ids = snacks(&ports, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
-    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
-    let other = ports.drawers.create(ann, &drawer_name("shelf")).await.unwrap().id;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    let other = ports.drawers.create(ann, &drawer_name("shelf"), NO_LIMIT).await.unwrap().id;
     for n in [7, 2, 11, 0, 5, 9, 3, 1, 10, 4, 8, 6] {
-        ports.drawers.add_snack(drawer, ids[n]).await.unwrap();
-        ports.drawers.add_snack(other, ids[11 - n]).await.unwrap();
+        ports.drawers.add_snack(drawer, ids[n], NO_LIMIT).await.unwrap();
+        ports.drawers.add_snack(other, ids[11 - n], NO_LIMIT).await.unwrap();
     }
     for n in [0, 1, 2, 3] {
         ports.drawers.remove_snack(drawer, ids[n]).await.unwrap();
     }
     for n in [2, 0, 3, 1] {
-        ports.drawers.add_snack(drawer, ids[n]).await.unwrap();
+        ports.drawers.add_snack(drawer, ids[n], NO_LIMIT).await.unwrap();
     }
     if let Some(url) = guard.url() {
         let db = Database::connect(url).await.unwrap();
@@ -246,13 +249,13 @@ async fn adding_names_what_is_wrong(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = user(&ports, "ann").await;
     let chips = snacks(&ports, &["chips"]).await[0];
-    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
-    let missing_drawer = ports.drawers.add_snack(DrawerId::new(999).unwrap(), chips).await;
+    let drawer = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    let missing_drawer = ports.drawers.add_snack(DrawerId::new(999).unwrap(), chips, NO_LIMIT).await;
     assert!(matches!(missing_drawer, Err(StoreError::MissingDrawer)), "{missing_drawer:?}");
-    let missing_snack = ports.drawers.add_snack(drawer, snack_id(999)).await;
+    let missing_snack = ports.drawers.add_snack(drawer, snack_id(999), NO_LIMIT).await;
     assert!(matches!(missing_snack, Err(StoreError::MissingSnack)), "{missing_snack:?}");
-    ports.drawers.add_snack(drawer, chips).await.unwrap();
-    let twice = ports.drawers.add_snack(drawer, chips).await;
+    ports.drawers.add_snack(drawer, chips, NO_LIMIT).await.unwrap();
+    let twice = ports.drawers.add_snack(drawer, chips, NO_LIMIT).await;
     assert!(matches!(twice, Err(StoreError::Duplicate)), "{twice:?}");
     assert_eq!(contents(&ports, drawer).await, [chips]);
 }
@@ -261,9 +264,9 @@ async fn removing_takes_out_only_what_is_there(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = user(&ports, "ann").await;
     let ids = snacks(&ports, &["a", "b"]).await;
-    let drawer = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
-    ports.drawers.add_snack(drawer, ids[0]).await.unwrap();
-    ports.drawers.add_snack(drawer, ids[1]).await.unwrap();
+    let drawer = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    ports.drawers.add_snack(drawer, ids[0], NO_LIMIT).await.unwrap();
+    ports.drawers.add_snack(drawer, ids[1], NO_LIMIT).await.unwrap();
     ports.drawers.remove_snack(drawer, ids[0]).await.unwrap();
     let again = ports.drawers.remove_snack(drawer, ids[0]).await;
     assert!(matches!(again, Err(StoreError::MissingSnack)), "{again:?}");
@@ -277,13 +280,13 @@ async fn deleting_a_drawer_takes_its_contents(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = user(&ports, "ann").await;
     let chips = snacks(&ports, &["chips"]).await[0];
-    let desk = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
-    ports.drawers.add_snack(desk, chips).await.unwrap();
+    let desk = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    ports.drawers.add_snack(desk, chips, NO_LIMIT).await.unwrap();
     ports.drawers.delete(desk).await.unwrap();
     assert!(ports.drawers.find(desk).await.unwrap().is_none());
     let again = ports.drawers.delete(desk).await;
     assert!(matches!(again, Err(StoreError::MissingDrawer)), "{again:?}");
-    let reborn = ports.drawers.create(ann, &drawer_name("desk")).await.unwrap().id;
+    let reborn = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
     assert_ne!(reborn, desk);
     assert!(contents(&ports, reborn).await.is_empty(), "no contents survive the old drawer");
 }
@@ -305,15 +308,15 @@ async fn reading_a_drawer_costs_a_fixed_number_of_queries(kind: StoreKind) {
         .id;
     let mut statements_per_read = Vec::new();
     for size in [1, 20] {
-        let drawer = DrawerRepository::create(&store, ann, &drawer_name(&format!("d{size}")))
+        let drawer = DrawerRepository::create(&store, ann, &drawer_name(&format!("d{size}")), NO_LIMIT)
             .await
             .unwrap()
             .id;
         for n in 0..size {
-            let snack = SnackRepository::create(&store, &snack_name(&format!("s{size}-{n}")))
+            let snack = SnackRepository::create(&store, &snack_name(&format!("s{size}-{n}")), NO_LIMIT)
                 .await
                 .unwrap();
-            store.add_snack(drawer, snack.id).await.unwrap();
+            store.add_snack(drawer, snack.id, NO_LIMIT).await.unwrap();
         }
         let before = statements.load(Ordering::Relaxed);
         let found = store.find_with_contents(drawer).await.unwrap().unwrap();
@@ -322,6 +325,105 @@ async fn reading_a_drawer_costs_a_fixed_number_of_queries(kind: StoreKind) {
     }
     assert_eq!(statements_per_read[0], statements_per_read[1], "{statements_per_read:?}");
     assert!(statements_per_read[0] > 0, "the observer saw the statements");
+}
+
+async fn the_catalogue_stops_at_its_limit(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    snacks(&ports, &["chips", "pretzels"]).await;
+    ports.snacks.create(&snack_name("popcorn"), 3).await.unwrap();
+    let full = ports.snacks.create(&snack_name("peanuts"), 3).await;
+    assert!(matches!(full, Err(StoreError::Full)), "{full:?}");
+    assert_eq!(ports.snacks.list().await.unwrap().len(), 3, "nothing was written");
+    ports.snacks.create(&snack_name("peanuts"), 4).await.expect("a higher limit has room");
+}
+
+async fn drawers_stop_at_the_limit_of_their_owner(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let (ann, bob) = (user(&ports, "ann").await, user(&ports, "bob").await);
+    let desk = ports.drawers.create(ann, &drawer_name("desk"), 2).await.unwrap().id;
+    ports.drawers.create(ann, &drawer_name("shelf"), 2).await.unwrap();
+    let full = ports.drawers.create(ann, &drawer_name("attic"), 2).await;
+    assert!(matches!(full, Err(StoreError::Full)), "{full:?}");
+    assert_eq!(ports.drawers.list_by_owner(ann).await.unwrap().len(), 2);
+    ports.drawers.create(bob, &drawer_name("attic"), 2).await.expect("bob's drawers are his own");
+    ports.drawers.delete(desk).await.unwrap();
+    ports.drawers.create(ann, &drawer_name("attic"), 2).await.expect("a deleted drawer frees room");
+}
+
+async fn a_drawer_stops_at_its_limit_of_snacks(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let ids = snacks(&ports, &["chips", "pretzels", "popcorn"]).await;
+    let desk = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    let shelf = ports.drawers.create(ann, &drawer_name("shelf"), NO_LIMIT).await.unwrap().id;
+    ports.drawers.add_snack(desk, ids[0], 2).await.unwrap();
+    ports.drawers.add_snack(desk, ids[1], 2).await.unwrap();
+    let full = ports.drawers.add_snack(desk, ids[2], 2).await;
+    assert!(matches!(full, Err(StoreError::Full)), "{full:?}");
+    assert_eq!(contents(&ports, desk).await, ids[..2]);
+    ports.drawers.add_snack(shelf, ids[2], 2).await.expect("another drawer has room");
+    let missing = ports.drawers.add_snack(DrawerId::new(999).unwrap(), ids[0], 2).await;
+    assert!(matches!(missing, Err(StoreError::MissingDrawer)), "{missing:?}");
+    ports.drawers.remove_snack(desk, ids[0]).await.unwrap();
+    ports.drawers.add_snack(desk, ids[2], 2).await.expect("a snack taken out frees room");
+}
+
+/// Writers racing for the last places: the store that runs one writer at a time (memory,
+/// SQLite) lets exactly the room in; PostgreSQL, which counts in each statement's snapshot,
+/// may let in at most one more per other statement running at once (the pool's connections).
+async fn racing_writers_do_not_pass_a_limit(kind: StoreKind) {
+    let (ports, _guard) = store(kind).await;
+    let ann = user(&ports, "ann").await;
+    let desk = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
+    let (room, racers) = (5, 24);
+    let catalogue = (0..racers).map(|n| {
+        let ports = ports.clone();
+        tokio::spawn(async move { ports.snacks.create(&snack_name(&format!("s{n}")), room).await })
+    });
+    let mut snack_ids = Vec::new();
+    for raced in catalogue {
+        match raced.await.unwrap() {
+            Ok(snack) => snack_ids.push(snack.id),
+            Err(StoreError::Full) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let drawers = (0..racers).map(|n| {
+        let ports = ports.clone();
+        tokio::spawn(async move {
+            ports.drawers.create(ann, &drawer_name(&format!("d{n}")), room + 1).await
+        })
+    });
+    let mut drawers_made = 0;
+    for raced in drawers {
+        match raced.await.unwrap() {
+            Ok(_) => drawers_made += 1,
+            Err(StoreError::Full) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let fills = snack_ids.iter().map(|&snack| {
+        let ports = ports.clone();
+        tokio::spawn(async move { ports.drawers.add_snack(desk, snack, 2).await })
+    });
+    let mut filled = 0;
+    for raced in fills {
+        match raced.await.unwrap() {
+            Ok(()) => filled += 1,
+            Err(StoreError::Full) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let overshoot = match kind {
+        StoreKind::Postgres => TEST_POOL.max_connections as usize - 1,
+        StoreKind::Memory | StoreKind::Sqlite => 0,
+    };
+    let listed = ports.snacks.list().await.unwrap().len();
+    assert!((5..=5 + overshoot).contains(&listed), "{listed} snacks for a limit of 5");
+    assert_eq!(listed, snack_ids.len());
+    assert!((5..=5 + overshoot).contains(&drawers_made), "{drawers_made} new drawers for room 5");
+    assert!((2..=2 + overshoot).contains(&filled), "{filled} snacks put in a drawer of 2");
+    assert_eq!(contents(&ports, desk).await.len(), filled);
 }
 
 async fn a_fresh_store_is_healthy(kind: StoreKind) {
@@ -344,4 +446,8 @@ for_each_store!(
     deleting_a_drawer_takes_its_contents,
     a_fresh_store_is_healthy,
     reading_a_drawer_costs_a_fixed_number_of_queries,
+    the_catalogue_stops_at_its_limit,
+    drawers_stop_at_the_limit_of_their_owner,
+    a_drawer_stops_at_its_limit_of_snacks,
+    racing_writers_do_not_pass_a_limit,
 );

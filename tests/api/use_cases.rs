@@ -60,7 +60,8 @@ async fn seeding_fills_an_empty_catalogue_once() {
 #[tokio::test]
 async fn a_catalogue_with_snacks_is_not_seeded() {
     let core = TestApp::new(StoreKind::Memory).await.app;
-    core.create_snack(SnackName::parse("kale chips").unwrap()).await.unwrap();
+    let ann = core.register(username("ann"), password("pw")).await.unwrap().id;
+    core.create_snack(ann, SnackName::parse("kale chips").unwrap()).await.unwrap();
     assert_eq!(core.seed_catalogue().await.unwrap(), 0);
     assert_eq!(core.list_snacks().await.unwrap().len(), 1);
 }

@@ -1,7 +1,7 @@
 //! `/drawers/`: each user's private drawers.
 
 use super::extract::{Caller, JsonBody, PathIds, integer};
-use super::snacks::SnackView;
+use super::snacks::{SnackView, WRITE_RATE};
 use super::{ApiError, openapi};
 use crate::domain::{Drawer, DrawerId, DrawerName, SnackId};
 use crate::ports::UseCases;
@@ -123,7 +123,10 @@ pub async fn list<U: UseCases>(
                 description = "Delete the new drawer.")),
         )),
         (status = 400, description = "A bad body, or a name out of its limits."),
+        (status = 409, description = "`drawer limit reached: a user may have at most 1000 \
+            drawers` (`SNACKDRAWER_MAX_DRAWERS_PER_USER`)."),
         (status = 422, description = "The caller has a drawer of that name already."),
+        (status = 429, description = WRITE_RATE),
     )
 )]
 pub async fn create<U: UseCases>(
@@ -177,7 +180,10 @@ pub async fn get<U: UseCases>(
         )),
         (status = 400, description = "A drawer id or snack id below 1, or a bad body."),
         (status = 404, description = "`drawer with ID 9 does not exist`: missing, or someone else's."),
+        (status = 409, description = "`drawer with ID 9 is full: a drawer may hold at most \
+            1000 snacks` (`SNACKDRAWER_MAX_SNACKS_PER_DRAWER`)."),
         (status = 422, description = "The snack does not exist, or is in the drawer already."),
+        (status = 429, description = WRITE_RATE),
     )
 )]
 pub async fn add_snack<U: UseCases>(
@@ -206,6 +212,7 @@ pub async fn add_snack<U: UseCases>(
         (status = 204, description = "The snack is out of the drawer; it stays in the catalogue."),
         (status = 400, description = "A drawer id or snack id below 1."),
         (status = 404, description = "No such drawer of the caller's, or the snack is not in it."),
+        (status = 429, description = WRITE_RATE),
     )
 )]
 pub async fn take_snack<U: UseCases>(
@@ -233,6 +240,7 @@ pub async fn take_snack<U: UseCases>(
         )),
         (status = 400, description = "`drawer ID must be >= 1`."),
         (status = 404, description = "`drawer with ID 9 does not exist`: missing, or someone else's."),
+        (status = 429, description = WRITE_RATE),
     )
 )]
 pub async fn delete<U: UseCases>(

@@ -62,7 +62,9 @@ impl ApiError {
             Self::App(app) => match app {
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
                 AppError::InvalidToken | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-                AppError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AppError::LoginThrottled(_) | AppError::WriteThrottled(_) => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 AppError::SnackNotFound(_)
                 | AppError::DrawerNotFound(_)
                 | AppError::DrawerDoesNotExist(_)
@@ -72,6 +74,7 @@ impl ApiError {
                 | AppError::DrawerNameTaken(_)
                 | AppError::SnackDoesNotExist(_)
                 | AppError::SnackAlreadyInDrawer { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::ListFull(_) => StatusCode::CONFLICT,
                 AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -106,7 +109,8 @@ impl IntoResponse for ApiError {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         match &self {
-            Self::TooManyRequests(wait) | Self::App(AppError::LoginThrottled(wait)) => {
+            Self::TooManyRequests(wait)
+            | Self::App(AppError::LoginThrottled(wait) | AppError::WriteThrottled(wait)) => {
                 headers.insert(header::RETRY_AFTER, retry_after_seconds(*wait).into());
             }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {

@@ -49,6 +49,10 @@ pub struct NewSnack {
     name: String,
 }
 
+/// The 429 of every route that writes to the lists (`POST /snacks/` and the drawer routes).
+pub(super) const WRITE_RATE: &str = "`too many writes from this user, retry in 1 s`: the \
+    caller wrote faster than `SNACKDRAWER_WRITE_RATE_PER_USER` allows.";
+
 #[utoipa::path(
     get,
     path = "/snacks/",
@@ -94,15 +98,18 @@ pub async fn get<U: UseCases>(
                 description = "Read the new snack back.")),
         )),
         (status = 400, description = "A bad body, or a name out of its limits."),
+        (status = 409, description = "`catalogue limit reached: the catalogue may hold at most \
+            10000 snacks` (`SNACKDRAWER_MAX_CATALOGUE_SNACKS`)."),
         (status = 422, description = "A snack of that name exists already."),
+        (status = 429, description = WRITE_RATE),
     )
 )]
 pub async fn create<U: UseCases>(
     State(app): State<Arc<U>>,
-    _caller: Caller,
+    Caller(caller): Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<OneSnack>), ApiError> {
     let name = SnackName::parse(body.parse::<NewSnack>()?.name)?;
-    let snack = app.create_snack(name).await?;
+    let snack = app.create_snack(caller, name).await?;
     Ok((StatusCode::CREATED, Json(OneSnack { snack: snack.into() })))
 }

@@ -42,7 +42,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
     DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    RelationTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
@@ -309,6 +309,19 @@ fn to_drawer(row: drawers::Model) -> Result<Drawer, StoreError> {
     })
 }
 
+/// An insert guarded by a count of what its list holds (`… SELECT … WHERE (SELECT count(*) …)
+/// < limit`), so the count and the insert are one statement: SQLite runs one writer at a time
+/// and never passes the limit; PostgreSQL counts in the statement's snapshot, so writers racing
+/// at the limit can pass it by fewer than the statements running at once (the pools' sizes).
+/// Parameters are `$n`, which both backends read.
+fn bounded<const N: usize>(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: [sea_orm::Value; N],
+) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
+
 /// The error for a write refused by a unique constraint; other failures pass through.
 fn duplicate_or(error: sea_orm::DbErr) -> StoreError {
     match classify(error) {
@@ -403,14 +416,21 @@ impl SnackRepository for SqlStore {
         .await
     }
 
-    async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
+    async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError> {
         self.write_forgetting(&self.shared.catalogue, &(), async {
-            let row =
-                snacks::ActiveModel { name: Set(name.as_str().to_owned()), ..Default::default() }
-                    .insert(self.db()?)
-                    .await
-                    .map_err(duplicate_or)?;
-            to_snack(row)
+            let db = self.db()?;
+            let insert = bounded(
+                db,
+                "INSERT INTO snacks (name) SELECT $1 \
+                 WHERE (SELECT count(*) FROM snacks) < $2 RETURNING id, name",
+                [name.as_str().into(), i64::from(at_most).into()],
+            );
+            let row = snacks::Entity::find()
+                .from_raw_sql(insert)
+                .one(db)
+                .await
+                .map_err(duplicate_or)?;
+            to_snack(row.ok_or(StoreError::Full)?)
         })
         .await
     }
@@ -431,17 +451,27 @@ impl DrawerRepository for SqlStore {
         .await
     }
 
-    async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
+    async fn create(
+        &self,
+        owner: UserId,
+        name: &DrawerName,
+        at_most: u32,
+    ) -> Result<Drawer, StoreError> {
         self.guarded(async {
-            let row = drawers::ActiveModel {
-                owner_id: Set(owner.get()),
-                name: Set(name.as_str().to_owned()),
-                ..Default::default()
-            }
-            .insert(self.db()?)
-            .await
-            .map_err(duplicate_or)?;
-            to_drawer(row)
+            let db = self.db()?;
+            let insert = bounded(
+                db,
+                "INSERT INTO drawers (owner_id, name) SELECT $1, $2 \
+                 WHERE (SELECT count(*) FROM drawers WHERE owner_id = $1) < $3 \
+                 RETURNING id, owner_id, name",
+                [owner.get().into(), name.as_str().into(), i64::from(at_most).into()],
+            );
+            let row = drawers::Entity::find()
+                .from_raw_sql(insert)
+                .one(db)
+                .await
+                .map_err(duplicate_or)?;
+            to_drawer(row.ok_or(StoreError::Full)?)
         })
         .await
     }
@@ -477,15 +507,22 @@ impl DrawerRepository for SqlStore {
         .await
     }
 
-    async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
+    async fn add_snack(
+        &self,
+        drawer: DrawerId,
+        snack: SnackId,
+        at_most: u32,
+    ) -> Result<(), StoreError> {
         self.write_forgetting(&self.shared.drawers, &drawer, async {
-            let inserted = drawer_snacks::Entity::insert(drawer_snacks::ActiveModel {
-                drawer_id: Set(drawer.get()),
-                snack_id: Set(snack.get()),
-            })
-            .exec_without_returning(self.db()?)
-            .await;
-            match inserted.map_err(classify) {
+            let db = self.db()?;
+            let insert = bounded(
+                db,
+                "INSERT INTO drawer_snacks (drawer_id, snack_id) SELECT $1, $2 \
+                 WHERE (SELECT count(*) FROM drawer_snacks WHERE drawer_id = $1) < $3",
+                [drawer.get().into(), snack.get().into(), i64::from(at_most).into()],
+            );
+            match db.execute_raw(insert).await.map_err(classify) {
+                Ok(done) if done.rows_affected() == 0 => Err(StoreError::Full),
                 Ok(_) => Ok(()),
                 Err(Failure::UniqueViolation) => Err(StoreError::Duplicate),
                 // SQLite does not say which key failed; asking again is cheap and only on this path.

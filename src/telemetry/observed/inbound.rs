@@ -49,9 +49,9 @@ impl<P: Catalogue> Catalogue for Observed<P> {
         self.inner.get_snack(id).instrument(span_if_traced(|| info_span!("get_snack", ?id))).await
     }
 
-    async fn create_snack(&self, name: SnackName) -> Result<Snack, AppError> {
-        let span = span_if_traced(|| info_span!("create_snack", ?name));
-        self.inner.create_snack(name).instrument(span).await
+    async fn create_snack(&self, caller: UserId, name: SnackName) -> Result<Snack, AppError> {
+        let span = span_if_traced(|| info_span!("create_snack", ?caller, ?name));
+        self.inner.create_snack(caller, name).instrument(span).await
     }
 
     async fn seed_catalogue(&self) -> Result<usize, AppError> {

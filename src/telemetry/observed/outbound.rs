@@ -166,10 +166,10 @@ impl<P: SnackRepository> SnackRepository for Observed<P> {
         self.db_call(db_call!("SnackRepository::get", "SELECT", "snacks"), self.inner.get(id)).await
     }
 
-    async fn create(&self, name: &SnackName) -> Result<Snack, StoreError> {
+    async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError> {
         self.db_call(
             db_call!("SnackRepository::create", "INSERT", "snacks"),
-            self.inner.create(name),
+            self.inner.create(name, at_most),
         )
         .await
     }
@@ -182,9 +182,14 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
         self.db_call(call, self.inner.list_by_owner(owner)).await
     }
 
-    async fn create(&self, owner: UserId, name: &DrawerName) -> Result<Drawer, StoreError> {
+    async fn create(
+        &self,
+        owner: UserId,
+        name: &DrawerName,
+        at_most: u32,
+    ) -> Result<Drawer, StoreError> {
         let call = db_call!("DrawerRepository::create", "INSERT", "drawers");
-        self.db_call(call, self.inner.create(owner, name)).await
+        self.db_call(call, self.inner.create(owner, name, at_most)).await
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
@@ -200,9 +205,14 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
         self.db_call(call, self.inner.find_with_contents(id)).await
     }
 
-    async fn add_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
+    async fn add_snack(
+        &self,
+        drawer: DrawerId,
+        snack: SnackId,
+        at_most: u32,
+    ) -> Result<(), StoreError> {
         let call = db_call!("DrawerRepository::add_snack", "INSERT", "drawer_snacks");
-        self.db_call(call, self.inner.add_snack(drawer, snack)).await
+        self.db_call(call, self.inner.add_snack(drawer, snack, at_most)).await
     }
 
     async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ mod fixtures;
 
 mod auth;
 mod bodies;
+mod bounds;
 mod check_order;
 mod drawer_contents;
 mod drawers;

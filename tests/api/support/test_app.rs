@@ -6,7 +6,7 @@ use super::client::ApiClient;
 use super::stores::{StoreGuard, StoreKind, fresh_ports};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use snackdrawer::app::Snackdrawer;
+use snackdrawer::app::{Bounds, Snackdrawer};
 use snackdrawer::ports::{Catalogue, Clock};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -52,12 +52,17 @@ impl Deref for TestApp {
 impl TestApp {
     /// A fresh, empty store of the given kind: no users, no snacks.
     pub async fn new(store: StoreKind) -> Self {
+        Self::bounded(store, Bounds::default()).await
+    }
+
+    /// As `new`, with the list limits and write rate of `bounds`.
+    pub async fn bounded(store: StoreKind, bounds: Bounds) -> Self {
         let clock = Arc::new(ManualClock::new());
         let hasher = Arc::new(cheap_hasher());
         let tokens = Arc::new(token_service(clock.clone()));
         let throttle = login_throttle(clock.clone());
         let (ports, guard) = fresh_ports(store, hasher, tokens, throttle).await;
-        let app = Snackdrawer::new(ports);
+        let app = Snackdrawer::bounded(ports, bounds);
         Self { client: ApiClient::new(app.clone()), app, clock, _store: guard }
     }
 
