@@ -6,7 +6,7 @@ use crate::support::stores::StoreKind;
 use snackdrawer::app::DEFAULT_CATALOGUE;
 use snackdrawer::domain::{DrawerId, DrawerName, Password, SnackId, SnackName, Username};
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::ports::{Accounts, AppError, Catalogue, Drawers};
+use snackdrawer::ports::{Access, Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
     let core = TestApp::new(StoreKind::Memory).await.app;
     let user = core.register(username("ann"), password("pw")).await.unwrap();
     let token = core.log_in(username("ann"), password("pw")).await.unwrap();
-    assert_eq!(core.authenticate(token.expose()).await.unwrap(), user.id);
+    assert_eq!(core.authenticate(token.expose(), Access::Read).await.unwrap(), user.id);
 }
 
 #[tokio::test]
