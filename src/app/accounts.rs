@@ -4,7 +4,7 @@ use super::{Snackdrawer, unexpected};
 use crate::domain::{
     AccessToken, ClientAddress, Credentials, LoginName, Password, User, UserId, Username,
 };
-use crate::ports::{Accounts, AppError, LoginThrottle, StoreError, Throttled};
+use crate::ports::{Access, Accounts, AppError, Freshness, LoginThrottle, StoreError, Throttled};
 
 impl Accounts for Snackdrawer {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
@@ -43,10 +43,16 @@ impl Accounts for Snackdrawer {
 
     /// A token names a user id and that account's key; the account must still exist with that
     /// key, so a token outlives neither its account nor a reset of the store that reused its
-    /// id. That is one store look-up by primary key per authenticated request.
-    async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+    /// id. That is one store look-up by primary key per authenticated request; a read may be
+    /// answered from a copy the store kept, a write never is (decision 0012).
+    async fn authenticate(&self, token: &str, access: Access) -> Result<UserId, AppError> {
         let subject = self.ports.tokens.verify(token)?;
-        match self.ports.users.find_by_id(subject.user).await.map_err(unexpected)? {
+        let freshness = match access {
+            Access::Read => Freshness::MayBeKept,
+            Access::Write => Freshness::Current,
+        };
+        let found = self.ports.users.find_by_id(subject.user, freshness).await;
+        match found.map_err(unexpected)? {
             Some(user) if user.key == subject.key => Ok(user.id),
             _ => Err(AppError::InvalidToken),
         }

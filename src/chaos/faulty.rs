@@ -156,7 +156,7 @@ impl<P: UserRepository> UserRepository for Faulty<P> {
     faulty_methods! {
         fn create<'s, 'u, 'h>(&'s self, username: &'u Username, hash: &'h PasswordHash)
             -> Result<User, StoreError> = "UserRepository::create";
-        fn find_by_id<'s>(&'s self, id: UserId)
+        fn find_by_id<'s>(&'s self, id: UserId, freshness: crate::ports::Freshness)
             -> Result<Option<User>, StoreError> = "UserRepository::find_by_id";
         fn find_by_username<'s, 'u>(&'s self, username: &'u Username)
             -> Result<Option<Credentials>, StoreError> = "UserRepository::find_by_username";

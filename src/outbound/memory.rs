@@ -83,7 +83,12 @@ impl UserRepository for MemoryStore {
         Ok(user)
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+    /// Always current: nothing is kept apart from the map itself.
+    async fn find_by_id(
+        &self,
+        id: UserId,
+        _: crate::ports::Freshness,
+    ) -> Result<Option<User>, StoreError> {
         let state = self.state();
         let username = state.usernames.get(&id);
         Ok(username.map(|username| state.users[username].user.clone()))

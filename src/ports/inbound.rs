@@ -42,8 +42,26 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<AccessToken, AppError>> + Send;
 
     /// The user a token belongs to. MUST return `InvalidToken` for anything but a current
-    /// token this service issued to an account that still exists.
-    fn authenticate(&self, token: &str) -> impl Future<Output = Result<UserId, AppError>> + Send;
+    /// token this service issued to an account that still exists; for `Access::Write`, one
+    /// that exists now, by the store's current state rather than a copy it kept.
+    fn authenticate(
+        &self,
+        token: &str,
+        access: Access,
+    ) -> impl Future<Output = Result<UserId, AppError>> + Send;
+}
+
+/// What a request does on its caller's behalf, which decides how current the check of the
+/// account behind its token must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads: the account may be checked against a copy the store kept, for at most its
+    /// keep time.
+    Read,
+    /// Changes something: the account is checked against the store as it is now, so a token
+    /// whose account is gone, or whose id a reset of the database gave to someone else,
+    /// changes nothing.
+    Write,
 }
 
 /// The global snack catalogue: anyone may read it, any logged-in user may add to it.

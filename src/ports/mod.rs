@@ -15,10 +15,12 @@ mod store;
 pub use auth::{AuthError, LoginThrottle, PasswordHasher, Throttled, TokenService, TokenSubject};
 pub use clock::Clock;
 pub use inbound::{
-    Accounts, AppError, Catalogue, Drawers, Readiness, UseCases, retry_after_seconds,
+    Access, Accounts, AppError, Catalogue, Drawers, Readiness, UseCases, retry_after_seconds,
+};
+pub use store::{
+    DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
 pub use rate::{WriteRate, WriteThrottled};
-pub use store::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

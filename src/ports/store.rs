@@ -43,6 +43,16 @@ pub trait StoreHealth: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// How current a read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// A store that keeps reads for a moment (the SQL store, for `SNACKDRAWER_CACHE_TTL`) may
+    /// answer from a copy up to its keep time old.
+    MayBeKept,
+    /// The store as it is now, never a kept copy: for what a stale answer must not decide.
+    Current,
+}
+
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     /// Adds a user with a fresh random key (`UserKey::from_random_bits`), never one the store
@@ -50,7 +60,11 @@ pub trait UserRepository: Send + Sync {
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError>;
 
     /// The user with this id; `None` if there is none.
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn find_by_id(
+        &self,
+        id: UserId,
+        freshness: Freshness,
+    ) -> Result<Option<User>, StoreError>;
 
     /// The user with exactly this username and their password hash; `None` if there is none.
     async fn find_by_username(

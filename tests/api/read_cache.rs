@@ -1,13 +1,23 @@
 //! Kept reads on the real binary over SQLite: what a process wrote is read back at once, even
 //! under readers that keep filling the copies; what another process wrote, or an outage, shows
-//! within the keep time. The store contract (`store_contract`) runs every SQL store with reads
-//! kept for an hour, so a write that forgot to forget its copy fails there too.
+//! within the keep time; a drawer another process deletes is read whole or gone. The store
+//! contract (`store_contract`) runs every SQL store with reads kept for an hour, so a write that
+//! forgot to forget its copy fails there too; and here, on such a store, a token from before a
+//! reset of the database acts for nobody.
 
+use crate::support::auth::{cheap_hasher, login_throttle, token_service};
+use crate::support::client::ApiClient;
 use crate::support::remote::Client;
 use crate::support::server::RunningServer;
-use crate::support::stores::sqlite_url;
+use crate::support::stores::{StoreKind, fresh_ports, postgres_enabled, sqlite_url};
+use axum::http::Method;
 use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+use snackdrawer::app::Snackdrawer;
+use snackdrawer::outbound::clock::SystemClock;
+use snackdrawer::ports::Catalogue;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SECRET: (&str, &str) = ("SNACKDRAWER_JWT_SECRET", "read-cache-test-secret-read-cache-test");
@@ -131,4 +141,163 @@ async fn a_kept_read_is_answered_for_at_most_its_keep_time_after_the_file_has_go
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("503 after {:?}", moved.elapsed());
+}
+
+/// Two processes on one file: one deletes drawers that always hold a snack while the other's
+/// clients read them hard. Each read sees the drawer whole or gone: never a drawer that exists
+/// but is empty (its contents read after it was deleted), and never back again once a client
+/// saw it gone (a slow read from before the delete kept after a read that found it gone).
+async fn another_process_deleting_a_drawer_never_tears_a_read_of_it(keep_reads_for: &str) {
+    const CYCLES: usize = 150;
+    const READERS: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let (reader, writer) = (serve(&url, keep_reads_for), serve(&url, keep_reads_for));
+    let writing = Client::new(&writer);
+    let (token, first) = sign_up_with_drawer(&writing).await;
+    let mut drawers = vec![first];
+    for n in 1..CYCLES {
+        let (status, body) =
+            writing.post("/drawers/", Some(&token), json!({ "name": format!("d{n}") })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        drawers.push(format!("/drawers/{}", body["drawer"]["id"]));
+    }
+    for drawer in &drawers {
+        let (status, body) = writing.post(drawer, Some(&token), json!({"snack": 1})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let readers: Vec<_> = (0..READERS).map(|_| Arc::new(Client::new(&reader))).collect();
+    let (mut torn, mut back, mut reads) = (0, 0, 0);
+    for drawer in &drawers {
+        let reading: Vec<_> = readers
+            .iter()
+            .map(|client| {
+                let (client, token, drawer) = (client.clone(), token.clone(), drawer.clone());
+                tokio::spawn(async move {
+                    let (mut torn, mut back, mut reads, mut gone) = (0, 0, 0, 0);
+                    while gone < 3 {
+                        let (status, body) = client.get(&drawer, Some(&token)).await;
+                        reads += 1;
+                        match status {
+                            StatusCode::NOT_FOUND => gone += 1,
+                            StatusCode::OK if snack_ids(&body).is_empty() => torn += 1,
+                            StatusCode::OK if gone > 0 => back += 1,
+                            StatusCode::OK => {}
+                            other => panic!("{other}: {body}"),
+                        }
+                    }
+                    (torn, back, reads)
+                })
+            })
+            .collect();
+        let (status, body) = writing.send("DELETE", drawer, Some(&token), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        for task in reading {
+            let (t, b, r) = task.await.unwrap();
+            (torn, back, reads) = (torn + t, back + b, reads + r);
+        }
+    }
+    println!("{reads} reads of {CYCLES} drawers deleted under them");
+    assert_eq!((torn, back), (0, 0), "reads of an empty drawer, and back after gone, in {reads}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_deleting_a_drawer_never_tears_a_read_of_it_from_the_database() {
+    another_process_deleting_a_drawer_never_tears_a_read_of_it("0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_deleting_a_drawer_never_tears_a_read_of_it_from_a_kept_copy() {
+    another_process_deleting_a_drawer_never_tears_a_read_of_it("0.05").await;
+}
+
+/// Every row gone and ids counting from 1 again, as a recreated database or a restored backup
+/// leaves it, under the running store.
+async fn reset(url: &str) {
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let statement = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "TRUNCATE drawer_snacks, drawers, users RESTART IDENTITY",
+        _ => {
+            "DELETE FROM drawer_snacks; DELETE FROM drawers; DELETE FROM users; \
+              DELETE FROM sqlite_sequence"
+        }
+    };
+    db.execute_unprepared(statement).await.unwrap();
+    db.close().await.unwrap();
+}
+
+/// A database reset under a running SQL store that keeps reads (for an hour here): a token from
+/// before it changes nothing for an account that is gone (401, never a 500, on every write
+/// route), and once a new account takes its id, is refused everywhere and reads nothing of it.
+async fn a_token_from_before_a_database_reset_acts_for_nobody(kind: StoreKind) {
+    let tokens = Arc::new(token_service(Arc::new(SystemClock)));
+    let throttle = login_throttle(Arc::new(SystemClock));
+    let (ports, guard) = fresh_ports(kind, Arc::new(cheap_hasher()), tokens, throttle).await;
+    let core = Snackdrawer::new(ports);
+    core.seed_catalogue().await.unwrap();
+    let app = ApiClient::new(core);
+    let credentials = |name: &str| json!({"username": name, "password": "secret"});
+    let sign_up = async |name: &str| {
+        let reply = app.post("/auth/users").json(credentials(name)).send().await;
+        assert_eq!(reply.json["id"], 1, "{}", reply.text);
+        let reply = app.post("/auth/login").json(credentials(name)).send().await;
+        let token = reply.json["token"].as_str().unwrap().to_owned();
+        let reply = app.post("/drawers/").token(&token).json(json!({"name": name})).send().await;
+        assert_eq!(reply.json["drawer"]["id"], 1, "{}", reply.text);
+        let reply = app.post("/drawers/1").token(&token).json(json!({"snack": 1})).send().await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        token
+    };
+    let alice = sign_up("alice").await;
+    let reply = app.get("/drawers/1").token(&alice).send().await;
+    assert_eq!(reply.json["drawer"]["name"], "alice", "kept: {}", reply.text);
+
+    reset(&guard.url().unwrap()).await;
+    let writes = [
+        (Method::POST, "/drawers/", Some(json!({"name": "planted"}))),
+        (Method::POST, "/drawers/1", Some(json!({"snack": 2}))),
+        (Method::DELETE, "/drawers/1/snacks/1", None),
+        (Method::DELETE, "/drawers/1", None),
+        (Method::POST, "/snacks/", Some(json!({"name": "planted"}))),
+    ];
+    let reads = [(Method::GET, "/drawers/", None), (Method::GET, "/drawers/1", None)];
+    let answers = async |token: &str, calls: &[(Method, &str, Option<Value>)]| {
+        let mut answers = Vec::new();
+        for (method, path, body) in calls {
+            let request = app.request(method.clone(), path).token(token);
+            let request = match body {
+                Some(body) => request.json(body.clone()),
+                None => request,
+            };
+            let reply = request.send().await;
+            answers.push(format!("{method} {path}: {} {}", reply.status, reply.text));
+        }
+        answers
+    };
+    for answer in answers(&alice, &writes).await {
+        assert!(answer.contains(": 401 "), "a write for an account that is gone: {answer}");
+    }
+
+    let mallory = sign_up("mallory").await;
+    for answer in answers(&alice, &[&reads[..], &writes[..]].concat()).await {
+        assert!(answer.contains(": 401 "), "the old token, for the new user 1: {answer}");
+    }
+    let reply = app.get("/drawers/1").token(&mallory).send().await;
+    assert_eq!(reply.json["drawer"]["name"], "mallory", "not alice's kept drawer: {}", reply.text);
+    assert_eq!(reply.json["drawer"]["contents"], json!([{"id": 1, "name": "chips"}]));
+    let reply = app.get("/drawers/").token(&mallory).send().await;
+    assert_eq!(reply.json["drawers"].as_array().map(Vec::len), Some(1), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn sqlite_a_token_from_before_a_database_reset_acts_for_nobody() {
+    a_token_from_before_a_database_reset_acts_for_nobody(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_token_from_before_a_database_reset_acts_for_nobody() {
+    if postgres_enabled() {
+        a_token_from_before_a_database_reset_acts_for_nobody(StoreKind::Postgres).await;
+    }
 }

@@ -14,7 +14,7 @@ use snackdrawer::domain::{
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::sql::SqlStore;
 use snackdrawer::ports::{
-    DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository,
+    DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,12 +76,18 @@ async fn users_are_found_by_id_with_a_key_of_their_own(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     let ann = ports.users.create(&username("ann"), &PasswordHash::new("$h1")).await.unwrap();
     let bob = ports.users.create(&username("bob"), &PasswordHash::new("$h2")).await.unwrap();
-    assert_eq!(ports.users.find_by_id(ann.id).await.unwrap(), Some(ann.clone()));
-    assert_eq!(ports.users.find_by_id(bob.id).await.unwrap(), Some(bob.clone()));
+    assert_eq!(
+        ports.users.find_by_id(ann.id, Freshness::MayBeKept).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        ports.users.find_by_id(bob.id, Freshness::MayBeKept).await.unwrap(),
+        Some(bob.clone())
+    );
     assert_ne!(ann.key, bob.key);
     assert_eq!(ann.key.as_str().len(), 32, "128 random bits as hex");
     let nobody = UserId::new(bob.id.get() + 1).unwrap();
-    assert_eq!(ports.users.find_by_id(nobody).await.unwrap(), None);
+    assert_eq!(ports.users.find_by_id(nobody, Freshness::MayBeKept).await.unwrap(), None);
 }
 
 /// A database as the service left it before users had keys: the key column and the record of
@@ -108,8 +114,9 @@ async fn users_of_an_existing_database_get_keys(kind: StoreKind) {
     }
     db.close().await.unwrap();
     let store = migrated_sql_store(&url).await;
-    let old = store.find_by_id(UserId::new(1).unwrap()).await.unwrap().unwrap();
-    let older = store.find_by_id(UserId::new(2).unwrap()).await.unwrap().unwrap();
+    let old = store.find_by_id(UserId::new(1).unwrap(), Freshness::Current).await.unwrap().unwrap();
+    let older =
+        store.find_by_id(UserId::new(2).unwrap(), Freshness::Current).await.unwrap().unwrap();
     assert_eq!(old.username, username("old"));
     assert_eq!(old.key.as_str().len(), 32);
     assert_ne!(old.key, older.key);

@@ -8,7 +8,7 @@ use snackdrawer::domain::{
     ClientAddress, DrawerId, DrawerName, Password, SnackId, SnackName, Username,
 };
 use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::ports::{Accounts, AppError, Catalogue, Drawers};
+use snackdrawer::ports::{Access, Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ async fn a_registered_user_logs_in_and_is_recognised_by_the_token() {
         .log_in(username("ann").into(), password("pw"), ClientAddress::InProcess)
         .await
         .unwrap();
-    assert_eq!(core.authenticate(token.expose()).await.unwrap(), user.id);
+    assert_eq!(core.authenticate(token.expose(), Access::Read).await.unwrap(), user.id);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 use super::ApiError;
 use crate::domain::UserId;
-use crate::ports::{AppError, UseCases};
+use crate::ports::{Access, AppError, UseCases};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
@@ -42,7 +42,9 @@ pub fn numeric_ids(segments: &[String]) -> Option<Vec<i64>> {
         .collect()
 }
 
-/// The authenticated user making the request.
+/// The authenticated user making the request. A request with an unsafe method (anything but
+/// `GET`, `HEAD`, `OPTIONS`, `TRACE`) changes something, so its account is checked as the store
+/// holds it now.
 pub struct Caller(pub UserId);
 
 impl<U: UseCases> FromRequestParts<Arc<U>> for Caller {
@@ -50,7 +52,8 @@ impl<U: UseCases> FromRequestParts<Arc<U>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<U>) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers)?;
-        Ok(Caller(app.authenticate(token).await?))
+        let access = if parts.method.is_safe() { Access::Read } else { Access::Write };
+        Ok(Caller(app.authenticate(token, access).await?))
     }
 }
 

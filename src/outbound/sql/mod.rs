@@ -30,7 +30,7 @@ use crate::domain::{
     SnackName, User, UserId, UserKey, Username, ValidationError,
 };
 use crate::ports::{
-    BoxError, DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository,
+    BoxError, DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
 use async_trait::async_trait;
 use breaker::{Breaker, BreakerTiming};
@@ -41,8 +41,9 @@ use file::DatabaseFile;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, RelationTrait, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
@@ -232,30 +233,32 @@ impl SqlStore {
         outcome
     }
 
-    /// A read answered from `kept` when a fresh copy is there, and otherwise by `read`, whose
-    /// finding is kept.
-    async fn read_through<K: Eq + Hash, V: Clone + Items>(
+    /// A read answered from `kept` when a fresh copy is there and `freshness` allows it, and
+    /// otherwise by `read`, whose finding is kept (a finding of nothing only so that no earlier
+    /// copy is answered after it).
+    async fn read_through<K: Eq + Hash + Clone, V: Clone + Items>(
         &self,
         kept: &Kept<K, V>,
         key: K,
+        freshness: Freshness,
         read: impl Future<Output = Result<Option<V>, StoreError>>,
     ) -> Result<Option<V>, StoreError> {
-        if let Some(value) = kept.fresh(&key) {
+        if freshness == Freshness::MayBeKept
+            && let Some(value) = kept.fresh(&key)
+        {
             return Ok(Some(value));
         }
         let Some(ticket) = kept.ticket() else {
             return self.guarded(read).await;
         };
         let found = self.guarded(read).await?;
-        if let Some(value) = &found {
-            kept.keep(ticket, key, value.clone());
-        }
+        kept.keep(ticket, key, found.clone());
         Ok(found)
     }
 
     /// A write that may change what `kept` holds for `key`: the copy is forgotten once the
     /// write is over or abandoned, whatever its outcome.
-    async fn write_forgetting<K: Eq + Hash, V: Clone + Items, T>(
+    async fn write_forgetting<K: Eq + Hash + Clone, V: Clone + Items, T>(
         &self,
         kept: &Kept<K, V>,
         key: &K,
@@ -263,6 +266,18 @@ impl SqlStore {
     ) -> Result<T, StoreError> {
         let _forgetting = kept.forgetting(key);
         self.guarded(write).await
+    }
+
+    /// A write that adds a row to what `kept` holds copies of: after a reset of the database
+    /// the new row may take the id of a kept one, so every copy of the kind is stale once the
+    /// write is over or abandoned.
+    async fn creating<K: Eq + Hash + Clone, V: Clone + Items, T>(
+        &self,
+        kept: &Kept<K, V>,
+        create: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let _forgetting = kept.forgetting_all();
+        self.guarded(create).await
     }
 }
 
@@ -322,6 +337,38 @@ fn bounded<const N: usize>(
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
+/// A drawer and its snacks in snack-id order, one row per snack (one row with no snack for an
+/// empty drawer). `$1` is the first parameter on SQLite as on PostgreSQL.
+const DRAWER_WITH_CONTENTS: &str = "SELECT d.owner_id, d.name, s.id AS snack_id, \
+    s.name AS snack_name FROM drawers d \
+    LEFT JOIN drawer_snacks c ON c.drawer_id = d.id \
+    LEFT JOIN snacks s ON s.id = c.snack_id \
+    WHERE d.id = $1 ORDER BY s.id";
+
+/// The rows of `DRAWER_WITH_CONTENTS` for drawer `id`; no rows, no such drawer.
+fn drawer_with_contents(
+    id: DrawerId,
+    rows: &[QueryResult],
+) -> Result<Option<DrawerWithContents>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let drawer = to_drawer(drawers::Model {
+        id: id.get(),
+        owner_id: first.try_get("", "owner_id").map_err(store_error)?,
+        name: first.try_get("", "name").map_err(store_error)?,
+    })?;
+    let mut contents = Vec::with_capacity(rows.len());
+    for row in rows {
+        let snack_id: Option<i64> = row.try_get("", "snack_id").map_err(store_error)?;
+        let snack_name: Option<String> = row.try_get("", "snack_name").map_err(store_error)?;
+        if let (Some(id), Some(name)) = (snack_id, snack_name) {
+            contents.push(to_snack(snacks::Model { id, name })?);
+        }
+    }
+    Ok(Some(DrawerWithContents { drawer, contents }))
+}
+
 /// The error for a write refused by a unique constraint; other failures pass through.
 fn duplicate_or(error: sea_orm::DbErr) -> StoreError {
     match classify(error) {
@@ -347,7 +394,7 @@ impl StoreHealth for SqlStore {
 #[async_trait]
 impl UserRepository for SqlStore {
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError> {
-        self.guarded(async {
+        self.creating(&self.shared.users, async {
             let row = users::ActiveModel {
                 username: Set(username.as_str().to_owned()),
                 password_hash: Set(hash.expose().to_owned()),
@@ -362,8 +409,12 @@ impl UserRepository for SqlStore {
         .await
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.read_through(&self.shared.users, id, async {
+    async fn find_by_id(
+        &self,
+        id: UserId,
+        freshness: Freshness,
+    ) -> Result<Option<User>, StoreError> {
+        self.read_through(&self.shared.users, id, freshness, async {
             let row =
                 users::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
             row.as_ref().map(to_user).transpose()
@@ -396,7 +447,7 @@ impl UserRepository for SqlStore {
 #[async_trait]
 impl SnackRepository for SqlStore {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        let listed = self.read_through(&self.shared.catalogue, (), async {
+        let listed = self.read_through(&self.shared.catalogue, (), Freshness::MayBeKept, async {
             let rows = snacks::Entity::find()
                 .order_by_asc(snacks::Column::Id)
                 .all(self.db()?)
@@ -457,7 +508,7 @@ impl DrawerRepository for SqlStore {
         name: &DrawerName,
         at_most: u32,
     ) -> Result<Drawer, StoreError> {
-        self.guarded(async {
+        self.creating(&self.shared.drawers, async {
             let db = self.db()?;
             let insert = bounded(
                 db,
@@ -485,24 +536,23 @@ impl DrawerRepository for SqlStore {
         .await
     }
 
-    /// Two queries, whatever the drawer holds: the drawer, then its snacks through one join.
+    /// One query, whatever the drawer holds: the drawer joined with its snacks. One statement
+    /// reads one snapshot on both backends (PostgreSQL's default isolation gives each statement
+    /// its own), so a drawer deleted meanwhile is read whole or not at all, never as existing
+    /// but empty; and it is one round trip, not two.
     async fn find_with_contents(
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        self.read_through(&self.shared.drawers, id, async {
-            let Some(drawer) = self.find(id).await? else {
-                return Ok(None);
-            };
-            let rows = snacks::Entity::find()
-                .join(JoinType::InnerJoin, snacks::Relation::DrawerSnacks.def())
-                .filter(drawer_snacks::Column::DrawerId.eq(id.get()))
-                .order_by_asc(snacks::Column::Id)
-                .all(self.db()?)
-                .await
-                .map_err(store_error)?;
-            let contents = rows.into_iter().map(to_snack).collect::<Result<_, _>>()?;
-            Ok(Some(DrawerWithContents { drawer, contents }))
+        self.read_through(&self.shared.drawers, id, Freshness::MayBeKept, async {
+            let db = self.db()?;
+            let query = Statement::from_sql_and_values(
+                db.get_database_backend(),
+                DRAWER_WITH_CONTENTS,
+                [id.get().into()],
+            );
+            let rows = db.query_all_raw(query).await.map_err(store_error)?;
+            drawer_with_contents(id, &rows)
         })
         .await
     }

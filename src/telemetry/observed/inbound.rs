@@ -10,7 +10,7 @@ use crate::domain::{
     AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, LoginName,
     Password, Snack, SnackId, SnackName, User, UserId, Username,
 };
-use crate::ports::{Accounts, AppError, Catalogue, Drawers, Readiness};
+use crate::ports::{Access, Accounts, AppError, Catalogue, Drawers, Readiness};
 use crate::telemetry::request_trace;
 use tracing::{Instrument, Span, info_span};
 
@@ -30,11 +30,12 @@ impl<P: Accounts> Accounts for Observed<P> {
         self.inner.log_in(name, password, from).instrument(span).await
     }
 
-    async fn authenticate(&self, token: &str) -> Result<UserId, AppError> {
+    async fn authenticate(&self, token: &str, access: Access) -> Result<UserId, AppError> {
         if !request_trace::recording() {
-            return self.inner.authenticate(token).await;
+            return self.inner.authenticate(token, access).await;
         }
-        let user = self.inner.authenticate(token).instrument(info_span!("authenticate")).await?;
+        let span = info_span!("authenticate");
+        let user = self.inner.authenticate(token, access).instrument(span).await?;
         Span::current().record("enduser.id", user.get());
         Ok(user)
     }

@@ -142,9 +142,13 @@ impl<P: UserRepository> UserRepository for Observed<P> {
         self.db_call(call, self.inner.create(username, hash)).await
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+    async fn find_by_id(
+        &self,
+        id: UserId,
+        freshness: crate::ports::Freshness,
+    ) -> Result<Option<User>, StoreError> {
         let call = db_call!("UserRepository::find_by_id", "SELECT", "users");
-        self.db_call(call, self.inner.find_by_id(id)).await
+        self.db_call(call, self.inner.find_by_id(id, freshness)).await
     }
 
     async fn find_by_username(
