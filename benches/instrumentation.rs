@@ -12,7 +12,11 @@
 //! - `tenth`: one request in ten traced (`parentbased_traceidratio` at 0.1), the rest as in
 //!   `unsampled`;
 //! - `sampled`: every request traced into an SDK tracer (no exporter, so export itself is
-//!   not counted), as with `OTEL_TRACES_SAMPLER=always_on`.
+//!   not counted), as with `OTEL_TRACES_SAMPLER=always_on`;
+//! - `exported`: `logged` with log records exported over OTLP as well, the binary's layers and
+//!   batch processor with an exporter that drops each batch (building, queueing and batching
+//!   the records is counted; encoding and sending them is not). Requests are not sampled, as
+//!   in `logged`, so it is the cost of the logs alone. Not among the default set-ups.
 //!
 //! Requests come from concurrent clients on a multi-threaded runtime, as a server sees them,
 //! so the figure is throughput at saturation rather than the latency of one request at a
@@ -239,11 +243,11 @@ fn main() {
         }
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-        let setups = setups(store, &runtime, &dir);
+        let setups = setups(store, &runtime, &dir, only.as_deref());
         match only.as_deref() {
             Some(name) => {
                 let Some((_, target)) = setups.iter().find(|(setup, _)| *setup == name) else {
-                    panic!("ONLY must be one of {:?}", SETUPS);
+                    panic!("ONLY must be one of {SETUPS:?} or {EXTRA_SETUPS:?}");
                 };
                 let (sent, took) = runtime.block_on(drive(target, requests, clients));
                 println!("{store:?} store, {name}: {sent} requests, {:.0} req/s", rate(sent, took));
@@ -272,11 +276,28 @@ fn interval_cost() -> f64 {
 /// The set-ups, in the order they run and print; the first is the baseline.
 const SETUPS: [&str; 7] = ["off", "metrics", "unsampled", "logged", "faults", "tenth", "sampled"];
 
+/// Set-ups run only when named in `ONLY`.
+const EXTRA_SETUPS: [&str; 1] = ["exported"];
+
+/// A log exporter that drops what it is given, so a set-up counts the records' making, not
+/// their sending.
+#[derive(Debug)]
+struct DroppedLogs;
+
+impl opentelemetry_sdk::logs::LogExporter for DroppedLogs {
+    async fn export(
+        &self,
+        _: opentelemetry_sdk::logs::LogBatch<'_>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
 /// How a set-up's requests are sampled; `None` for the bare router.
 fn sampler(setup: &str) -> Option<TraceSampler> {
     match setup {
         "off" => None,
-        "metrics" | "unsampled" | "logged" | "faults" => Some(TraceSampler::never()),
+        "metrics" | "unsampled" | "logged" | "faults" | "exported" => Some(TraceSampler::never()),
         "tenth" => {
             Some(TraceSampler::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)))))
         }
@@ -285,14 +306,18 @@ fn sampler(setup: &str) -> Option<TraceSampler> {
     }
 }
 
-/// Each set-up's app under load, with the tracing dispatcher its requests run under.
+/// Each set-up's app under load, with the tracing dispatcher its requests run under; an extra
+/// set-up only when it is the `only` one.
 fn setups(
     store: Store,
     runtime: &tokio::runtime::Runtime,
     dir: &tempfile::TempDir,
+    only: Option<&str>,
 ) -> Vec<(&'static str, Target)> {
+    let extra = EXTRA_SETUPS.into_iter().filter(|setup| only == Some(*setup));
     SETUPS
         .into_iter()
+        .chain(extra)
         .map(|setup| {
             let sampler = sampler(setup);
             let dispatch = match (setup, &sampler) {
@@ -303,6 +328,16 @@ fn setups(
                         telemetry::registry(telemetry::log_levels())
                             .with(telemetry::trace_layer(&provider, telemetry::log_levels()))
                             .with(telemetry::json_logs(std::io::sink)),
+                    )
+                }
+                ("exported", Some(sampler)) => {
+                    let provider = telemetry::local_tracer_provider(sampler.clone());
+                    let resource = opentelemetry_sdk::Resource::builder().build();
+                    let logs = telemetry::logger_provider(DroppedLogs, resource);
+                    tracing::Dispatch::new(
+                        telemetry::registry(telemetry::log_levels())
+                            .with(telemetry::trace_layer(&provider, telemetry::log_levels()))
+                            .with(telemetry::json_and_otlp_logs(std::io::sink, &logs)),
                     )
                 }
                 (_, Some(sampler)) => {

@@ -6,12 +6,14 @@ use crate::chaos::client::FaultsAction;
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
 use crate::domain::ListLimits;
+use crate::telemetry::honeycomb::{self, HoneycombKey};
 use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
@@ -207,8 +209,8 @@ pub struct Config {
           value_parser = parse_seconds, global = true)]
     pub shutdown_grace: Duration,
 
-    /// OTLP endpoint to export traces to, e.g. http://localhost:4318 (HTTP) or
-    /// http://localhost:4317 (gRPC). Unset: traces are not exported.
+    /// OTLP endpoint to export traces and logs to, e.g. http://localhost:4318 (HTTP) or
+    /// http://localhost:4317 (gRPC). Unset: nothing is exported (unless HONEYCOMB_API_KEY).
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
     pub otel_exporter_otlp_endpoint: Option<String>,
 
@@ -221,6 +223,32 @@ pub struct Config {
     /// API key such as `x-honeycomb-team=…`.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_HEADERS", hide_env_values = true, global = true)]
     pub otel_exporter_otlp_headers: Option<String>,
+
+    /// A PEM file of the certificate authorities to trust for an https OTLP endpoint,
+    /// instead of the system's (a private CA). Unset: the system's roots.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_CERTIFICATE", global = true)]
+    pub otel_exporter_otlp_certificate: Option<PathBuf>,
+
+    /// Where log records go besides stdout: `otlp` (where spans go, when an endpoint is set)
+    /// or `none`.
+    #[arg(long, env = "OTEL_LOGS_EXPORTER", default_value = "otlp",
+          value_parser = ["otlp", "none"], global = true)]
+    pub otel_logs_exporter: String,
+
+    /// A Honeycomb API key: with no OTLP endpoint set, traces and logs go to Honeycomb
+    /// (HONEYCOMB_API_ENDPOINT) with this key. Never printed.
+    #[arg(long, env = "HONEYCOMB_API_KEY", hide_env_values = true, global = true,
+          value_parser = Secret(HoneycombKey::parse))]
+    pub honeycomb_api_key: Option<HoneycombKey>,
+
+    /// Honeycomb's OTLP endpoint, e.g. https://api.eu1.honeycomb.io for the EU region.
+    #[arg(long, env = "HONEYCOMB_API_ENDPOINT", default_value = honeycomb::DEFAULT_ENDPOINT,
+          global = true)]
+    pub honeycomb_api_endpoint: String,
+
+    /// The dataset for a classic Honeycomb key (32 hex digits). Default: the service's name.
+    #[arg(long, env = "HONEYCOMB_DATASET", global = true)]
+    pub honeycomb_dataset: Option<String>,
 
     /// The service's name on exported spans and on every metric series (`service_name`),
     /// unless AUTOMETRICS_SERVICE_NAME gives one. Default: snackdrawer.

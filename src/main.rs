@@ -56,6 +56,7 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
         address = %application.local_addr()?,
         admin_address = admin_address.map(tracing::field::display),
         trace_export = telemetry.exporting(),
+        log_export = telemetry.exporting_logs(),
         "snackdrawer is serving"
     );
     match application.run_until(shutdown_signal()).await {

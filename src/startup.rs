@@ -27,9 +27,12 @@ use crate::ports::{
     AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
     StoreHealth, TokenService, UseCases, UserRepository,
 };
+use crate::telemetry::honeycomb::{self, Honeycomb};
 use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
 use crate::telemetry::request_trace::TraceSampler;
-use crate::telemetry::{self, Observed, Telemetry, TelemetryError, TraceSettings, error_chain};
+use crate::telemetry::{
+    self, Observed, OtlpSettings, Telemetry, TelemetryError, TraceSettings, error_chain,
+};
 use axum::Router;
 use axum::routing::get;
 use std::future::Future;
@@ -253,12 +256,25 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
 
 /// Logs and traces as `config` asks. Call once, inside the tokio runtime, before anything logs.
 pub fn init_telemetry(config: &Config) -> Result<Telemetry, TelemetryError> {
+    let honeycomb = config.honeycomb_api_key.clone().map(|key| Honeycomb {
+        key,
+        endpoint: Some(config.honeycomb_api_endpoint.clone())
+            .filter(|endpoint| !endpoint.is_empty())
+            .unwrap_or_else(|| honeycomb::DEFAULT_ENDPOINT.to_owned()),
+        dataset: config.honeycomb_dataset.clone(),
+    });
     telemetry::init(&TraceSettings {
         service_name: config.service_name().to_owned(),
         json_logs: config.json_logs(),
-        otlp_endpoint: config.otel_exporter_otlp_endpoint.clone(),
-        otlp_grpc: config.otel_exporter_otlp_protocol == "grpc",
-        otlp_headers: config.otel_exporter_otlp_headers.clone(),
+        otlp: OtlpSettings {
+            endpoint: config.otel_exporter_otlp_endpoint.clone(),
+            grpc: config.otel_exporter_otlp_protocol == "grpc",
+            headers: config.otel_exporter_otlp_headers.clone(),
+            certificate: config.otel_exporter_otlp_certificate.clone(),
+            honeycomb,
+            service_name: config.service_name().to_owned(),
+        },
+        export_logs: config.otel_logs_exporter == "otlp",
     })
 }
 

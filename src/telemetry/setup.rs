@@ -1,5 +1,6 @@
 //! Telemetry set-up: the OpenTelemetry tracer (exporting over OTLP only when an endpoint is
-//! configured) and the log subscriber (text on a terminal, JSON lines otherwise).
+//! configured) and the log subscriber (text on a terminal, JSON lines otherwise, and OTLP log
+//! records beside them where the spans go, unless `OTEL_LOGS_EXPORTER=none`).
 //!
 //! Every request gets a trace id, for its logs and its `x-trace-id` header, whether or not it
 //! is traced. Which requests are traced is the sampler's choice (`OTEL_TRACES_SAMPLER`,
@@ -9,16 +10,16 @@
 //! traces; inside a request that is not sampled there are no spans, for the logs either.
 
 use super::access_line::AccessLineWriter;
+use super::otlp::{self, OtlpError, OtlpSettings};
+use super::otlp_logs::{logger_provider, otlp_logs};
 use super::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
-use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
-use opentelemetry_otlp::{
-    Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
+use super::text_logs::text_logs;
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use percent_encoding::percent_decode_str;
-use std::collections::HashMap;
 use tracing::Level;
 use tracing::Metadata;
 use tracing::subscriber::Interest;
@@ -26,37 +27,31 @@ use tracing_subscriber::Registry;
 use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::layer::{self, Layered};
+use tracing_subscriber::registry::Scope;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// What the set-up needs to know, as plain values: it reads no configuration of its own
-/// (beyond the variables the OpenTelemetry SDK and `RUST_LOG` define).
+/// (beyond the variables the OpenTelemetry SDK, the OTLP specification and `RUST_LOG` define).
 #[derive(Debug, Clone)]
 pub struct TraceSettings {
-    /// `service.name` on exported spans.
+    /// `service.name` on exported spans and log records.
     pub service_name: String,
     /// JSON lines rather than text for people.
     pub json_logs: bool,
-    /// The OTLP collector; `None` exports nothing.
-    pub otlp_endpoint: Option<String>,
-    /// OTLP over gRPC rather than HTTP/protobuf.
-    pub otlp_grpc: bool,
-    /// `key=value,key2=value2`, values URL-encoded, sent with every export.
-    pub otlp_headers: Option<String>,
+    /// Where spans and log records are exported; nowhere unless an endpoint or Honeycomb is set.
+    pub otlp: OtlpSettings,
+    /// Log records are exported too, wherever spans would be (`OTEL_LOGS_EXPORTER=otlp`).
+    pub export_logs: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TelemetryError {
-    #[error("OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas")]
-    Headers,
-    #[error("cannot build the OTLP exporter")]
-    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
-}
+pub type TelemetryError = OtlpError;
 
-/// Keeps the tracer provider so shutdown can flush the spans still buffered, and the sampler
-/// the HTTP layer decides with.
+/// Keeps the tracer and logger providers so shutdown can flush what is still buffered, and the
+/// sampler the HTTP layer decides with.
 pub struct Telemetry {
     provider: SdkTracerProvider,
+    logs: Option<SdkLoggerProvider>,
     sampler: TraceSampler,
     exporting: bool,
 }
@@ -68,20 +63,29 @@ fn env(name: &str) -> Option<String> {
 /// Installs the global subscriber and tracer. Call once, inside the tokio runtime (the gRPC
 /// exporter needs it), before anything logs.
 pub fn init(settings: &TraceSettings) -> Result<Telemetry, TelemetryError> {
-    let exporter = span_exporter(settings)?;
+    let exporter = otlp::span_exporter(&settings.otlp)?;
+    let log_exporter =
+        if settings.export_logs { otlp::log_exporter(&settings.otlp)? } else { None };
     let exporting = exporter.is_some();
     let sampler = configured_sampler(exporting);
-    let provider = tracer_provider(exporter, &settings.service_name, sampler.clone());
+    let resource = resource(&settings.service_name);
+    let provider = tracer_provider(exporter, resource.clone(), sampler.clone());
+    let logs = log_exporter.map(|exporter| logger_provider(exporter, resource));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let levels = log_levels();
     let traces = trace_layer(&provider, levels.clone());
     let registry = registry(levels).with(traces);
-    if settings.json_logs {
-        registry.with(json_logs(std::io::stdout)).init();
-    } else {
-        registry.with(tracing_subscriber::fmt::layer().with_filter(log_filter())).init();
+    // Each combination its own subscriber type: with logs not exported, the subscriber is the
+    // one it was before they could be, not one with an empty layer to skip on every event.
+    match (settings.json_logs, &logs) {
+        (true, None) => registry.with(json_logs(std::io::stdout)).init(),
+        (true, Some(logs)) => registry.with(json_and_otlp_logs(std::io::stdout, logs)).init(),
+        (false, None) => registry.with(text_logs(std::io::stdout)).init(),
+        (false, Some(logs)) => {
+            registry.with(text_logs(std::io::stdout)).with(otlp_logs(logs)).init()
+        }
     }
-    Ok(Telemetry { provider, sampler, exporting })
+    Ok(Telemetry { provider, logs, sampler, exporting })
 }
 
 /// The sampler `OTEL_TRACES_SAMPLER` (`_ARG`) names, as the SDK reads it; when none is named
@@ -98,18 +102,34 @@ impl Telemetry {
         self.exporting
     }
 
+    /// Whether log records are exported over OTLP.
+    pub fn exporting_logs(&self) -> bool {
+        self.logs.is_some()
+    }
+
     /// What decides which requests are traced; the HTTP router takes it.
     pub fn sampler(&self) -> TraceSampler {
         self.sampler.clone()
     }
 
-    /// Flushes buffered spans and stops the exporter. Blocks, so it runs off the async workers.
+    /// Flushes buffered spans and log records and stops the exporters. Blocks, so it runs off
+    /// the async workers.
     pub async fn shutdown(self) {
-        let provider = self.provider;
-        match tokio::task::spawn_blocking(move || provider.shutdown()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "could not flush the last spans"),
-            Err(error) => tracing::warn!(%error, "the span flush panicked"),
+        let (provider, logs) = (self.provider, self.logs);
+        let flushed = tokio::task::spawn_blocking(move || {
+            (provider.shutdown(), logs.map(|logs| logs.shutdown()))
+        });
+        match flushed.await {
+            Ok((spans, logs)) => {
+                if let Err(error) = spans {
+                    tracing::warn!(%error, "could not flush the last spans");
+                }
+                if let Some(Err(error)) = logs {
+                    // Written after the log exporter stopped: to stdout only.
+                    tracing::warn!(%error, "could not flush the last log records");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the span and log flush panicked"),
         }
     }
 }
@@ -201,70 +221,26 @@ impl<S: tracing::Subscriber> Layer<S> for SampledRequestsOnly {
 
 /// A real SDK tracer provider with no exporter, sampling with `sampler`.
 pub fn local_tracer_provider(sampler: TraceSampler) -> SdkTracerProvider {
-    tracer_provider(None, "snackdrawer", sampler)
+    tracer_provider(None, resource("snackdrawer"), sampler)
 }
 
-fn log_filter() -> EnvFilter {
+/// What spans and log records say about the process: its `service.name`, and what
+/// `OTEL_RESOURCE_ATTRIBUTES` adds (the SDK reads it).
+fn resource(service_name: &str) -> Resource {
+    Resource::builder().with_service_name(service_name.to_owned()).build()
+}
+
+pub(super) fn log_filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
-}
-
-/// Tracing export is on exactly when an OTLP endpoint is configured. The exporter reads the
-/// timeout, compression and signal-specific (`OTEL_EXPORTER_OTLP_TRACES_*`) variables itself.
-fn span_exporter(settings: &TraceSettings) -> Result<Option<SpanExporter>, TelemetryError> {
-    let traces_endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let endpoint = settings.otlp_endpoint.as_deref().filter(|e| !e.is_empty());
-    if endpoint.is_none() && traces_endpoint.is_none() {
-        return Ok(None);
-    }
-    let headers = parse_headers(settings.otlp_headers.as_deref().unwrap_or(""))?;
-    let exporter = if settings.otlp_grpc {
-        let headers =
-            axum::http::HeaderMap::try_from(&headers).map_err(|_| TelemetryError::Headers)?;
-        let mut builder = SpanExporter::builder()
-            .with_tonic()
-            .with_metadata(tonic::metadata::MetadataMap::from_headers(headers));
-        if let (Some(endpoint), None) = (endpoint, &traces_endpoint) {
-            builder = builder.with_endpoint(endpoint);
-        }
-        builder.build()
-    } else {
-        let mut builder = SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_headers(headers);
-        // The generic endpoint names the collector; traces go to its /v1/traces path.
-        if let (Some(endpoint), None) = (endpoint, &traces_endpoint) {
-            builder =
-                builder.with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')));
-        }
-        builder.build()
-    };
-    exporter.map(Some).map_err(TelemetryError::Exporter)
-}
-
-/// `key=value,key2=value2`, values URL-encoded, as the OpenTelemetry specification writes them.
-fn parse_headers(raw: &str) -> Result<HashMap<String, String>, TelemetryError> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').ok_or(TelemetryError::Headers)?;
-            let value = percent_decode_str(value.trim())
-                .decode_utf8()
-                .map_err(|_| TelemetryError::Headers)?;
-            Ok((key.trim().to_owned(), value.into_owned()))
-        })
-        .collect()
 }
 
 /// The SDK reads `OTEL_RESOURCE_ATTRIBUTES` itself. The sampler is the one requests are
 /// decided with, and the id generator gives a request's root span its decided trace id.
 fn tracer_provider(
     exporter: Option<SpanExporter>,
-    service_name: &str,
+    resource: Resource,
     sampler: TraceSampler,
 ) -> SdkTracerProvider {
-    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(sampler)
@@ -287,6 +263,27 @@ where
     W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Clone + Send + Sync + 'static,
 {
     let access_lines = AccessLineWriter::new(make_writer.clone());
+    json_lines(make_writer).and_then(access_lines).with_filter(log_filter())
+}
+
+/// JSON lines to `make_writer` as `json_logs` writes them, and the same lines as OTLP log
+/// records to `provider`. Without the access line's writer: the OTLP layer needs every access
+/// line as an event, so with logs exported the JSON layer writes them all.
+pub fn json_and_otlp_logs<S, W>(make_writer: W, provider: &SdkLoggerProvider) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'lookup> tracing_subscriber::registry::LookupSpan<'lookup>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Clone + Send + Sync + 'static,
+{
+    json_lines(make_writer).with_filter(log_filter()).and_then(otlp_logs(provider))
+}
+
+/// The JSON log layer alone, unfiltered. Without the access line's writer beside it, every
+/// access line is a tracing event, which other layers (OTLP logs) see too.
+fn json_lines<S, W>(make_writer: W) -> json_subscriber::JsonLayer<S, W>
+where
+    S: tracing::Subscriber + for<'lookup> tracing_subscriber::registry::LookupSpan<'lookup>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Clone + Send + Sync + 'static,
+{
     let mut layer = json_subscriber::JsonLayer::new(make_writer);
     layer.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
     layer.with_level("level");
@@ -294,26 +291,34 @@ where
     layer.with_flattened_event();
     layer.with_current_span("span");
     layer.add_multiple_dynamic_fields(|event, ctx, writer| {
-        // The nearest span that is an OpenTelemetry span, if the request is traced.
-        let traced = ctx.event_scope(event).and_then(|mut spans| {
-            spans.find_map(|span| {
-                let extensions = span.extensions();
-                let otel = extensions.get::<tracing_opentelemetry::OtelData>()?;
-                // A span continuing a remote trace takes its trace id from the parent context.
-                let trace_id = match otel.parent_cx.span().span_context().trace_id() {
-                    TraceId::INVALID => otel.builder.trace_id?,
-                    remote => remote,
-                };
-                Some((trace_id, otel.builder.span_id?))
-            })
-        });
-        let request = || RequestTrace::current().map(|trace| (trace.trace_id, trace.span_id));
-        if let Some((trace_id, span_id)) = traced.or_else(request) {
+        if let Some((trace_id, span_id)) = line_ids(ctx.event_scope(event)) {
             let _ = writer.write_field("trace_id", trace_id.to_string());
             let _ = writer.write_field("span_id", span_id.to_string());
         }
     });
-    layer.and_then(access_lines).with_filter(log_filter())
+    layer
+}
+
+/// The trace and span ids of a log line whose spans (innermost first) are `spans`: those of
+/// the nearest OpenTelemetry span if the request is traced, the request's own otherwise; none
+/// outside a request.
+pub(super) fn line_ids<'a, R>(spans: Option<Scope<'a, R>>) -> Option<(TraceId, SpanId)>
+where
+    R: tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let traced = spans.and_then(|mut spans| {
+        spans.find_map(|span| {
+            let extensions = span.extensions();
+            let otel = extensions.get::<tracing_opentelemetry::OtelData>()?;
+            // A span continuing a remote trace takes its trace id from the parent context.
+            let trace_id = match otel.parent_cx.span().span_context().trace_id() {
+                TraceId::INVALID => otel.builder.trace_id?,
+                remote => remote,
+            };
+            Some((trace_id, otel.builder.span_id?))
+        })
+    });
+    traced.or_else(|| RequestTrace::current().map(|trace| (trace.trace_id, trace.span_id)))
 }
 
 /// "outer: inner: innermost", so one log field shows an error down to its root cause.
@@ -326,18 +331,4 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_are_pairs_with_url_encoded_values() {
-        let headers = parse_headers("x-honeycomb-team=abc, authorization=Bearer%20t0k").unwrap();
-        assert_eq!(headers["x-honeycomb-team"], "abc");
-        assert_eq!(headers["authorization"], "Bearer t0k");
-        assert!(parse_headers("").unwrap().is_empty());
-        assert!(parse_headers("no-equals-sign").is_err());
-    }
 }

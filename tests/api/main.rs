@@ -13,6 +13,8 @@ mod fault_binary;
 mod faults;
 mod layering;
 mod logins;
+mod otlp_export;
+mod otlp_receiver;
 mod persistence;
 mod races;
 mod read_cache;
