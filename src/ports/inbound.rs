@@ -10,8 +10,8 @@
 
 use super::{AuthError, BoxError};
 use crate::domain::{
-    AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, FullList, Password, Snack, SnackId,
-    SnackName, User, UserId, Username, ValidationError,
+    AccessToken, Drawer, DrawerId, DrawerName, DrawerWithContents, FullList, Password, Snack,
+    SnackId, SnackName, User, UserId, Username, ValidationError,
 };
 use std::future::Future;
 
