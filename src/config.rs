@@ -163,19 +163,19 @@ pub struct Config {
 
     /// Most snacks the catalogue may hold; adding one more answers 409.
     #[arg(long, env = "SNACKDRAWER_MAX_CATALOGUE_SNACKS",
-          default_value_t = ListLimits::DEFAULT.catalogue,
+          default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
     pub max_catalogue_snacks: u32,
 
     /// Most drawers one user may have; creating one more answers 409.
     #[arg(long, env = "SNACKDRAWER_MAX_DRAWERS_PER_USER",
-          default_value_t = ListLimits::DEFAULT.drawers_per_user,
+          default_value_t = 1_000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
     pub max_drawers_per_user: u32,
 
     /// Most snacks one drawer may hold; putting one more in answers 409.
     #[arg(long, env = "SNACKDRAWER_MAX_SNACKS_PER_DRAWER",
-          default_value_t = ListLimits::DEFAULT.snacks_per_drawer,
+          default_value_t = 1_000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
     pub max_snacks_per_drawer: u32,
 
@@ -578,15 +578,6 @@ impl Config {
         self.cache_ttl.unwrap_or(default)
     }
 
-    /// How long each list may grow.
-    pub fn list_limits(&self) -> ListLimits {
-        ListLimits {
-            catalogue: self.max_catalogue_snacks,
-            drawers_per_user: self.max_drawers_per_user,
-            snacks_per_drawer: self.max_snacks_per_drawer,
-        }
-    }
-
     pub fn hash_workers(&self) -> usize {
         /// Hashing memory, not cores, is what a default must bound (see --hash-workers).
         const MOST_DEFAULT_HASH_WORKERS: usize = 2;
@@ -722,10 +713,16 @@ mod tests {
     }
 
     #[test]
-    fn list_limits_default_to_the_domain_s_and_refuse_zero() {
-        assert_eq!(parse(&["snackdrawer"]).unwrap().list_limits(), ListLimits::DEFAULT);
+    fn list_limits_have_documented_defaults_and_refuse_zero() {
+        let config = parse(&["snackdrawer"]).unwrap();
+        let limits = (
+            config.max_catalogue_snacks,
+            config.max_drawers_per_user,
+            config.max_snacks_per_drawer,
+        );
+        assert_eq!(limits, (10_000, 1_000, 1_000));
         let set = parse(&["snackdrawer", "--max-catalogue-snacks", "50"]).unwrap();
-        assert_eq!(set.list_limits().catalogue, 50);
+        assert_eq!(set.max_catalogue_snacks, 50);
         assert!(parse(&["snackdrawer", "--max-drawers-per-user", "0"]).is_err());
     }
 

@@ -13,6 +13,7 @@ use crate::app::{Bounds, Ports, Snackdrawer};
 use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{Config, FaultSettings, StoreUrl};
+use crate::domain::ListLimits;
 pub use crate::inbound::http::server::Stopped;
 use crate::inbound::http::server::{self, ConnectionLimits};
 use crate::inbound::http::{self, AddressLimits};
@@ -208,7 +209,11 @@ fn bounds(config: &Config) -> Bounds {
         burst: config.write_burst_per_user,
     };
     Bounds {
-        lists: config.list_limits(),
+        lists: ListLimits {
+            catalogue: config.max_catalogue_snacks,
+            drawers_per_user: config.max_drawers_per_user,
+            snacks_per_drawer: config.max_snacks_per_drawer,
+        },
         write_rate: PerUserBuckets::new(rate).map(|buckets| Arc::new(buckets) as _),
     }
 }

@@ -6,9 +6,7 @@
 //! missing one.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{
-    Drawer, DrawerId, DrawerName, DrawerWithContents, FullList, SnackId, UserId,
-};
+use crate::domain::{Drawer, DrawerId, DrawerName, DrawerWithContents, FullList, SnackId, UserId};
 use crate::ports::{AppError, Drawers, StoreError};
 
 impl Drawers for Snackdrawer {

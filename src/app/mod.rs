@@ -62,16 +62,23 @@ pub struct Snackdrawer {
 
 /// What keeps one user's writes from growing without bound: how long each list may grow, and
 /// how fast a user may write (`None`: as fast as they like).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Bounds {
     pub lists: ListLimits,
     pub write_rate: Option<Arc<dyn WriteRate>>,
 }
 
+impl Bounds {
+    /// No limits and no rate.
+    pub fn none() -> Self {
+        Self { lists: ListLimits::UNBOUNDED, write_rate: None }
+    }
+}
+
 impl Snackdrawer {
-    /// The use cases with the default list limits and no write rate.
+    /// The use cases without list limits or write rate.
     pub fn new(ports: Ports) -> Self {
-        Self::bounded(ports, Bounds::default())
+        Self::bounded(ports, Bounds::none())
     }
 
     pub fn bounded(ports: Ports, bounds: Bounds) -> Self {

@@ -19,15 +19,10 @@ pub struct ListLimits {
 }
 
 impl ListLimits {
-    /// Far above what anyone snacking meets, low enough that a full list stays cheap to send.
-    pub const DEFAULT: Self =
-        Self { catalogue: 10_000, drawers_per_user: 1_000, snacks_per_drawer: 1_000 };
-}
-
-impl Default for ListLimits {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
+    /// No limit anything can meet: for tests and benchmarks of everything else. The service's
+    /// defaults are its settings'.
+    pub const UNBOUNDED: Self =
+        Self { catalogue: u32::MAX, drawers_per_user: u32::MAX, snacks_per_drawer: u32::MAX };
 }
 
 /// A list that holds as much as its limit allows, so a write that would lengthen it is refused.
@@ -42,10 +37,9 @@ pub enum FullList {
 impl fmt::Display for FullList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Catalogue { limit } => write!(
-                f,
-                "catalogue limit reached: the catalogue may hold at most {limit} snacks"
-            ),
+            Self::Catalogue { limit } => {
+                write!(f, "catalogue limit reached: the catalogue may hold at most {limit} snacks")
+            }
             Self::Drawers { limit } => {
                 write!(f, "drawer limit reached: a user may have at most {limit} drawers")
             }

@@ -257,7 +257,8 @@ async fn adding_names_what_is_wrong(kind: StoreKind) {
     let ann = user(&ports, "ann").await;
     let chips = snacks(&ports, &["chips"]).await[0];
     let drawer = ports.drawers.create(ann, &drawer_name("desk"), NO_LIMIT).await.unwrap().id;
-    let missing_drawer = ports.drawers.add_snack(DrawerId::new(999).unwrap(), chips, NO_LIMIT).await;
+    let missing_drawer =
+        ports.drawers.add_snack(DrawerId::new(999).unwrap(), chips, NO_LIMIT).await;
     assert!(matches!(missing_drawer, Err(StoreError::MissingDrawer)), "{missing_drawer:?}");
     let missing_snack = ports.drawers.add_snack(drawer, snack_id(999), NO_LIMIT).await;
     assert!(matches!(missing_snack, Err(StoreError::MissingSnack)), "{missing_snack:?}");
@@ -315,14 +316,16 @@ async fn reading_a_drawer_costs_a_fixed_number_of_queries(kind: StoreKind) {
         .id;
     let mut statements_per_read = Vec::new();
     for size in [1, 20] {
-        let drawer = DrawerRepository::create(&store, ann, &drawer_name(&format!("d{size}")), NO_LIMIT)
-            .await
-            .unwrap()
-            .id;
-        for n in 0..size {
-            let snack = SnackRepository::create(&store, &snack_name(&format!("s{size}-{n}")), NO_LIMIT)
+        let drawer =
+            DrawerRepository::create(&store, ann, &drawer_name(&format!("d{size}")), NO_LIMIT)
                 .await
-                .unwrap();
+                .unwrap()
+                .id;
+        for n in 0..size {
+            let snack =
+                SnackRepository::create(&store, &snack_name(&format!("s{size}-{n}")), NO_LIMIT)
+                    .await
+                    .unwrap();
             store.add_snack(drawer, snack.id, NO_LIMIT).await.unwrap();
         }
         let before = statements.load(Ordering::Relaxed);

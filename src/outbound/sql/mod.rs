@@ -476,11 +476,8 @@ impl SnackRepository for SqlStore {
                  WHERE (SELECT count(*) FROM snacks) < $2 RETURNING id, name",
                 [name.as_str().into(), i64::from(at_most).into()],
             );
-            let row = snacks::Entity::find()
-                .from_raw_sql(insert)
-                .one(db)
-                .await
-                .map_err(duplicate_or)?;
+            let row =
+                snacks::Entity::find().from_raw_sql(insert).one(db).await.map_err(duplicate_or)?;
             to_snack(row.ok_or(StoreError::Full)?)
         })
         .await
@@ -517,11 +514,8 @@ impl DrawerRepository for SqlStore {
                  RETURNING id, owner_id, name",
                 [owner.get().into(), name.as_str().into(), i64::from(at_most).into()],
             );
-            let row = drawers::Entity::find()
-                .from_raw_sql(insert)
-                .one(db)
-                .await
-                .map_err(duplicate_or)?;
+            let row =
+                drawers::Entity::find().from_raw_sql(insert).one(db).await.map_err(duplicate_or)?;
             to_drawer(row.ok_or(StoreError::Full)?)
         })
         .await

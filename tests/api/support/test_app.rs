@@ -52,7 +52,7 @@ impl Deref for TestApp {
 impl TestApp {
     /// A fresh, empty store of the given kind: no users, no snacks.
     pub async fn new(store: StoreKind) -> Self {
-        Self::bounded(store, Bounds::default()).await
+        Self::bounded(store, Bounds::none()).await
     }
 
     /// As `new`, with the list limits and write rate of `bounds`.
