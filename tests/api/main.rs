@@ -9,6 +9,7 @@ mod access_log;
 mod binary;
 mod connections;
 mod contract;
+mod disk_full;
 mod fault_binary;
 mod faults;
 mod layering;

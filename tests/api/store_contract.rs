@@ -436,6 +436,99 @@ async fn racing_writers_do_not_pass_a_limit(kind: StoreKind) {
     assert_eq!(contents(&ports, desk).await.len(), filled);
 }
 
+/// Makes every later commit that writes a user, snack, drawer or drawer content fail: each such
+/// write also adds a row whose foreign key is checked only at commit, and is dangling.
+async fn make_commits_fail(kind: StoreKind, url: &str) {
+    let blocker = "CREATE TABLE commit_blocker \
+         (snack_id BIGINT REFERENCES snacks (id) DEFERRABLE INITIALLY DEFERRED)";
+    let mut statements = vec![blocker.to_owned()];
+    let watched = [
+        ("users", "INSERT"),
+        ("snacks", "INSERT"),
+        ("drawers", "INSERT"),
+        ("drawers", "DELETE"),
+        ("drawer_snacks", "INSERT"),
+        ("drawer_snacks", "DELETE"),
+    ];
+    if kind == StoreKind::Postgres {
+        statements.push(
+            "CREATE FUNCTION block_commit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN INSERT INTO commit_blocker VALUES (-1); RETURN NULL; END $$"
+                .to_owned(),
+        );
+    }
+    for (table, event) in watched {
+        statements.push(match kind {
+            StoreKind::Postgres => format!(
+                "CREATE TRIGGER block_{table}_{event} AFTER {event} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION block_commit()"
+            ),
+            _ => format!(
+                "CREATE TRIGGER block_{table}_{event} AFTER {event} ON {table} \
+                 BEGIN INSERT INTO commit_blocker VALUES (-1); END"
+            ),
+        });
+    }
+    let db = Database::connect(url).await.unwrap();
+    for statement in statements {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+    db.close().await.unwrap();
+}
+
+/// How many rows each table holds, read beside the store.
+async fn row_counts(url: &str) -> Vec<i64> {
+    let db = Database::connect(url).await.unwrap();
+    let mut counts = Vec::new();
+    for table in ["users", "snacks", "drawers", "drawer_snacks"] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql));
+        counts.push(row.await.unwrap().unwrap().try_get::<i64>("", "n").unwrap());
+    }
+    db.close().await.unwrap();
+    counts
+}
+
+/// A write whose commit fails is never a success: every write method, on a database that
+/// refuses every commit (a full disk does that at commit time too).
+async fn a_failed_commit_is_never_a_success(kind: StoreKind) {
+    let (store, guard) = fresh_sql_store(kind).await;
+    let url = guard.url().unwrap();
+    let ann = UserRepository::create(&store, &username("ann"), &PasswordHash::new("$h"))
+        .await
+        .unwrap()
+        .id;
+    let apple = SnackRepository::create(&store, &snack_name("apple"), NO_LIMIT).await.unwrap().id;
+    let empty = DrawerRepository::create(&store, ann, &drawer_name("empty"), NO_LIMIT).await.unwrap().id;
+    let full = DrawerRepository::create(&store, ann, &drawer_name("full"), NO_LIMIT).await.unwrap().id;
+    store.add_snack(full, apple, NO_LIMIT).await.unwrap();
+    let counts = row_counts(&url).await;
+
+    make_commits_fail(kind, &url).await;
+    let bob = UserRepository::create(&store, &username("bob"), &PasswordHash::new("$h")).await;
+    assert!(bob.is_err(), "a user acknowledged but not stored: {bob:?}");
+    let pear = SnackRepository::create(&store, &snack_name("pear"), NO_LIMIT).await;
+    assert!(pear.is_err(), "a snack acknowledged but not stored: {pear:?}");
+    let attic = DrawerRepository::create(&store, ann, &drawer_name("attic"), NO_LIMIT).await;
+    assert!(attic.is_err(), "a drawer acknowledged but not stored: {attic:?}");
+    assert!(store.add_snack(empty, apple, NO_LIMIT).await.is_err(), "an addition not stored");
+    assert!(store.remove_snack(full, apple).await.is_err(), "a removal not stored");
+    assert!(store.delete(full).await.is_err(), "a deletion not stored");
+    assert_eq!(row_counts(&url).await, counts, "nothing changed");
+}
+
+#[tokio::test]
+async fn sqlite_a_failed_commit_is_never_a_success() {
+    a_failed_commit_is_never_a_success(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_failed_commit_is_never_a_success() {
+    if postgres_enabled() {
+        a_failed_commit_is_never_a_success(StoreKind::Postgres).await;
+    }
+}
+
 async fn a_fresh_store_is_healthy(kind: StoreKind) {
     let (ports, _guard) = store(kind).await;
     ports.store_health.ping().await.unwrap();

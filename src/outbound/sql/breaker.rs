@@ -7,8 +7,12 @@
 //! is the database known to be down: the breaker opens, and a new probe starts every
 //! `probe_interval` until one gets through, which closes the breaker again.
 //! (docs/decisions/0008-breaker-in-the-sql-adapter.md says why this lives in the adapter.)
+//!
+//! The same machinery, watching for a full disk instead, guards writes alone (the write gate):
+//! a database whose storage is full still answers reads, so only writes are refused, and its
+//! probe is a small write.
 
-use super::errors::Outage;
+use super::errors::{Full, Outage};
 use crate::ports::StoreError;
 use std::error::Error;
 use std::future::Future;
@@ -30,30 +34,46 @@ pub(super) struct BreakerTiming {
     pub probe_timeout: Duration,
 }
 
+/// What a breaker watches for.
+pub(super) enum Watch {
+    /// The database cannot be reached, or is not ours: every call is refused while it lasts.
+    Outages,
+    /// The database's storage is full: writes are refused while it lasts. `place` names the
+    /// database in the log (the SQLite file, or PostgreSQL's database).
+    FullStorage { place: String },
+}
+
 pub(super) struct Breaker {
     state: AtomicU8,
     timing: BreakerTiming,
+    watch: Watch,
 }
 
 impl Breaker {
-    pub(super) fn new(timing: BreakerTiming) -> Self {
-        Self { state: AtomicU8::new(CLOSED), timing }
+    pub(super) fn new(timing: BreakerTiming, watch: Watch) -> Self {
+        Self { state: AtomicU8::new(CLOSED), timing, watch }
     }
 
-    /// Refuses a call while the database is known to be down.
+    /// Refuses a call while the database is known to be down (or full).
     pub(super) fn admit(&self) -> Result<(), StoreError> {
-        if self.state.load(Ordering::Acquire) == OPEN {
-            Err(Outage::KnownDown.into())
-        } else {
-            Ok(())
+        if self.state.load(Ordering::Acquire) != OPEN {
+            return Ok(());
         }
+        Err(match &self.watch {
+            Watch::Outages => Outage::KnownDown.into(),
+            Watch::FullStorage { place } => Full::KnownFull(place.clone()).into(),
+        })
     }
 
-    /// Whether a call's outcome makes the database suspect: an outage, with no probe running
-    /// yet. The caller then runs `probe_until_up`.
+    /// Whether a call's outcome makes the database suspect: a failure of the kind watched
+    /// for, with no probe running yet. The caller then runs `probe_until_up`.
     pub(super) fn suspects<T>(&self, outcome: &Result<T, StoreError>) -> bool {
         let Err(StoreError::Unavailable(cause)) = outcome else { return false };
-        cause.is::<Outage>()
+        let watched = match self.watch {
+            Watch::Outages => cause.is::<Outage>(),
+            Watch::FullStorage { .. } => cause.is::<Full>(),
+        };
+        watched
             && self
                 .state
                 .compare_exchange(CLOSED, CHECKING, Ordering::AcqRel, Ordering::Acquire)
@@ -85,34 +105,43 @@ impl Breaker {
                         Err(_) => Outage::NoAnswer(timeout).into(),
                     };
                     if self.state.swap(OPEN, Ordering::AcqRel) != OPEN {
-                        log_down(&failure);
+                        self.log_open(&failure);
                     }
                 }
             }
         }
         if self.state.swap(CLOSED, Ordering::AcqRel) == OPEN {
-            tracing::info!("the database answers again: serving normally");
+            match &self.watch {
+                Watch::Outages => tracing::info!("the database answers again: serving normally"),
+                Watch::FullStorage { place } => {
+                    tracing::info!("{place} takes writes again: serving normally")
+                }
+            }
         }
         // Dropping `probes` abandons those still waiting.
+    }
+
+    /// One line when the breaker opens: an error when it takes an operator to fix (a full
+    /// disk, a moved file, a wrong database), a warning for an outage that may pass by itself.
+    fn log_open(&self, failure: &StoreError) {
+        let chain = std::iter::successors(failure.source(), |&cause| cause.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        let misconfigured = failure
+            .source()
+            .and_then(|cause| cause.downcast_ref::<Outage>())
+            .is_some_and(Outage::is_misconfiguration);
+        match &self.watch {
+            Watch::FullStorage { place } => tracing::error!(
+                error = %chain,
+                "{place} is full (disk full): writes answer 503 and readiness fails until a \
+                 test write gets through"
+            ),
+            Watch::Outages if misconfigured => tracing::error!(error = %chain, "{DOWN}"),
+            Watch::Outages => tracing::warn!(error = %chain, "{DOWN}"),
+        }
     }
 }
 
 const DOWN: &str = "the database is down: answering 503 at once until a probe gets through";
-
-/// One line when the breaker opens: an error when it takes an operator to fix, a warning for
-/// an outage that may pass by itself.
-fn log_down(failure: &StoreError) {
-    let misconfigured = failure
-        .source()
-        .and_then(|cause| cause.downcast_ref::<Outage>())
-        .is_some_and(Outage::is_misconfiguration);
-    let chain = std::iter::successors(failure.source(), |&cause| cause.source())
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ");
-    if misconfigured {
-        tracing::error!(error = %chain, "{DOWN}");
-    } else {
-        tracing::warn!(error = %chain, "{DOWN}");
-    }
-}

@@ -4,7 +4,9 @@
 //! way `Duplicate` and `Missing*` are found out. Anything that says "the database cannot be
 //! reached, or is not ours" is an `Outage`: `Unavailable` (503, retry later), and a reason for
 //! the breaker to probe. A busy or saturated database that still answers is `Unavailable`
-//! without being an outage. The rest is `Internal`.
+//! without being an outage. Storage that is `Full` (a full disk) is `Unavailable` too, for
+//! writes only: reads still work, so it is no outage, and the write gate probes instead. The
+//! rest is `Internal`.
 
 use crate::ports::StoreError;
 use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
@@ -38,6 +40,23 @@ pub(super) enum Outage {
     KnownDown,
 }
 
+/// The database's storage is full: it still answers reads but cannot store a write. The cause
+/// inside `StoreError::Unavailable` that makes the write gate probe with a small write, and,
+/// while that fails, refuse writes at once.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Full {
+    #[error("the database's storage is full (disk full): the write was not stored")]
+    Storage(#[source] DbErr),
+    #[error("{0} is full (disk full): writes are refused until a test write gets through")]
+    KnownFull(String),
+}
+
+impl From<Full> for StoreError {
+    fn from(full: Full) -> Self {
+        Self::Unavailable(full.into())
+    }
+}
+
 impl Outage {
     /// Whether it takes an operator to fix (a file moved, a wrong database), rather than
     /// the database coming back by itself: such outages are logged as errors.
@@ -66,6 +85,8 @@ pub(super) fn store_error(error: DbErr) -> StoreError {
         Outage::Unreachable(error).into()
     } else if is_missing_table(&error) {
         Outage::NotOurs(error).into()
+    } else if is_storage_full(&error) {
+        Full::Storage(error).into()
     } else if is_transient(&error) {
         StoreError::Unavailable(error.into())
     } else {
@@ -123,6 +144,12 @@ fn is_transient(error: &DbErr) -> bool {
     database_code(error).is_some_and(|code| {
         matches!(code.as_str(), "53300" | "57014" | "5" | "6" | "261" | "262" | "517")
     })
+}
+
+/// SQLite: `SQLITE_FULL` (13), a full disk or the file's page cap. PostgreSQL: `disk_full`
+/// (53100).
+fn is_storage_full(error: &DbErr) -> bool {
+    database_code(error).is_some_and(|code| matches!(code.as_str(), "13" | "53100"))
 }
 
 /// A table of the schema is missing: the database answering is not the one migrated.

@@ -64,6 +64,10 @@ impl DatabaseFile {
         Ok(Self { path, identity })
     }
 
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Fails with `FileGone` unless the file at the path is the one opened.
     pub(super) fn check(&self) -> Result<(), Outage> {
         match identity_at(&self.path) {

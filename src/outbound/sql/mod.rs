@@ -14,6 +14,12 @@
 //! Every call is bounded (acquiring a connection plus the statement timeout), and goes through
 //! the `breaker`, which refuses calls at once while the database is known to be down.
 //!
+//! A write is acknowledged only once the database has stored it: an inserted row is believed
+//! only after its statement, commit included, has run to its end (`insert_returning`). When
+//! the database's storage is full, writes answer `Unavailable` and go through a second
+//! breaker, the write gate, which refuses them at once, and fails readiness, until a small
+//! test write gets through; reads go on meanwhile.
+//!
 //! The reads every request repeats are kept for a moment (`cache`); a kept read is answered
 //! before any of that, so it is served for its keep time even while the database is down or
 //! its SQLite file has gone.
@@ -33,7 +39,7 @@ use crate::ports::{
     BoxError, DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
 use async_trait::async_trait;
-use breaker::{Breaker, BreakerTiming};
+use breaker::{Breaker, BreakerTiming, Watch};
 use cache::{Items, Kept};
 use entities::{drawer_snacks, drawers, snacks, users};
 use errors::{Failure, Outage, classify, store_error};
@@ -41,9 +47,9 @@ use file::DatabaseFile;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, RelationTrait, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, RelationTrait, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
@@ -79,6 +85,8 @@ struct Shared {
     /// not ready, though the calls that prepare it go through.
     open_for_traffic: AtomicBool,
     breaker: Arc<Breaker>,
+    /// The write gate: refuses writes while the database's storage is full.
+    writes: Arc<Breaker>,
     /// The longest a call may take before it answers `Unavailable`.
     call_limit: Duration,
     /// How the probe connects: the pool's options, for one fresh connection.
@@ -139,10 +147,15 @@ impl SqlStore {
             probe_interval: pool.probe_interval,
             probe_timeout: pool.acquire_timeout,
         };
+        let place = match &file {
+            Some(file) => format!("the database file {}", file.path().display()),
+            None => "the PostgreSQL database".to_owned(),
+        };
         let shared = Shared {
             migrated: AtomicBool::new(false),
             open_for_traffic: AtomicBool::new(false),
-            breaker: Arc::new(Breaker::new(timing)),
+            breaker: Arc::new(Breaker::new(timing, Watch::Outages)),
+            writes: Arc::new(Breaker::new(timing, Watch::FullStorage { place })),
             call_limit: pool.acquire_timeout + pool.statement_timeout,
             probe_options: options,
             file,
@@ -233,6 +246,25 @@ impl SqlStore {
         outcome
     }
 
+    /// Runs one write: as `guarded`, and also refused at once while the database's storage is
+    /// known to be full; a write that finds it full is a reason to try a small write.
+    async fn guarded_write<T>(
+        &self,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let gate = &self.shared.writes;
+        gate.admit()?;
+        let outcome = self.guarded(write).await;
+        if gate.suspects(&outcome) {
+            let (shared, db) = (self.shared.clone(), self.db.clone());
+            tokio::spawn(gate.clone().probe_until_up(move || {
+                let (shared, db) = (shared.clone(), db.clone());
+                async move { shared.try_a_write(&db).await }
+            }));
+        }
+        outcome
+    }
+
     /// A read answered from `kept` when a fresh copy is there and `freshness` allows it, and
     /// otherwise by `read`, whose finding is kept (a finding of nothing only so that no earlier
     /// copy is answered after it).
@@ -265,7 +297,7 @@ impl SqlStore {
         write: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let _forgetting = kept.forgetting(key);
-        self.guarded(write).await
+        self.guarded_write(write).await
     }
 
     /// A write that adds a row to what `kept` holds copies of: after a reset of the database
@@ -277,7 +309,7 @@ impl SqlStore {
         create: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let _forgetting = kept.forgetting_all();
-        self.guarded(create).await
+        self.guarded_write(create).await
     }
 }
 
@@ -293,6 +325,44 @@ impl Shared {
         db.close().await.ok();
         ours
     }
+
+    /// Whether a write can be stored: a row put in and taken out again in one transaction,
+    /// whose commit needs room like any write's and leaves nothing behind. Through the pool,
+    /// whose connections already hold what SQLite needs beside the file (a fresh one may
+    /// not get that much room on a full disk).
+    async fn try_a_write(&self, db: &DatabaseConnection) -> Result<(), StoreError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        let transaction = db.begin().await.map_err(store_error)?;
+        transaction.execute_unprepared(TEST_WRITE).await.map_err(store_error)?;
+        transaction.commit().await.map_err(store_error)
+    }
+}
+
+/// The write gate's test write, in the migrations' own table so that it touches no data.
+const TEST_WRITE: &str = "INSERT INTO seaql_migrations (version, applied_at) \
+     VALUES ('snackdrawer write test', 0); \
+     DELETE FROM seaql_migrations WHERE version = 'snackdrawer write test'";
+
+/// Inserts one row and returns it as stored. The row is believed only once its statement has
+/// run to its end: outside a transaction SQLite commits an `INSERT … RETURNING` at its last
+/// step, after handing out the row, and sea-orm's `insert` takes the first row and lets sqlx
+/// reset the statement, which drops that step's error: a commit that failed (a full disk) was
+/// acknowledged with a row never stored. Asking for every row runs the statement to its end.
+async fn insert_returning<A>(
+    row: A,
+    db: &DatabaseConnection,
+) -> Result<<A::Entity as EntityTrait>::Model, sea_orm::DbErr>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let stored = <A::Entity as EntityTrait>::insert_many([row]).exec_with_returning(db).await?;
+    stored
+        .into_iter()
+        .next()
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("the insert returned no row".to_owned()))
 }
 
 /// Rows hold what the database accepted through the same domain types, so a value that no
@@ -328,7 +398,8 @@ fn to_drawer(row: drawers::Model) -> Result<Drawer, StoreError> {
 /// < limit`), so the count and the insert are one statement: SQLite runs one writer at a time
 /// and never passes the limit; PostgreSQL counts in the statement's snapshot, so writers racing
 /// at the limit can pass it by fewer than the statements running at once (the pools' sizes).
-/// Parameters are `$n`, which both backends read.
+/// Parameters are `$n`, which both backends read. Its rows are read with `all`, never `one`,
+/// so the statement runs to its end (see `insert_returning`).
 fn bounded<const N: usize>(
     db: &DatabaseConnection,
     sql: &str,
@@ -384,6 +455,8 @@ impl StoreHealth for SqlStore {
         if !self.shared.open_for_traffic.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("the database is still being prepared".into()));
         }
+        // Not ready while writes cannot be stored, though reads still work.
+        self.shared.writes.admit()?;
         self.guarded(async {
             self.db()?.execute_unprepared(OURS).await.map(drop).map_err(store_error)
         })
@@ -400,10 +473,8 @@ impl UserRepository for SqlStore {
                 password_hash: Set(hash.expose().to_owned()),
                 user_key: Set(UserKey::from_random_bits(rand::random()).as_str().to_owned()),
                 ..Default::default()
-            }
-            .insert(self.db()?)
-            .await
-            .map_err(duplicate_or)?;
+            };
+            let row = insert_returning(row, self.db()?).await.map_err(duplicate_or)?;
             to_user(&row)
         })
         .await
@@ -477,8 +548,8 @@ impl SnackRepository for SqlStore {
                 [name.as_str().into(), i64::from(at_most).into()],
             );
             let row =
-                snacks::Entity::find().from_raw_sql(insert).one(db).await.map_err(duplicate_or)?;
-            to_snack(row.ok_or(StoreError::Full)?)
+                snacks::Entity::find().from_raw_sql(insert).all(db).await.map_err(duplicate_or)?;
+            to_snack(row.into_iter().next().ok_or(StoreError::Full)?)
         })
         .await
     }
@@ -515,8 +586,8 @@ impl DrawerRepository for SqlStore {
                 [owner.get().into(), name.as_str().into(), i64::from(at_most).into()],
             );
             let row =
-                drawers::Entity::find().from_raw_sql(insert).one(db).await.map_err(duplicate_or)?;
-            to_drawer(row.ok_or(StoreError::Full)?)
+                drawers::Entity::find().from_raw_sql(insert).all(db).await.map_err(duplicate_or)?;
+            to_drawer(row.into_iter().next().ok_or(StoreError::Full)?)
         })
         .await
     }
