@@ -48,7 +48,7 @@ use opentelemetry_sdk::trace::Sampler;
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::chaos::FaultInjector;
 use snackdrawer::chaos::lazy::LazySettings;
-use snackdrawer::domain::{DrawerName, Password, SnackId, Username};
+use snackdrawer::domain::{ClientAddress, DrawerName, Password, SnackId, Username};
 use snackdrawer::inbound::http::{AddressLimits, ROUTES, router};
 use snackdrawer::outbound::clock::SystemClock;
 use snackdrawer::outbound::jwt::JwtTokens;
@@ -160,7 +160,10 @@ async fn prepared(
         .register(Username::parse("bench").unwrap(), Password::parse("pw").unwrap())
         .await
         .unwrap();
-    let token = app.log_in(user.username, Password::parse("pw").unwrap()).await.unwrap();
+    let token = app
+        .log_in(user.username.into(), Password::parse("pw").unwrap(), ClientAddress::InProcess)
+        .await
+        .unwrap();
     let drawer = app.create_drawer(user.id, DrawerName::parse("desk").unwrap()).await.unwrap().id;
     for snack in [1, 4, 7] {
         app.put_snack_in_drawer(user.id, drawer, SnackId::new(snack).unwrap()).await.unwrap();

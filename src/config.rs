@@ -5,7 +5,6 @@ use crate::chaos::admin::AdminToken;
 use crate::chaos::client::FaultsAction;
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
-use crate::domain::ListLimits;
 use crate::telemetry::honeycomb::{self, HoneycombKey};
 use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::error::ErrorKind;

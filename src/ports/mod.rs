@@ -17,10 +17,10 @@ pub use clock::Clock;
 pub use inbound::{
     Access, Accounts, AppError, Catalogue, Drawers, Readiness, UseCases, retry_after_seconds,
 };
+pub use rate::{WriteRate, WriteThrottled};
 pub use store::{
     DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };
-pub use rate::{WriteRate, WriteThrottled};
 
 /// Any error from below a port, kept as the cause without the core knowing its type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

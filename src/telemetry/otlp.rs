@@ -272,12 +272,15 @@ mod tests {
         }
     }
 
-    /// Where `signal` goes with `settings` and the variables `vars`: endpoint, gRPC, headers.
+    /// Endpoint, gRPC or not, and headers, sorted.
+    type Resolved = (String, bool, Vec<(String, String)>);
+
+    /// Where `signal` goes with `settings` and the variables `vars`.
     fn resolved(
         settings: &OtlpSettings,
         signal: Signal,
         vars: &[(&str, &str)],
-    ) -> Option<(String, bool, Vec<(String, String)>)> {
+    ) -> Option<Resolved> {
         let env = |name: &str| {
             vars.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
         };

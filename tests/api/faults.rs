@@ -410,6 +410,9 @@ async fn the_admin_api_sets_shows_and_clears_the_plan_and_lazy_mode() {
     assert_eq!(shown.json["active"], false);
 }
 
+/// Method, path, token, body, and the status and error text expected.
+type AdminErrorCase<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, StatusCode, &'a str);
+
 #[tokio::test]
 async fn every_admin_api_error_has_the_json_error_shape() {
     let api = FaultyApi::with_plan("").await;
@@ -417,7 +420,7 @@ async fn every_admin_api_error_has_the_json_error_shape() {
     let wrong_token = TOKEN.replace('0', "1");
     let ten_megabytes = format!(r#"{{"text": "{}"}}"#, "x".repeat(10 << 20));
     let just_over_64_kib = format!(r#"{{"for": "{}"}}"#, "x".repeat(64 << 10));
-    let cases: [(&str, &str, Option<&str>, &str, StatusCode, &str); 8] = [
+    let cases: [AdminErrorCase; 8] = [
         (
             "PUT",
             "/faults",

@@ -499,8 +499,10 @@ async fn a_failed_commit_is_never_a_success(kind: StoreKind) {
         .unwrap()
         .id;
     let apple = SnackRepository::create(&store, &snack_name("apple"), NO_LIMIT).await.unwrap().id;
-    let empty = DrawerRepository::create(&store, ann, &drawer_name("empty"), NO_LIMIT).await.unwrap().id;
-    let full = DrawerRepository::create(&store, ann, &drawer_name("full"), NO_LIMIT).await.unwrap().id;
+    let empty =
+        DrawerRepository::create(&store, ann, &drawer_name("empty"), NO_LIMIT).await.unwrap().id;
+    let full =
+        DrawerRepository::create(&store, ann, &drawer_name("full"), NO_LIMIT).await.unwrap().id;
     store.add_snack(full, apple, NO_LIMIT).await.unwrap();
     let counts = row_counts(&url).await;
 

@@ -47,9 +47,8 @@ use file::DatabaseFile;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, RelationTrait, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;

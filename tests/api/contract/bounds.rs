@@ -11,6 +11,7 @@ use serde_json::json;
 use snackdrawer::app::{Bounds, DEFAULT_CATALOGUE};
 use snackdrawer::domain::ListLimits;
 use snackdrawer::outbound::write_rate::{PerUserBuckets, WriteRateSettings};
+use snackdrawer::ports::Catalogue;
 use std::sync::Arc;
 use std::time::Duration;
 
