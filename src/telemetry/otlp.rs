@@ -174,8 +174,16 @@ pub fn log_exporter(settings: &OtlpSettings) -> Result<Option<LogExporter>, Otlp
     exporter.map(Some).map_err(OtlpError::Exporter)
 }
 
+/// Whether `destination` is reached over TLS; if so, rustls has its process-wide provider. A
+/// build of the whole workspace gives rustls both ring (ours) and aws-lc-rs (the load
+/// generator's), and then rustls will not pick one by itself.
 fn is_tls(destination: &Destination) -> bool {
-    destination.endpoint.starts_with("https://")
+    let tls = destination.endpoint.starts_with("https://");
+    if tls {
+        // An error only says a provider is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    tls
 }
 
 /// An exporter over gRPC to `destination`. tonic trusts the system's roots for an `https`

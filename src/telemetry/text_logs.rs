@@ -96,6 +96,9 @@ mod tests {
             tracing::info!("outside any request");
         });
         let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        // Colours are on unless NO_COLOR is set; the words are what is checked.
+        let text =
+            regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&text, "").into_owned();
         (trace, text.lines().map(str::to_owned).collect())
     }
 

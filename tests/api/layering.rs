@@ -86,7 +86,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         // Faults answer in the HTTP adapter's error shapes and show through telemetry.
         ("chaos", BTreeSet::from(["domain", "ports", "inbound", "telemetry"])),
         // Settings parsed with the fault plan's own parsers.
-        ("config", BTreeSet::from(["chaos"])),
+        ("config", BTreeSet::from(["chaos", "telemetry"])),
         ("startup", BTreeSet::from(everything_but_main)),
         ("main", BTreeSet::from(["config", "startup", "telemetry", "chaos"])),
         ("lib", BTreeSet::new()),

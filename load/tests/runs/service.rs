@@ -23,6 +23,8 @@ impl Service {
             .env("SNACKDRAWER_TOKEN_TTL", "2")
             // Four users from one address, guessing passwords: the documented load setting.
             .env("SNACKDRAWER_LOGIN_LIMITS", "false")
+            // No think time: each user writes as fast as the service answers.
+            .env("SNACKDRAWER_WRITE_RATE_PER_USER", "0")
             .env("SNACKDRAWER_JWT_SECRET", "a-test-secret-of-at-least-32-bytes-long")
             .env("DATABASE_URL", database_url)
             .stdout(Stdio::piped())

@@ -40,6 +40,8 @@ impl RunningServer {
             .env("SNACKDRAWER_LISTEN", "127.0.0.1:0")
             .env("SNACKDRAWER_LOG_FORMAT", "json")
             .env("SNACKDRAWER_SCRYPT_LOG_N", "4")
+            // Tests write as fast as they can as one user; the write rate has tests of its own.
+            .env("SNACKDRAWER_WRITE_RATE_PER_USER", "0")
             .env("DATABASE_URL", "memory")
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
