@@ -183,6 +183,8 @@ fn a_header_naming_a_foreign_drawer_s_owner_is_a_leak() {
 }
 
 #[test]
+#[ignore = "known failure (issue 21): with three nosy users against this target the generator \
+            ran past its 5 s run time for 36 minutes and grew to 19 GB"]
 fn a_foreign_drawer_50_ms_slower_than_a_missing_one_is_a_leak() {
     // Three nosy neighbours, so that a loaded machine still makes the 30 pairs the test needs.
     let nosy = ["--mix", "snacker=1,nosy=3"];
