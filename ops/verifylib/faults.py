@@ -270,6 +270,10 @@ def follow_exemplars(prometheus, receiver, signals, t_on, t_off):
         )
     for problem in sorted(receiver.problems):
         fail(f"trace receiver: {problem}")
+    if receiver.log_exports:
+        ok(f"{receiver.log_exports} log exports reached the same receiver over OTLP/HTTP")
+    else:
+        fail("no log records were exported over OTLP beside the spans")
 
 
 def check_load(process, summary_path, log_path):

@@ -118,13 +118,15 @@ def spans(request):
 
 
 class Receiver(ThreadingHTTPServer):
-    """Listens on a loopback port; `traces` maps each trace id to its spans."""
+    """Listens on a loopback port; `traces` maps each trace id to its spans. Log records (the
+    service exports them beside its spans) are counted by export, not read."""
 
     daemon_threads = True
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.traces = {}
+        self.log_exports = 0
         self.problems = set()
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -145,7 +147,10 @@ class Receiver(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path != "/v1/traces" or "gzip" in self.headers.get("Content-Encoding", ""):
+        if self.path == "/v1/logs" and "gzip" not in self.headers.get("Content-Encoding", ""):
+            with self.server.lock:
+                self.server.log_exports += 1
+        elif self.path != "/v1/traces" or "gzip" in self.headers.get("Content-Encoding", ""):
             self.server.problems.add(f"unexpected export: {self.path} {dict(self.headers)}")
         else:
             try:
