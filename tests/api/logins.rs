@@ -243,6 +243,8 @@ async fn accounts_registered_before_folding_still_log_in() {
         log_in(&app, legacy, "secret").await.assert_error(401, WRONG);
     }
     assert_eq!(log_in(&app, "bob", "secret").await.status, StatusCode::CREATED);
+    // `¯` folds to a space and a combining macron, no username: it is looked up as typed alone.
+    log_in(&app, "\u{AF}", "secret").await.assert_error(401, WRONG);
 }
 
 /// 300 clients on 127.0.0.1 flood the login route with wrong passwords for ever-new usernames

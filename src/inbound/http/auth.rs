@@ -28,7 +28,10 @@ impl CredentialsBody {
     /// it, and in NFKC, as accounts registered since have it (`LoginName`).
     fn validate(self) -> Result<(LoginName, Password), ApiError> {
         let typed = Username::parse(self.username.nfc().collect::<String>())?;
-        let folded = Username::parse(typed.as_str().nfkc().collect::<String>())?;
+        // A folded form that is no username (`¯` folds to a space and a combining macron) names
+        // no account registered since folding: the name as typed is the only one to look up.
+        let folded = Username::parse(typed.as_str().nfkc().collect::<String>())
+            .unwrap_or_else(|_| typed.clone());
         Ok((LoginName { typed, folded }, Password::parse(self.password)?))
     }
 }
