@@ -255,10 +255,10 @@ impl SqlStore {
         gate.admit()?;
         let outcome = self.guarded(write).await;
         if gate.suspects(&outcome) {
-            let (shared, db) = (self.shared.clone(), self.db.clone());
+            let shared = self.shared.clone();
             tokio::spawn(gate.clone().probe_until_up(move || {
-                let (shared, db) = (shared.clone(), db.clone());
-                async move { shared.try_a_write(&db).await }
+                let shared = shared.clone();
+                async move { shared.try_a_write().await }
             }));
         }
         outcome
@@ -326,16 +326,27 @@ impl Shared {
     }
 
     /// Whether a write can be stored: a row put in and taken out again in one transaction,
-    /// whose commit needs room like any write's and leaves nothing behind. Through the pool,
-    /// whose connections already hold what SQLite needs beside the file (a fresh one may
-    /// not get that much room on a full disk).
-    async fn try_a_write(&self, db: &DatabaseConnection) -> Result<(), StoreError> {
+    /// whose commit needs room like any write's and leaves nothing behind.
+    ///
+    /// On a connection of its own, closed after, never a pooled one: when a COMMIT fails for
+    /// want of room, SQLite has already rolled the transaction back, so sqlx's ROLLBACK fails
+    /// too and sqlx still counts one transaction open. That connection's next transaction
+    /// would begin as a SAVEPOINT whose rollback never ends it, and every later write on it
+    /// would be acknowledged inside a transaction that is never committed.
+    async fn try_a_write(&self) -> Result<(), StoreError> {
         if let Some(file) = &self.file {
             file.check()?;
         }
-        let transaction = db.begin().await.map_err(store_error)?;
-        transaction.execute_unprepared(TEST_WRITE).await.map_err(store_error)?;
-        transaction.commit().await.map_err(store_error)
+        let db = Database::connect(self.probe_options.clone()).await.map_err(store_error)?;
+        let written = async {
+            let transaction = db.begin().await?;
+            transaction.execute_unprepared(TEST_WRITE).await?;
+            transaction.commit().await
+        }
+        .await
+        .map_err(store_error);
+        db.close().await.ok();
+        written
     }
 }
 
