@@ -1,9 +1,9 @@
 //! The command line. Goose's own flags (`--host`, `--users`, `--increase-rate`, `--run-time`,
 //! `--report-file`…) are flattened into ours so there is one `--help` and nothing of goose's is
 //! re-implemented; we add only what goose cannot know: which personas to run (`--mix`), how long
-//! they think between steps (`--think-time`) and where the JSON summary goes. The mix and the
-//! think time are parsed here, with messages that say what was expected, so bad usage stops with
-//! exit 2 before a single request is sent.
+//! they think between steps (`--think-time`), how long past its plan a run may go on (`--grace`)
+//! and where the JSON summary goes. The mix and the durations are parsed here, with messages
+//! that say what was expected, so bad usage stops with exit 2 before a single request is sent.
 
 use crate::personas::Persona;
 use clap::Parser;
@@ -17,7 +17,8 @@ use std::time::Duration;
     name = "snackdrawer-load",
     about = "Load generator for Snackdrawer: users that behave like people, some of them badly. \
              Exits 0 when the run saw no violation, 1 when it saw any, 2 on usage or connection \
-             errors, 3 when most users never got going (sign-ups or logins failed)."
+             errors, 3 when most users never got going (sign-ups or logins failed), 4 when the \
+             run was still going --grace after goose's plan ended and the generator stopped it."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,6 +43,12 @@ pub struct Cli {
     /// route. A persona keeps its sign-up only if the step needs an account.
     #[arg(long, value_name = "STEP")]
     pub only: Option<String>,
+
+    /// How long past the end of goose's plan (ramp-up, run time, ramp-down) the run may take to
+    /// stop its users and audit the drawers: past it the generator stops the run itself, reports
+    /// what it saw and exits 4.
+    #[arg(long, value_name = "TIME", default_value = "2m", value_parser = parse_duration)]
+    pub grace: Duration,
 
     /// Write requests, failures and latency percentiles per persona and transaction, and the
     /// violations with one example each, to this file as JSON.
@@ -208,11 +215,16 @@ mod tests {
             "kiddie=1",
             "--think-time",
             "0",
+            "--grace",
+            "30s",
         ])
         .unwrap();
         assert_eq!(cli.goose.users, Some(4));
         assert_eq!(cli.mix.weights(), [(Persona::Kiddie, 1)]);
         assert_eq!(cli.think_time.max, Duration::ZERO);
+        assert_eq!(cli.grace, Duration::from_secs(30));
+        let defaults = Cli::try_parse_from(["snackdrawer-load"]).unwrap();
+        assert_eq!(defaults.grace, Duration::from_secs(120));
     }
 
     #[test]

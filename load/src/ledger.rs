@@ -265,6 +265,13 @@ impl Ledger {
         self.state().side_channels.report()
     }
 
+    /// Records as a leak each side channel the end-of-run tests find.
+    pub fn record_side_channel_leaks(&self) {
+        for evidence in self.side_channels().leaks() {
+            self.record(ViolationKind::Leak, evidence);
+        }
+    }
+
     /// Counts one more answer that carried an injected fault.
     pub fn note_fault_injected(&self) {
         self.faults_injected.fetch_add(1, Ordering::Relaxed);

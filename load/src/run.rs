@@ -1,18 +1,21 @@
 //! One run from start to verdict: check that the host answers, let goose drive the personas,
-//! audit what the owners see, test the side channels, and sum it all up. Anything that stops the run from telling the
-//! truth (no host, a host that is not plain HTTP or does not answer, a goose usage error) is a
-//! `RunError`: exit 2.
+//! audit what the owners see, test the side channels, and sum it all up. Anything that stops the
+//! run from telling the truth (no host, a host that is not plain HTTP or does not answer, a goose
+//! usage error) is a `RunError`: exit 2. A run still going `--grace` after the end of goose's
+//! plan is stopped by its watchdog (`deadline`), with what it saw so far: exit 4.
 
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
-use crate::ledger::{Ledger, ViolationKind};
+use crate::deadline::{self, Watchdog};
+use crate::ledger::Ledger;
 use crate::personas;
 use crate::progress;
 use crate::summary::Summary;
 use crate::transport::{Connection, Origin, OriginError};
 use goose::prelude::*;
 use hyper::Method;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +49,13 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     };
     let public_only = cli.only.as_deref().is_some_and(personas::is_public_step);
     let ledger = Arc::new(if public_only { Ledger::without_drawers() } else { Ledger::default() });
+    let plan = origin.as_ref().and_then(|_| deadline::planned(&cli.goose));
+    let watchdog = plan.map(|plan| {
+        let (ledger, summary_json) = (Arc::clone(&ledger), cli.summary_json.clone());
+        Watchdog::arm(plan + cli.grace, move || {
+            stop_overrun(plan, cli.grace, &ledger, summary_json.as_deref())
+        })
+    });
     let mut attack = GooseAttack::initialize_with_config(cli.goose)?;
     for (persona, weight) in cli.mix.weights() {
         let scenario = persona.scenario(*weight, cli.think_time, cli.only.as_deref(), &ledger)?;
@@ -60,15 +70,39 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
     if let Some(origin) = &origin {
         audit(origin, &ledger).await?;
     }
-    for evidence in ledger.side_channels().leaks() {
-        ledger.record(ViolationKind::Leak, evidence);
-    }
+    drop(watchdog);
+    ledger.record_side_channel_leaks();
     let summary = Summary::new(&metrics, &ledger);
     if let Some(path) = cli.summary_json {
-        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
-        std::fs::write(&path, json).map_err(|source| RunError::Summary { path, source })?;
+        write_summary(&summary, &path)?;
     }
     Ok(summary)
+}
+
+fn write_summary(summary: &Summary, path: &Path) -> Result<(), RunError> {
+    let json = serde_json::to_string_pretty(summary).unwrap_or_default();
+    std::fs::write(path, json).map_err(|source| RunError::Summary { path: path.into(), source })
+}
+
+/// The watchdog's end of a run still going at its deadline: what the ledger holds, as the
+/// verdict and the summary, then exit 4. Goose's figures come only at its own end, so the
+/// summary has none.
+fn stop_overrun(plan: Duration, grace: Duration, ledger: &Ledger, summary_json: Option<&Path>) {
+    let reason = format!(
+        "still running {} s after goose's plan of {} s ended (--grace): a step or the audit \
+         never finished",
+        grace.as_secs_f64(),
+        plan.as_secs_f64()
+    );
+    eprintln!("snackdrawer-load: {reason}; stopping the run");
+    ledger.record_side_channel_leaks();
+    let summary = Summary::overran(ledger, reason);
+    print!("{}", summary.verdict());
+    let _ = std::io::stdout().flush();
+    if let Some(Err(error)) = summary_json.map(|path| write_summary(&summary, path)) {
+        eprintln!("snackdrawer-load: {error}");
+    }
+    std::process::exit(summary.exit_code().into());
 }
 
 /// Fails unless `host` answers `GET /healthz` with 200 within five seconds.

@@ -1,9 +1,9 @@
 //! What a run comes to: per persona and transaction, and per request (route template), how many
 //! there were, how many failed and their latency percentiles, taken from goose's histograms; the
-//! violations by kind, one example each; how the users got going, the side-channel tests, and
-//! how many answers carried injected faults. Written as JSON for machines (`--summary-json`),
-//! closed by a verdict block for people, after goose's own tables, and turned into the exit
-//! code.
+//! violations by kind, one example each; how the users got going, the side-channel tests, how
+//! many answers carried injected faults, and why the generator stopped the run, if it did.
+//! Written as JSON for machines (`--summary-json`), closed by a verdict block for people, after
+//! goose's own tables, and turned into the exit code.
 
 use crate::ledger::{Ledger, Tally, ViolationKind};
 use crate::side_channel;
@@ -23,6 +23,9 @@ pub struct Summary {
     pub violations: BTreeMap<ViolationKind, Tally>,
     /// Why the run checked too little to pass, if most users never got going.
     pub stalled: Option<String>,
+    /// Why the generator stopped the run itself, if it was still going at its deadline; goose's
+    /// figures (`personas`, `requests`, `duration_s`) are then empty.
+    pub overran: Option<String>,
     pub start_up: StartUp,
     pub side_channels: side_channel::Report,
     /// Answers the service marked `x-fault-injected: true`: counted, never judged.
@@ -33,6 +36,8 @@ pub struct Summary {
 const EXIT_VIOLATIONS: u8 = 1;
 /// Most users never got going, so the run checked too little to pass.
 const EXIT_STALLED: u8 = 3;
+/// The run was still going at its deadline, and the generator stopped it.
+const EXIT_OVERRAN: u8 = 4;
 
 #[derive(Serialize)]
 pub struct Figures {
@@ -85,27 +90,37 @@ impl Summary {
             requests,
             violations: ledger.violations(),
             stalled: start_up.stalled(),
+            overran: None,
             start_up,
             side_channels: ledger.side_channels(),
             fault_injected: ledger.faults_injected(),
         }
     }
 
+    /// What the ledger holds of a run stopped at its deadline, for `reason`: goose hands over
+    /// its figures only at the end.
+    pub fn overran(ledger: &Ledger, reason: String) -> Self {
+        Self { overran: Some(reason), ..Self::new(&GooseMetrics::default(), ledger) }
+    }
+
     pub fn has_violations(&self) -> bool {
         !self.violations.is_empty()
     }
 
-    /// 0 for a clean run, 1 for violations, 3 for a run whose users mostly never got going.
+    /// 0 for a clean run, 1 for violations, 3 for a run whose users mostly never got going, 4
+    /// for a run stopped at its deadline, whatever it saw: it did not finish.
     pub fn exit_code(&self) -> u8 {
-        match (self.has_violations(), &self.stalled) {
-            (true, _) => EXIT_VIOLATIONS,
-            (false, Some(_)) => EXIT_STALLED,
-            (false, None) => 0,
+        match (self.overran.is_some(), self.has_violations(), &self.stalled) {
+            (true, _, _) => EXIT_OVERRAN,
+            (false, true, _) => EXIT_VIOLATIONS,
+            (false, false, Some(_)) => EXIT_STALLED,
+            (false, false, None) => 0,
         }
     }
 
     /// The closing block: the violations by kind with an example each, or "no violations"; then
-    /// why the run stalled, if it did, and the answers that carried injected faults.
+    /// the answers that carried injected faults, why the run stalled, if it did, and why it was
+    /// stopped, if it was.
     pub fn verdict(&self) -> String {
         let mut text = self.violations_block();
         if self.fault_injected > 0 {
@@ -116,6 +131,9 @@ impl Summary {
         }
         if let Some(reason) = &self.stalled {
             text.push_str(&format!("=== the run never got going: {reason}\n"));
+        }
+        if let Some(reason) = &self.overran {
+            text.push_str(&format!("=== the run was stopped: {reason}\n"));
         }
         text
     }
@@ -189,5 +207,17 @@ mod tests {
         assert!(verdict.starts_with("=== verdict: no violations\n"), "{verdict}");
         assert!(verdict.contains("not judged): 1\n"), "{verdict}");
         assert!(verdict.contains("never got going: 4 of 4 users never got going (4 × 503)"));
+    }
+
+    #[test]
+    fn a_run_stopped_at_its_deadline_exits_4_whatever_it_saw() {
+        let ledger = Ledger::default();
+        let example = Example { request: "GET /drawers/7".into(), response: "200 OK".into() };
+        ledger.record(ViolationKind::Leak, example);
+        let stopped = Summary::overran(&ledger, "still going".into());
+        assert_eq!(stopped.exit_code(), 4);
+        let verdict = stopped.verdict();
+        assert!(verdict.contains("leak: 1"), "{verdict}");
+        assert!(verdict.ends_with("=== the run was stopped: still going\n"), "{verdict}");
     }
 }

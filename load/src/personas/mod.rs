@@ -20,17 +20,45 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A goose transaction named `$name` that runs `$function(user, ledger)`.
+/// A goose transaction named `$name` that runs `$function(user, ledger)`, paced (`paced`).
 macro_rules! step {
     ($ledger:expr, $name:expr, $function:path) => {{
         let ledger = std::sync::Arc::clone($ledger);
         let function: goose::prelude::TransactionFunction = std::sync::Arc::new(move |user| {
-            Box::pin($function(user, std::sync::Arc::clone(&ledger)))
+            Box::pin($crate::personas::paced($function(user, std::sync::Arc::clone(&ledger))))
         });
         goose::prelude::Transaction::new(function).set_name($name)
     }};
 }
 use step;
+
+/// The pause after a step that found nothing to do.
+pub const IDLE_PAUSE: Duration = Duration::from_millis(100);
+
+/// Runs `step`, then pauses for `IDLE_PAUSE` if it finished without ever waiting: it found
+/// nothing to do (no foreign drawer known yet, no snack to put, no session because signing up
+/// failed) and sent nothing. With no think time goose starts the next step at once, and a step
+/// that never waits never hands its thread back to tokio, so idle users would spin: with as many
+/// of them as worker threads they hold every thread, and the other users, tokio's timers (goose
+/// starts users and ends the run on them) and goose's metrics task, whose unbounded channel takes
+/// a message per step, never run again. That was issue 21's runaway: goose starts users in the
+/// reverse of its round-robin order, so two of three nosy neighbours held both threads of a
+/// 2-core machine before the only snacker, who makes the drawers, could start; a 5 s run went
+/// on for 36 minutes and grew to 19 GB.
+pub async fn paced(step: impl Future<Output = TransactionResult>) -> TransactionResult {
+    let mut step = std::pin::pin!(step);
+    let mut waited = false;
+    let outcome = std::future::poll_fn(|context| {
+        let poll = step.as_mut().poll(context);
+        waited |= poll.is_pending();
+        poll
+    })
+    .await;
+    if !waited {
+        tokio::time::sleep(IDLE_PAUSE).await;
+    }
+    outcome
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Persona {
@@ -204,4 +232,55 @@ async fn put_snack(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::Agent;
+    use crate::ledger::Account;
+    use crate::session::TokenHeader;
+    use goose::config::GooseConfiguration;
+    use tokio::time::Instant;
+
+    /// A signed-up user of a service at `base_url`, which nothing in these tests calls.
+    fn signed_up_user(base_url: &str) -> GooseUser {
+        let configuration = GooseConfiguration::parse_args_default(&[] as &[&str]).unwrap();
+        let mut user = GooseUser::single(base_url.parse().unwrap(), &configuration).unwrap();
+        let origin = Origin::parse(base_url).unwrap();
+        let account = Account { username: "nosy".into(), password: "secret".into(), user_id: 1 };
+        let session =
+            Session { account, token: "token".into(), token_header: TokenHeader::XAccessToken };
+        let connection = Connection::new(origin, "test");
+        user.set_session_data(Agent { connection, session: Some(session) });
+        user
+    }
+
+    /// The runaway of issue 21: a nosy neighbour that knows no foreign drawer yet has nothing to
+    /// send, and each of its steps must still take a while instead of returning at once.
+    #[tokio::test]
+    async fn a_step_with_nothing_to_do_pauses_instead_of_spinning() {
+        let ledger = Arc::new(Ledger::default());
+        let mut user = signed_up_user("http://127.0.0.1:9");
+        let steps = nosy::transactions(&ledger).unwrap();
+        for step in steps.iter().filter(|step| !step.on_start) {
+            let started = Instant::now();
+            (step.function)(&mut user).await.unwrap();
+            let name = step.name.name_for_transaction();
+            assert!(started.elapsed() >= IDLE_PAUSE, "{name} returned at once");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_step_that_fails_at_once_pauses_too() {
+        let ledger = Arc::new(Ledger::default());
+        let configuration = GooseConfiguration::parse_args_default(&[] as &[&str]).unwrap();
+        let base_url = "http://127.0.0.1:9".parse().unwrap();
+        // Never signed up: every step fails before sending anything.
+        let mut user = GooseUser::single(base_url, &configuration).unwrap();
+        let step = nosy::transactions(&ledger).unwrap().remove(1);
+        let started = Instant::now();
+        assert!((step.function)(&mut user).await.is_err());
+        assert!(started.elapsed() >= IDLE_PAUSE);
+    }
 }

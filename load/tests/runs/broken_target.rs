@@ -36,6 +36,8 @@ pub enum Breakage {
     NamesForeignDrawersOwner,
     /// Someone else's drawer answers 404 like a missing one, 50 ms later.
     SlowOnForeignDrawers,
+    /// Someone else's drawer answers only after ten minutes, long after any client gave up.
+    HangsOnForeignDrawers,
     /// Everything but `/healthz` answers 503 with `Retry-After`.
     ShedsEverything,
     /// Registering and logging in answer 429 with `Retry-After`, as the login limits would.
@@ -336,6 +338,10 @@ impl Target {
                 }
                 Breakage::SlowOnForeignDrawers => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
+                    not_found()
+                }
+                Breakage::HangsOnForeignDrawers => {
+                    tokio::time::sleep(Duration::from_secs(600)).await;
                     not_found()
                 }
                 _ => not_found(),
