@@ -130,6 +130,7 @@ impl Application {
             }
             StoreUrl::Sql(url) => {
                 let store = SqlStore::open(url, pool_settings(config)?, config.cache_ttl()).await?;
+                store.observe_kept_reads(crate::telemetry::wide_event::kept_read);
                 let system = store.system_name();
                 let ports = decorated_ports(
                     store.clone(),

@@ -256,6 +256,7 @@ impl FaultInjector {
         let level = self.lazy_state().laziness.level(Instant::now(), self.settings.ramp);
         let lazy = level > 0.0 && !operational;
         if lazy {
+            shown::lazy_request(level);
             faults.push((Fault::Latency(self.settings.nap), level * self.settings.nap_probability));
         }
         let mut decision = self.decide(route, faults.into_iter()).unwrap_or_default();

@@ -7,6 +7,7 @@
 use super::log_budget::LogBudget;
 use super::metrics;
 use super::request_trace;
+use super::wide_event;
 use opentelemetry::KeyValue;
 use std::fmt::Display;
 use std::time::Duration;
@@ -66,6 +67,11 @@ pub fn lazy_changed(on: bool, lasting: Option<Duration>, settings: impl Display,
 /// A timed lazy episode that `by` started is over.
 pub fn lazy_ended(by: impl Display) {
     tracing::info!(changed_by = %by, "lazy mode off: its time is up");
+}
+
+/// Lazy mode's level when a request arrived, on the request's span (`wide_event`).
+pub fn lazy_request(level: f64) {
+    wide_event::record(KeyValue::new(wide_event::LAZY_LEVEL, level));
 }
 
 /// The plan's size and lazy mode's level now, for the gauges.

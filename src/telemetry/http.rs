@@ -22,6 +22,7 @@ use super::faults::FaultInjected;
 use super::log_budget::LogBudget;
 use super::metrics::{self, ServingRequest};
 use super::request_trace::{RequestTrace, TraceSampler};
+use super::wide_event;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -117,6 +118,8 @@ where
         // A root whatever encloses it (its parent is the caller, if any); an unsampled request
         // opens no span, a sampled one's takes the decided trace id.
         let span = trace.open_span(|| {
+            let user_agent =
+                request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
             tracing::info_span!(
                 parent: None,
                 "request",
@@ -127,11 +130,8 @@ where
                 http.request.method_original = original_method,
                 http.route = http_route,
                 url.path = client_text(request.uri().path()),
-                user_agent.original = request
-                    .headers()
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(client_text),
+                user_agent.original = user_agent.map(client_text),
+                snackdrawer.load.persona = user_agent.and_then(wide_event::persona),
                 client.address = request
                     .extensions()
                     .get::<ConnectInfo<SocketAddr>>()

@@ -4,7 +4,7 @@
 //! line it writes (`access_line`), and `Observed<P>`, the decorator that gives every port,
 //! inbound and outbound, its spans and function-call series (`observed`), how injected faults
 //! show (`faults`), and the budget that keeps floods of alike warnings to a line per interval
-//! (`log_budget`). Where spans and log records are exported is `otlp` (with `honeycomb`, its
+//! (`log_budget`), and the facts the request span gathers as a wide event (`wide_event`). Where spans and log records are exported is `otlp` (with `honeycomb`, its
 //! one-variable default); the text lines are `text_logs`, the OTLP log records `otlp_logs`.
 //! `startup` puts them around the core and the adapters; nothing here knows which adapters
 //! those are.
@@ -21,6 +21,7 @@ mod otlp_logs;
 pub mod request_trace;
 mod setup;
 mod text_logs;
+pub mod wide_event;
 
 pub use observed::Observed;
 pub use otlp::{OtlpError, OtlpSettings};

@@ -15,11 +15,12 @@ use super::otlp_logs::{logger_provider, otlp_logs};
 use super::request_trace::{self, RequestIds, RequestTrace, TraceSampler};
 use super::text_logs::text_logs;
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry::{Key, KeyValue};
 use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracerProvider};
 use tracing::Level;
 use tracing::Metadata;
 use tracing::subscriber::Interest;
@@ -224,10 +225,30 @@ pub fn local_tracer_provider(sampler: TraceSampler) -> SdkTracerProvider {
     tracer_provider(None, resource("snackdrawer"), sampler)
 }
 
-/// What spans and log records say about the process: its `service.name`, and what
-/// `OTEL_RESOURCE_ATTRIBUTES` adds (the SDK reads it).
+/// What spans and log records say about the process: its `service.name`, what
+/// `OTEL_RESOURCE_ATTRIBUTES` adds (the SDK reads it), and a `service.instance.id` telling
+/// replicas apart: a random UUID for each process unless that variable names one (a pod's
+/// name, say).
 fn resource(service_name: &str) -> Resource {
-    Resource::builder().with_service_name(service_name.to_owned()).build()
+    let named = Resource::builder().with_service_name(service_name.to_owned()).build();
+    if named.get(&Key::from_static_str(INSTANCE_ID)).is_some() {
+        return named;
+    }
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .with_attribute(KeyValue::new(INSTANCE_ID, random_uuid()))
+        .build()
+}
+
+const INSTANCE_ID: &str = "service.instance.id";
+
+/// A version 4 UUID, as the conventions suggest for `service.instance.id`.
+fn random_uuid() -> String {
+    let mut bytes = RandomIdGenerator::default().new_trace_id().to_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 pub(super) fn log_filter() -> EnvFilter {

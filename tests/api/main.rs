@@ -24,3 +24,4 @@ mod store_outages;
 mod tokens;
 mod traces;
 mod use_cases;
+mod wide_events;

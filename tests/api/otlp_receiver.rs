@@ -87,6 +87,17 @@ impl Received {
         spans
     }
 
+    /// The value of resource attribute `key` in each span export that has it.
+    pub fn resource_attribute(&self, key: &str) -> Vec<String> {
+        let exports = self.0.lock().unwrap();
+        let traces = exports.iter().filter_map(|export| match &export.payload {
+            Payload::Traces(request) => Some(request),
+            Payload::Logs(_) => None,
+        });
+        let resources = traces.flat_map(|request| &request.resource_spans);
+        resources.filter_map(|spans| attribute(&spans.resource.as_ref()?.attributes, key)).collect()
+    }
+
     pub fn records(&self) -> Vec<Record> {
         let exports = self.0.lock().unwrap();
         let mut records = vec![];

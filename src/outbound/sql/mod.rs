@@ -53,8 +53,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Connection pool limits, and how long the database may take.
@@ -88,6 +88,8 @@ struct Shared {
     writes: Arc<Breaker>,
     /// The longest a call may take before it answers `Unavailable`.
     call_limit: Duration,
+    /// Told, for each read of what a request asked for, whether a kept copy answered it.
+    kept_read_observer: OnceLock<fn(bool)>,
     /// How the probe connects: the pool's options, for one fresh connection.
     probe_options: ConnectOptions,
     /// The SQLite file, which must stay the one opened; `None` on PostgreSQL.
@@ -156,6 +158,7 @@ impl SqlStore {
             breaker: Arc::new(Breaker::new(timing, Watch::Outages)),
             writes: Arc::new(Breaker::new(timing, Watch::FullStorage { place })),
             call_limit: pool.acquire_timeout + pool.statement_timeout,
+            kept_read_observer: OnceLock::new(),
             probe_options: options,
             file,
             catalogue: Kept::new(keep_reads_for),
@@ -181,6 +184,13 @@ impl SqlStore {
         observer: impl Fn(Duration, bool) + Send + Sync + 'static,
     ) {
         self.db.set_metric_callback(move |info| observer(info.elapsed, info.failed));
+    }
+
+    /// Calls `observer` after each read of the catalogue or of a drawer, with whether a kept
+    /// copy answered it (true) or the database did: a hook for the request's wide event. The
+    /// first observer set stays.
+    pub fn observe_kept_reads(&self, observer: fn(bool)) {
+        let _ = self.shared.kept_read_observer.set(observer);
     }
 
     /// Applies pending migrations; harmless when there are none. Replicas starting together
@@ -266,24 +276,39 @@ impl SqlStore {
 
     /// A read answered from `kept` when a fresh copy is there and `freshness` allows it, and
     /// otherwise by `read`, whose finding is kept (a finding of nothing only so that no earlier
-    /// copy is answered after it).
+    /// copy is answered after it). Also says whether a kept copy answered.
     async fn read_through<K: Eq + Hash + Clone, V: Clone + Items>(
         &self,
         kept: &Kept<K, V>,
         key: K,
         freshness: Freshness,
         read: impl Future<Output = Result<Option<V>, StoreError>>,
-    ) -> Result<Option<V>, StoreError> {
+    ) -> Result<(Option<V>, bool), StoreError> {
         if freshness == Freshness::MayBeKept
             && let Some(value) = kept.fresh(&key)
         {
-            return Ok(Some(value));
+            return Ok((Some(value), true));
         }
         let Some(ticket) = kept.ticket() else {
-            return self.guarded(read).await;
+            return Ok((self.guarded(read).await?, false));
         };
         let found = self.guarded(read).await?;
         kept.keep(ticket, key, found.clone());
+        Ok((found, false))
+    }
+
+    /// A read of what a request asked for (the catalogue, a drawer), not of the account behind
+    /// its token: as `read_through`, and the kept-read observer hears who answered.
+    async fn read_answer<K: Eq + Hash + Clone, V: Clone + Items>(
+        &self,
+        kept: &Kept<K, V>,
+        key: K,
+        read: impl Future<Output = Result<Option<V>, StoreError>>,
+    ) -> Result<Option<V>, StoreError> {
+        let (found, from_kept) = self.read_through(kept, key, Freshness::MayBeKept, read).await?;
+        if let Some(observer) = self.shared.kept_read_observer.get() {
+            observer(from_kept);
+        }
         Ok(found)
     }
 
@@ -495,12 +520,16 @@ impl UserRepository for SqlStore {
         id: UserId,
         freshness: Freshness,
     ) -> Result<Option<User>, StoreError> {
-        self.read_through(&self.shared.users, id, freshness, async {
-            let row =
-                users::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
-            row.as_ref().map(to_user).transpose()
-        })
-        .await
+        let (found, _) = self
+            .read_through(&self.shared.users, id, freshness, async {
+                let row = users::Entity::find_by_id(id.get())
+                    .one(self.db()?)
+                    .await
+                    .map_err(store_error)?;
+                row.as_ref().map(to_user).transpose()
+            })
+            .await?;
+        Ok(found)
     }
 
     async fn find_by_username(
@@ -528,7 +557,7 @@ impl UserRepository for SqlStore {
 #[async_trait]
 impl SnackRepository for SqlStore {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        let listed = self.read_through(&self.shared.catalogue, (), Freshness::MayBeKept, async {
+        let listed = self.read_answer(&self.shared.catalogue, (), async {
             let rows = snacks::Entity::find()
                 .order_by_asc(snacks::Column::Id)
                 .all(self.db()?)
@@ -619,7 +648,7 @@ impl DrawerRepository for SqlStore {
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        self.read_through(&self.shared.drawers, id, Freshness::MayBeKept, async {
+        self.read_answer(&self.shared.drawers, id, async {
             let db = self.db()?;
             let query = Statement::from_sql_and_values(
                 db.get_database_backend(),

@@ -16,7 +16,9 @@ use crate::ports::{
     TokenService, TokenSubject, UserRepository,
 };
 use crate::telemetry::metrics::{self, CallOutcome, Function};
+use crate::telemetry::wide_event;
 use async_trait::async_trait;
+use opentelemetry::KeyValue;
 use std::future::Future;
 use tracing::{Instrument, Span, field::Empty};
 
@@ -124,6 +126,7 @@ impl<P> Observed<P> {
         let work = work.instrument(span.clone());
         let result = metrics::record_call(&call.function, self.module, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));
+        wide_event::record(KeyValue::new(wide_event::STORE, self.db_system));
         result
     }
 }
