@@ -228,6 +228,19 @@ fn help_explains_every_setting() {
         "SNACKDRAWER_LAZY_RAMP",
         "SNACKDRAWER_ADMIN_LISTEN",
         "SNACKDRAWER_ADMIN_TOKEN",
+        "SNACKDRAWER_CACHE_TTL",
+        "SNACKDRAWER_LOGIN_LIMITS",
+        "SNACKDRAWER_PASSWORD_RATE_PER_ADDRESS",
+        "SNACKDRAWER_WRITE_RATE_PER_USER",
+        "SNACKDRAWER_WRITE_BURST_PER_USER",
+        "SNACKDRAWER_MAX_CATALOGUE_SNACKS",
+        "SNACKDRAWER_MAX_DRAWERS_PER_USER",
+        "SNACKDRAWER_MAX_SNACKS_PER_DRAWER",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_LOGS_EXPORTER",
+        "HONEYCOMB_API_KEY",
+        "HONEYCOMB_API_ENDPOINT",
+        "HONEYCOMB_DATASET",
     ] {
         assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
     }
