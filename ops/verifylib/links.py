@@ -19,6 +19,10 @@ import json
 import re
 import urllib.parse
 
+import yaml
+
+from . import GRAFANA
+
 # A line the service wrote (the unsampled access line of docs/observability.md#logs), for the
 # static checks; the live run of ops/verify follows the same links on the lines of its own build.
 SAMPLE_LINE = (
@@ -88,6 +92,18 @@ def provisioned(value):
     if isinstance(value, list):
         return [provisioned(v) for v in value]
     return value.replace("$$", "$") if isinstance(value, str) else value
+
+
+def provisioned_sources():
+    """Every data source of ops/grafana/provisioning, as Grafana reads it."""
+    folder = GRAFANA / "provisioning" / "datasources"
+    return provisioned(
+        [
+            s
+            for path in sorted(folder.glob("*.yaml"))
+            for s in yaml.safe_load(path.read_text())["datasources"]
+        ]
+    )
 
 
 def by_uid(sources):

@@ -243,9 +243,7 @@ def check_datasources():
     """The provisioned data sources, uid -> type, after checking the links between them: from
     exemplars and log records to traces, and from traces to log records (links.py), followed on
     the record of a line the service writes."""
-    sources = links.provisioned(
-        load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources")
-    )
+    sources = links.provisioned_sources()
     by_uid = {s["uid"]: s["type"] for s in sources}
     if len(by_uid) != len(sources):
         fail("provisioning: two data sources share a uid")
