@@ -57,9 +57,18 @@ def assignments(prometheus, dashboard):
     return combos
 
 
+def distinct(expr, combos):
+    """`expr` for each combination of variable values, each distinct query once: a query that
+    uses none of a dashboard's variables is evaluated once, not once per value."""
+    seen = {}
+    for combo in combos:
+        seen.setdefault(grafana.substitute(expr, combo), combo)
+    return seen.items()
+
+
 def check_panels(prometheus, dashboards):
-    """One result per dashboard query: where it is, its series counts over the variable values,
-    and its problems."""
+    """One result per dashboard query: where it is, its series counts over the variable values
+    it uses, and its problems."""
     results = []
     for dashboard in dashboards.values():
         try:
@@ -69,12 +78,12 @@ def check_panels(prometheus, dashboards):
             continue
         for where, target in grafana.queries(dashboard):
             counts, problems = [], []
-            for combo in combos:
-                try:
-                    expr = grafana.substitute(target["expr"], combo)
-                except grafana.Unresolvable as error:
-                    problems.append(str(error))
-                    break
+            try:
+                queries = distinct(target["expr"], combos)
+            except grafana.Unresolvable as error:
+                problems.append(str(error))
+                queries = []
+            for expr, combo in queries:
                 count, error = prometheus.query(expr)
                 counts.append(count)
                 if error or not count:
@@ -229,8 +238,7 @@ def check_fleet(prometheus, dashboards, instances):
     for dashboard in dashboards.values():
         combos = assignments(prometheus, dashboard)
         for where, target in grafana.queries(dashboard):
-            for combo in combos:
-                expr = grafana.substitute(target["expr"], combo)
+            for expr, _ in distinct(target["expr"], combos):
                 results.append(result(where, expr, target.get("legendFormat")))
     for group in yaml.safe_load(RULES.read_text())["groups"]:
         for rule in group["rules"]:
