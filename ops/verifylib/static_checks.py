@@ -157,7 +157,8 @@ def check_compose():
     ok(
         f"ops/docker-compose.yaml: {len(services)} services; images pinned ({images}); "
         f"{count} bind mounts present; ports {' '.join(map(str, PUBLISHED.values()))}; "
-        f"admin API on {ADMIN_PUBLISHED} only"
+        f"admin API on {ADMIN_PUBLISHED} only; service → collector → Tempo and Loki, and "
+        "Grafana → each, on ports their configurations listen on"
     )
 
 
