@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes Snackdrawer's Grafana dashboards to ops/grafana/dashboards/*.json.
 
-Why a generator rather than hand-edited JSON: the five dashboards share one data source, one
+Why a generator rather than hand-edited JSON: the five dashboards share their data sources, one
 panel shape and a few PromQL idioms (rates over $__rate_interval, ratios that read 0 rather than
 "No data" when nothing failed, latency quantiles with exemplars). Written once here they cannot
 drift apart. The JSON is committed, so Grafana and `ops/verify` read plain files; `ops/verify`
@@ -17,6 +17,10 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "dashboards"
 PROMETHEUS = {"type": "prometheus", "uid": "prometheus"}
+# The service's log records in Loki (ops/grafana/provisioning): the stream of its resource's
+# service.name; the record's attributes (route, status, …) are structured metadata to filter on.
+LOKI = {"type": "loki", "uid": "loki"}
+SERVICE_LOGS = '{service_name="snackdrawer"}'
 
 HTTP = "http_server_request_duration_seconds"
 CALLS = "function_calls_total"
@@ -176,6 +180,26 @@ def stat(title, description, targets, unit, width=8):
     )
 
 
+def logs(title, description, expr):
+    """The log records `expr` (LogQL) selects, newest first, across the whole row. A record's
+    details show its trace_id as a link to its trace (the Loki data source's derived field)."""
+    return {
+        "type": "logs",
+        "title": title,
+        "description": description,
+        "datasource": LOKI,
+        "targets": [{"datasource": LOKI, "expr": expr, "refId": "A"}],
+        "options": {
+            "showTime": True,
+            "wrapLogMessage": True,
+            "enableLogDetails": True,
+            "sortOrder": "Descending",
+            "dedupStrategy": "none",
+        },
+        "gridPos": {"w": 24, "h": 8},
+    }
+
+
 def query_variable(name, label, query):
     return {
         "name": name,
@@ -306,7 +330,7 @@ def golden_signals():
                 timeseries(
                     "Request latency, all routes",
                     "Quantiles of every request's duration. The dots are exemplars: one real "
-                    "request each, carrying its trace id. Hover one and choose 'Query with Jaeger' "
+                    "request each, carrying its trace id. Hover one and choose 'Query with Tempo' "
                     "to open that request's trace.",
                     latency_targets(HTTP),
                     "s",
@@ -383,6 +407,16 @@ def golden_signals():
                         )
                     ],
                     "reqps",
+                ),
+            ],
+            "Logs: failed requests on $route": [
+                logs(
+                    "Requests answered 5xx on $route",
+                    "The access line of each request to the route chosen above that answered "
+                    "5xx, from Loki. Open a line: its trace_id opens the trace, whose 'Logs for "
+                    "this span' shows every line of that request, the error with its cause "
+                    "among them (that line names no route, so it cannot be selected here).",
+                    f'{SERVICE_LOGS} | route="$route" | status=~"5.."',
                 ),
             ],
             "Saturation: how full is it?": [
@@ -467,6 +501,9 @@ def golden_signals():
                 ),
             ],
         },
+        variables=[
+            query_variable("route", "Route (logs)", f"label_values({HTTP}_count, http_route)")
+        ],
         annotations=FAULT_ANNOTATIONS,
     )
 

@@ -11,7 +11,9 @@ In the order a run uses them:
                  three replicas
   aggregation    whether each query reads right over replicas: sums that add up, shares
                  between the replicas' own, per-replica series named in their legend
-Helpers: grafana (reading dashboards and their variables), selections (what a query selects),
+Helpers: grafana (reading dashboards and their variables), links (the telemetry pipeline's hops,
+and Grafana's links between metrics, traces and logs, followed on the records Loki would keep of
+the service's log lines), selections (what a query selects),
 prometheus_api (Prometheus's HTTP API), report (what is printed and counted), admin (the
 service's admin API, through which the live run sets a harmless fault plan).
 

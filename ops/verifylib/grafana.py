@@ -39,12 +39,27 @@ def panels_of(dashboard):
         yield from panel.get("panels", [])
 
 
-def queries(dashboard):
-    """(where, target) for every query of every panel; `where` names it for a reader."""
+def targets_of(dashboard, kind):
+    """(where, target) for every query of data source type `kind` of every panel; `where` names
+    it for a reader."""
     for panel in panels_of(dashboard):
         for target in panel.get("targets", []):
+            # A query naming no data source goes to the default one, Prometheus.
+            source = target.get("datasource") or panel.get("datasource") or {}
+            if source.get("type", "prometheus") != kind:
+                continue
             legend = target.get("legendFormat", "")
             yield f"{dashboard['title']} > {panel['title']} > {legend}", target
+
+
+def queries(dashboard):
+    """(where, target) for every PromQL query of every panel."""
+    return targets_of(dashboard, "prometheus")
+
+
+def log_queries(dashboard):
+    """(where, target) for every LogQL query (Loki's) of every panel."""
+    return targets_of(dashboard, "loki")
 
 
 def annotation_expr(annotation):

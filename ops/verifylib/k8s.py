@@ -1,7 +1,8 @@
 """The checks of ops/k8s, the Kubernetes manifests, on a machine with no cluster: each kustomize
 build renders, every object it renders validates against its schema, the rules and dashboards in
 the cluster are their sources in ops/ unchanged, and the settings and grace periods agree with
-the service.
+the service, and the telemetry pipeline's hops (pods → collector → Tempo and Loki) meet
+Services that listen where the configurations of ops/telemetry say.
 
 Schemas, offline: Kubernetes' own kinds against the OpenAPI schemas that the kubernetes-validate
 package ships (strict: an unknown field fails), for KUBERNETES_VERSION, the oldest Kubernetes the
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from . import DASHBOARDS, OPS, ROOT, RULES
+from . import DASHBOARDS, OPS, ROOT, RULES, links
 
 K8S = OPS / "k8s"
 SCHEMAS = K8S / "schemas"
@@ -143,4 +144,42 @@ def service_problems(objects, settings_doc):
                 f"terminationGracePeriodSeconds {termination} is not above the preStop pause "
                 f"({pause:g} s) and SNACKDRAWER_SHUTDOWN_GRACE ({grace:g} s)"
             )
+    return problems
+
+
+def pipeline_problems(objects):
+    """The pods export to the collector's Service where its OTLP/HTTP receiver listens, and the
+    collector's configuration (ops/telemetry's, in a ConfigMap) reaches Tempo and Loki through
+    Services of those names, each exposing every port its own configuration listens on."""
+    configs = {
+        file: yaml.safe_load(text)
+        for o in objects
+        if o["kind"] == "ConfigMap"
+        for file, text in o.get("data", {}).items()
+        if file in ("otel-collector.yaml", "tempo.yaml", "loki.yaml")
+    }
+    if len(configs) < 3:
+        return [f"the ConfigMaps hold {sorted(configs)} of the three ops/telemetry files"]
+    ports = links.listening(
+        configs["otel-collector.yaml"], configs["tempo.yaml"], configs["loki.yaml"]
+    )
+    problems = [
+        f"collector: {p}" for p in links.collector_problems(configs["otel-collector.yaml"], ports)
+    ]
+    exposed = {
+        o["metadata"]["name"]: {p["port"] for p in o["spec"].get("ports", [])}
+        for o in objects
+        if o["kind"] == "Service"
+    }
+    for service, listeners in ports.items():
+        for port, what in listeners.items():
+            if port not in exposed.get(service, set()):
+                problems.append(f"Service {service} does not expose {what} port {port}")
+    settings = {}
+    for o in objects:
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("snackdrawer-config"):
+            settings.update(o.get("data", {}))
+    host, port = links.host_port(settings.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+    if ports.get(host, {}).get(port) != "otlp-http":
+        problems.append(f"the pods export to {host}:{port}, where no OTLP/HTTP receiver listens")
     return problems

@@ -3,7 +3,10 @@ the binary under traffic, scraped by a real Prometheus, and then every dashboard
 every value of the dashboard's variables, must return a series with a value and select only
 metrics, labels and label values the service has; every annotation query must evaluate and
 select only what the service has; every recording rule must produce series; every alert
-expression must evaluate; exemplars must carry trace ids the service answered with.
+expression must evaluate; exemplars must carry trace ids the service answered with; and on the
+records Loki would keep of the replicas' real log lines (links.py), Grafana's links must open
+the trace of a response's x-trace-id and every LogQL query must select by labels they have, for
+every value of its dashboard's variables.
 
 So that the fault-injection series exist (the "Faults injected" panel and the "Fault active"
 annotations select them), the service runs with its admin API on, and a harmless fault plan is
@@ -11,6 +14,7 @@ set through it: a 1 ms delay on GET /snacks/{id}. Lazy mode stays off here (its 
 traffic problems); ops/verify-faults turns it on.
 """
 
+import json
 import shutil
 import tempfile
 import time
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from . import RULES, aggregation, grafana
+from . import RULES, aggregation, grafana, links
 from .admin import Admin
 from .prometheus_api import Prometheus
 from .report import Result, failures, fail, ok, report, section
@@ -53,9 +57,18 @@ def assignments(prometheus, dashboard):
     return combos
 
 
+def distinct(expr, combos):
+    """`expr` for each combination of variable values, each distinct query once: a query that
+    uses none of a dashboard's variables is evaluated once, not once per value."""
+    seen = {}
+    for combo in combos:
+        seen.setdefault(grafana.substitute(expr, combo), combo)
+    return seen.items()
+
+
 def check_panels(prometheus, dashboards):
-    """One result per dashboard query: where it is, its series counts over the variable values,
-    and its problems."""
+    """One result per dashboard query: where it is, its series counts over the variable values
+    it uses, and its problems."""
     results = []
     for dashboard in dashboards.values():
         try:
@@ -65,12 +78,12 @@ def check_panels(prometheus, dashboards):
             continue
         for where, target in grafana.queries(dashboard):
             counts, problems = [], []
-            for combo in combos:
-                try:
-                    expr = grafana.substitute(target["expr"], combo)
-                except grafana.Unresolvable as error:
-                    problems.append(str(error))
-                    break
+            try:
+                queries = distinct(target["expr"], combos)
+            except grafana.Unresolvable as error:
+                problems.append(str(error))
+                queries = []
+            for expr, combo in queries:
                 count, error = prometheus.query(expr)
                 counts.append(count)
                 if error or not count:
@@ -137,6 +150,51 @@ def check_exemplars(prometheus, trace_ids):
     return results
 
 
+def check_log_links(prometheus, dashboards, log_files, trace_ids):
+    """The links and LogQL queries on real records: the access lines the replicas wrote, as Loki
+    would keep the records exported for them (the service's default service.name, as in the
+    compose stack). One result for the links, followed from the last line whose trace id a
+    response carried; one per LogQL query, which must select some line for every value of its
+    dashboard's variables (its 5xx filter aside: this traffic gets no 5xx)."""
+    lines = [
+        line
+        for path in log_files
+        for line in path.read_text().splitlines()
+        if '"message":"request served"' in line
+    ]
+    records = [(json.loads(line), links.loki_labels(line, links.SAMPLE_RESOURCE)) for line in lines]
+    answered = [
+        (fields["trace_id"], labels)
+        for fields, labels in records
+        if fields.get("trace_id") in trace_ids
+    ]
+    if not answered:
+        return [
+            Result("log records: links", [0], ["no access line has a trace id a response carried"])
+        ]
+    trace_id, labels = answered[-1]
+    results = [
+        Result(
+            f"log records: the links of a record with trace id {trace_id}",
+            [len(records)],
+            links.trace_link_problems(links.provisioned_sources(), labels, trace_id),
+        )
+    ]
+    for dashboard in dashboards.values():
+        for where, target in grafana.log_queries(dashboard):
+            problems = []
+            for combo in assignments(prometheus, dashboard):
+                expr = grafana.substitute(target["expr"], combo)
+                selected = [
+                    l for _, l in records if not links.log_query_problems(expr, l, selects=True)
+                ]
+                if not selected:
+                    problems.append(f"selects no access line\n       {expr}")
+                problems += links.log_query_problems(expr, labels)
+            results.append(Result(where, [len(records)], sorted(set(problems)), target["expr"]))
+    return results
+
+
 def wait_for_rules(prometheus, traffics):
     """Until every recording rule has a result, every target is up and traffic has run."""
     records = [
@@ -180,8 +238,7 @@ def check_fleet(prometheus, dashboards, instances):
     for dashboard in dashboards.values():
         combos = assignments(prometheus, dashboard)
         for where, target in grafana.queries(dashboard):
-            for combo in combos:
-                expr = grafana.substitute(target["expr"], combo)
+            for expr, _ in distinct(target["expr"], combos):
                 results.append(result(where, expr, target.get("legendFormat")))
     for group in yaml.safe_load(RULES.read_text())["groups"]:
         for rule in group["rules"]:
@@ -240,8 +297,14 @@ def run(dashboards):
             trace_ids = set().union(*(t.trace_ids for t in traffics)) - {None}
             exemplars = check_exemplars(prometheus, trace_ids)
             fleet = check_fleet(prometheus, dashboards, instances)
+            log_links = check_log_links(
+                prometheus,
+                dashboards,
+                [workdir / f"snackdrawer-{replica}.log" for replica in range(REPLICAS)],
+                trace_ids,
+            )
             if time.monotonic() > deadline or not any(
-                r.problems for r in panels + annotations + rules + exemplars + fleet
+                r.problems for r in panels + annotations + rules + exemplars + fleet + log_links
             ):
                 break
             time.sleep(2)
@@ -249,6 +312,11 @@ def run(dashboards):
         report("annotation queries (instant)", annotations)
         report("rules", rules)
         report("exemplars", exemplars)
+        report(
+            "log records, as Loki keeps those of the replicas' access lines: Grafana's links "
+            "(record → trace → records, exemplar → trace) and the dashboards' LogQL queries",
+            log_links,
+        )
         report(
             f"over {REPLICAS} replicas: per-replica series named in the legend; sums equal to the "
             "replicas' sum; shares and quantiles between the replicas' own",

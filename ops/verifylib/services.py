@@ -64,7 +64,7 @@ def start_snackdrawer(binary, workdir, extra_env=None, name="snackdrawer"):
         # The traffic and snackdrawer-load sign users up and log in from this one address,
         # faster than the per-address login limit allows.
         SNACKDRAWER_LOGIN_LIMITS="false",
-        # Trace every request, as the compose stack does (it exports to Jaeger); with no
+        # Trace every request, as the compose stack does (it exports to its collector); with no
         # endpoint and no sampler named, nothing would be traced and no exemplar recorded.
         OTEL_TRACES_SAMPLER="always_on",
     )

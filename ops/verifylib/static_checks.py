@@ -1,8 +1,10 @@
 """What can be proved without a Docker engine or Grafana, neither of which these machines have:
-the Prometheus files as promtool reads them, the compose stack as `docker compose` would wire it,
-Grafana's provisioning, and the dashboards (ids, data sources, exemplars, the JSON as
-ops/grafana/dashboards.py writes it, and every query parsed by Prometheus's own parser, so a
-broken query fails here and not as a red triangle in Grafana).
+the Prometheus files as promtool reads them, the compose stack as `docker compose` would wire it
+(the telemetry pipeline's hops included: links.py), Grafana's provisioning (the links from logs
+to traces and back, on a line the service writes), and the dashboards (ids, data sources,
+exemplars, the JSON as ops/grafana/dashboards.py writes it, every PromQL query parsed by
+Prometheus's own parser, so a broken query fails here and not as a red triangle in Grafana, and
+every LogQL query's labels ones Loki gives the service's records).
 """
 
 import json
@@ -16,12 +18,15 @@ from collections import Counter
 
 import yaml
 
-from . import COMPOSE, DASHBOARDS, GRAFANA, OPS, RULES, grafana
+from . import COMPOSE, DASHBOARDS, GRAFANA, OPS, RULES, grafana, links
 from .report import fail, ok, section
 from .tools import promtool
 
-# The compose stack's published ports, as the docs give them.
-PUBLISHED = {"snackdrawer": 8000, "prometheus": 9090, "grafana": 3000, "jaeger": 16686}
+# The compose stack's published ports, as the docs give them (the collector's OTLP/HTTP, for a
+# service run with `cargo run`).
+PUBLISHED = {"snackdrawer": 8000, "prometheus": 9090, "grafana": 3000, "otel-collector": 4318}
+# Where each backend's command names its configuration file.
+CONFIG_FLAGS = {"otel-collector": "--config=", "tempo": "-config.file=", "loki": "-config.file="}
 # Snackdrawer's admin API (fault injection): published on this machine's loopback only.
 ADMIN_PUBLISHED = "127.0.0.1:9000"
 ADMIN_TOKEN_MIN_BYTES = 32  # AdminToken::MIN_BYTES, src/chaos/admin.rs
@@ -46,6 +51,7 @@ def run(dashboards):
     section("compose stack and Grafana provisioning (static: no Docker engine or Grafana here)")
     check_compose()
     check_dashboards(dashboards, check_datasources())
+    check_log_queries(dashboards)
 
     section("dashboard queries and annotation queries, parsed by Prometheus's own parser")
     check_dashboard_syntax(dashboards)
@@ -144,14 +150,73 @@ def check_compose():
         fail("compose: Grafana's home dashboard is not a mounted file")
     for source in load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources"):
         address_ok(f"Grafana data source {source['name']}", source["url"])
+    check_pipeline(services, mounts)
 
     images = ", ".join(s["image"] for s in services.values() if "image" in s)
     count = sum(len(m) for m in mounts.values())
     ok(
         f"ops/docker-compose.yaml: {len(services)} services; images pinned ({images}); "
         f"{count} bind mounts present; ports {' '.join(map(str, PUBLISHED.values()))}; "
-        f"admin API on {ADMIN_PUBLISHED} only"
+        f"admin API on {ADMIN_PUBLISHED} only; service → collector → Tempo and Loki, and "
+        "Grafana → each, on ports their configurations listen on"
     )
+
+
+def backend_configs(services, mounts):
+    """{service: its configuration} for the collector, Tempo and Loki, read through the compose
+    file: the file each one's command names, where its bind mount puts it."""
+    configs = {}
+    for name, flag in CONFIG_FLAGS.items():
+        command = services.get(name, {}).get("command", [])
+        in_container = next((a[len(flag) :] for a in command if a.startswith(flag)), None)
+        path = host_path(mounts.get(name, {}), in_container) if in_container else None
+        if path is None or not path.is_file():
+            fail(f"compose: {name} reads no configuration file mounted from ops/ ({command})")
+            continue
+        configs[name] = yaml.safe_load(path.read_text())
+    return configs
+
+
+def pipeline_problems(services, configs, datasources):
+    """Each hop of the telemetry pipeline, in the compose stack: the service exports spans and
+    log records to the collector where it listens for that protocol, the collector's pipelines
+    reach Tempo and Loki where they listen (links.collector_problems), and Grafana reads Tempo
+    and Loki on their HTTP ports."""
+    ports = links.listening(configs["otel-collector"], configs["tempo"], configs["loki"])
+    problems = [
+        f"collector: {p}" for p in links.collector_problems(configs["otel-collector"], ports)
+    ]
+    env = services["snackdrawer"].get("environment", {})
+    host, port = links.host_port(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+    protocol = env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+    wanted = "otlp-grpc" if protocol == "grpc" else "otlp-http"
+    if ports.get(host, {}).get(port) != wanted:
+        problems.append(
+            f"snackdrawer exports {protocol} to {host}:{port}, where no {wanted} receiver listens "
+            f"({ports.get(host)})"
+        )
+    logs = str(env.get("OTEL_LOGS_EXPORTER") or "otlp")
+    if re.sub(r"\$\{\w+:-(.*)\}", r"\1", logs) != "otlp":
+        problems.append(
+            f"snackdrawer does not export its logs by default: OTEL_LOGS_EXPORTER={logs}"
+        )
+    for source in datasources:
+        host, port = links.host_port(source["url"])
+        if host in ports and ports[host].get(port) != "http":
+            problems.append(
+                f"Grafana reads {source['name']} at {host}:{port}, where {host} serves no HTTP API "
+                f"({ports[host]})"
+            )
+    return problems
+
+
+def check_pipeline(services, mounts):
+    configs = backend_configs(services, mounts)
+    if len(configs) < len(CONFIG_FLAGS):
+        return
+    datasources = load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources")
+    for problem in pipeline_problems(services, configs, datasources):
+        fail(f"compose: {problem}")
 
 
 def check_admin_api(api):
@@ -176,8 +241,10 @@ def check_admin_api(api):
 
 
 def check_datasources():
-    """The provisioned data sources, uid -> type, after checking the exemplar links."""
-    sources = load_yaml_dir(GRAFANA / "provisioning" / "datasources", "datasources")
+    """The provisioned data sources, uid -> type, after checking the links between them: from
+    exemplars and log records to traces, and from traces to log records (links.py), followed on
+    the record of a line the service writes."""
+    sources = links.provisioned_sources()
     by_uid = {s["uid"]: s["type"] for s in sources}
     if len(by_uid) != len(sources):
         fail("provisioning: two data sources share a uid")
@@ -193,8 +260,27 @@ def check_datasources():
                     f"provisioning: exemplars link to data source {link['datasourceUid']}, "
                     "which is not provisioned"
                 )
-    ok(f"Grafana data sources: {', '.join(f'{uid} ({kind})' for uid, kind in by_uid.items())}")
+    labels = links.loki_labels(links.SAMPLE_LINE, links.SAMPLE_RESOURCE)
+    trace_id = json.loads(links.SAMPLE_LINE)["trace_id"]
+    for problem in links.trace_link_problems(sources, labels, trace_id):
+        fail(f"provisioning: {problem}")
+    ok(
+        f"Grafana data sources: {', '.join(f'{uid} ({kind})' for uid, kind in by_uid.items())}; "
+        "exemplars and log records open their traces, traces their log records"
+    )
     return by_uid
+
+
+def check_log_queries(dashboards):
+    """Every LogQL query of the dashboards selects by labels Loki gives the service's records."""
+    labels = links.loki_labels(links.SAMPLE_LINE, links.SAMPLE_RESOURCE)
+    count = 0
+    for dashboard in dashboards.values():
+        for where, target in grafana.log_queries(dashboard):
+            count += 1
+            for problem in links.log_query_problems(target["expr"], labels):
+                fail(f"{where}: {problem}\n       {target['expr']}")
+    ok(f"{count} LogQL queries select by labels of the service's records in Loki")
 
 
 def check_dashboards(dashboards, datasources):

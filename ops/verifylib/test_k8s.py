@@ -1,7 +1,8 @@
 """Shows that each check of ops/verify-k8s can fail: a misspelt field of a Kubernetes kind and of
 an operator's kind, an object of a kind with no schema, a rule or a dashboard that differs from
 its source or is missing, a setting the service does not have, a termination grace too short,
-and a kustomization that does not render.
+a backend port no Service exposes, pods exporting where no collector listens, and a
+kustomization that does not render.
 Needs kubectl and kubernetes-validate, as ops/verify-k8s does.
 Run: python3 -m unittest discover -s ops -t ops"""
 
@@ -41,6 +42,7 @@ class Rendered(unittest.TestCase):
         self.assertEqual(k8s.rule_problems(self.objects), [])
         self.assertEqual(k8s.dashboard_problems(self.objects), [])
         self.assertEqual(k8s.service_problems(self.objects, self.settings_doc), [])
+        self.assertEqual(k8s.pipeline_problems(self.objects), [])
 
     def test_a_misspelt_field_of_a_kubernetes_kind_fails(self):
         deployment = self.find("Deployment", "snackdrawer")
@@ -112,6 +114,23 @@ class Rendered(unittest.TestCase):
         self.assertEqual(len(problems), 2, problems)
         self.assertIn("SNACKDRAWER_LOGIN_LIMIT is not a setting", problems[0])
         self.assertIn("terminationGracePeriodSeconds 15 is not above", problems[1])
+
+    def test_a_backend_port_no_service_exposes_fails(self):
+        loki = self.find("Service", "loki")
+        loki["spec"]["ports"][0]["port"] = 3101
+        problems = k8s.pipeline_problems(self.replaced(loki, loki))
+        self.assertEqual(problems, ["Service loki does not expose http port 3100"])
+
+    def test_pods_exporting_elsewhere_fail(self):
+        config = next(
+            o
+            for o in self.objects
+            if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("snackdrawer-config")
+        )
+        changed = copy.deepcopy(config)
+        changed["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://otel-collector:4317"
+        [problem] = k8s.pipeline_problems(self.replaced(config, changed))
+        self.assertIn("otel-collector:4317, where no OTLP/HTTP receiver listens", problem)
 
 
 class Rendering(unittest.TestCase):

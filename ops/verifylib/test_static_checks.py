@@ -1,14 +1,20 @@
 """Shows that the dashboard syntax check can fail: a query Prometheus's parser rejects, or one
 with a variable the dashboard does not define, is reported under its dashboard and panel (or
-annotation); and how annotation queries and a panel's query are found.
+annotation); and how annotation queries and a panel's query are found. Shows the compose stack's
+telemetry hops failing too: the service exporting where the collector does not listen, or not
+exporting its logs, and Grafana reading a backend on a port it does not serve (the collector's
+own hops: test_links.py).
 Needs promtool, as ops/verify does. Run: python3 -m unittest discover -s ops -t ops"""
 
 import contextlib
+import copy
 import io
 import unittest
 
-from verifylib import grafana, report
-from verifylib.static_checks import check_admin_api, dashboard_syntax_errors
+import yaml
+
+from verifylib import COMPOSE, OPS, grafana, links, report
+from verifylib.static_checks import check_admin_api, dashboard_syntax_errors, pipeline_problems
 
 
 def dashboard(*exprs, variables=(), annotations=()):
@@ -100,6 +106,42 @@ class AdminApiInCompose(unittest.TestCase):
     def test_a_token_too_short_or_without_a_default(self):
         self.assertEqual(len(self.problems(token="${SNACKDRAWER_ADMIN_TOKEN:-short}")), 1)
         self.assertEqual(len(self.problems(token="x" * 40)), 1)
+
+
+class ComposePipeline(unittest.TestCase):
+    SERVICES = yaml.safe_load(COMPOSE.read_text())["services"]
+    CONFIGS = {
+        name: yaml.safe_load((OPS / "telemetry" / f"{name}.yaml").read_text())
+        for name in ("otel-collector", "tempo", "loki")
+    }
+
+    def problems(self, env=None, source=None):
+        services = copy.deepcopy(self.SERVICES)
+        services["snackdrawer"]["environment"].update(env or {})
+        sources = links.provisioned_sources() + ([source] if source else [])
+        return pipeline_problems(services, self.CONFIGS, sources)
+
+    def test_the_committed_stack_meets_at_every_hop(self):
+        self.assertEqual(self.problems(), [])
+
+    def test_the_service_exporting_grpc_to_the_http_port(self):
+        [problem] = self.problems({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+        self.assertIn("exports grpc to otel-collector:4318, where no otlp-grpc receiver", problem)
+
+    def test_the_service_exporting_past_the_collector(self):
+        [problem] = self.problems({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://tempo:4318"})
+        self.assertIn("exports http/protobuf to tempo:4318", problem)
+
+    def test_logs_kept_home_by_default(self):
+        [problem] = self.problems({"OTEL_LOGS_EXPORTER": "${OTEL_LOGS_EXPORTER:-none}"})
+        self.assertIn("does not export its logs by default", problem)
+
+    def test_grafana_reading_tempo_on_its_otlp_port(self):
+        source = {"name": "Tempo 2", "uid": "t2", "type": "tempo", "url": "http://tempo:4317"}
+        [problem] = self.problems(source=source)
+        self.assertIn(
+            "Grafana reads Tempo 2 at tempo:4317, where tempo serves no HTTP API", problem
+        )
 
 
 if __name__ == "__main__":
