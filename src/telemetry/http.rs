@@ -197,7 +197,7 @@ where
             }
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
-                log_failure(span, status, &response);
+                log_failure(span, route, status, &response);
             }
             log_access(span, *this.trace, route, status.as_u16(), duration);
             let trace_id = HeaderValue::from_bytes(&this.trace.trace_id_hex())
@@ -226,7 +226,13 @@ const UNAVAILABLE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// The error line of a 5xx answer, with the cause the router left in the response's
 /// extensions (an `Arc<dyn Error + Send + Sync>`): a warning for an outage (503), at most one
 /// per interval with the number held back, and an error for anything else, which is a bug.
-fn log_failure(span: &Span, status: StatusCode, response: &Response) {
+/// Both name the route, so that a log search can pick one route's failures.
+fn log_failure(
+    span: &Span,
+    route: &metrics::RouteMetrics,
+    status: StatusCode,
+    response: &Response,
+) {
     static UNAVAILABLE: LogBudget = LogBudget::new(UNAVAILABLE_LOG_INTERVAL);
     let cause = response.extensions().get::<Arc<dyn Error + Send + Sync>>();
     let error = cause.map(|cause| error_chain(&**cause));
@@ -234,13 +240,19 @@ fn log_failure(span: &Span, status: StatusCode, response: &Response) {
         if let Some(held_back) = UNAVAILABLE.admit() {
             tracing::warn!(
                 parent: span,
+                route = route.template(),
                 error = error.as_deref(),
                 not_logged_since_last = held_back,
                 "request failed: dependency unavailable"
             );
         }
     } else {
-        tracing::error!(parent: span, error = error.as_deref(), "request failed");
+        tracing::error!(
+            parent: span,
+            route = route.template(),
+            error = error.as_deref(),
+            "request failed"
+        );
     }
 }
 

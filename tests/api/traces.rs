@@ -313,6 +313,7 @@ async fn the_trace_is_whole(
     let cause = failures[0]["error"].as_str().unwrap_or_default();
     assert!(cause.contains("did not complete within"), "{cause}");
     assert_eq!(failures[0]["trace_id"], hex(&timed_out.trace_id));
+    assert_eq!(failures[0]["route"], attribute(&timed_out.attributes, "http.route").unwrap());
 
     // No secret anywhere.
     let attributes: Vec<String> = exported
