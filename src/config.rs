@@ -726,6 +726,15 @@ mod tests {
     }
 
     #[test]
+    fn the_write_rate_is_on_by_default_at_its_documented_rate() {
+        let config = parse(&["snackdrawer"]).unwrap();
+        assert_eq!((config.write_rate_per_user, config.write_burst_per_user), (10, 20));
+        let off = parse(&["snackdrawer", "--write-rate-per-user", "0"]).unwrap();
+        assert_eq!(off.write_rate_per_user, 0);
+        assert!(parse(&["snackdrawer", "--write-burst-per-user", "0"]).is_err());
+    }
+
+    #[test]
     fn zero_token_lifetime_is_refused() {
         assert!(parse(&["snackdrawer", "--token-ttl", "0"]).is_err());
     }

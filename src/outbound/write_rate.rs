@@ -84,6 +84,28 @@ mod tests {
         assert!(rate.admit(ann).is_err());
     }
 
+    /// Once more than `PRUNE_ABOVE` users are held, those whose buckets are full again are
+    /// dropped (governor waits one emission interval more: 2 s after a write at 1 a second),
+    /// so one-off writers do not pile up; a user still held back keeps their bucket.
+    #[test]
+    fn users_whose_buckets_are_full_again_are_forgotten() {
+        let clock = FakeRelativeClock::default();
+        let settings = WriteRateSettings { per_second: 1, burst: 1 };
+        let rate = PerUserBuckets::with_clock(settings, clock.clone()).unwrap();
+        let user = |id: usize| UserId::new(id as i64).unwrap();
+        let (busy, late) = (PRUNE_ABOVE + 2, PRUNE_ABOVE + 3);
+        for id in 1..=PRUNE_ABOVE + 1 {
+            rate.admit(user(id)).unwrap();
+        }
+        clock.advance(Duration::from_millis(1500));
+        rate.admit(user(busy)).unwrap();
+        assert_eq!(rate.buckets.len(), PRUNE_ABOVE + 2, "none was dropped yet");
+        clock.advance(Duration::from_millis(500));
+        rate.admit(user(late)).unwrap();
+        assert_eq!(rate.buckets.len(), 2, "the full buckets were dropped, busy's and late's kept");
+        assert!(rate.admit(user(busy)).is_err(), "busy is still held back");
+    }
+
     #[test]
     fn a_rate_of_zero_is_no_limit() {
         assert!(PerUserBuckets::new(WriteRateSettings { per_second: 0, burst: 5 }).is_none());

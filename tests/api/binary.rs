@@ -1,5 +1,6 @@
 //! The real binary, as users run it: an old client's whole session, `--help` and errors that
-//! keep secrets, and a clean stop on SIGTERM that lets in-flight requests finish.
+//! keep secrets, list limits and a write rate as set, and a clean stop on SIGTERM that lets
+//! in-flight requests finish.
 
 use crate::support::server::{
     RunningServer, half_sent_registration, read_status, signal_terminate,
@@ -91,6 +92,54 @@ async fn an_old_client_session_works_unchanged() {
         body,
         json!({"drawer": {"contents": [{"id": 2, "name": "pretzels"}], "id": 1, "name": "desk"}})
     );
+}
+
+/// The list limits and the write rate are the settings' (the contract tests build the service
+/// with bounds of their own, so only the binary shows that the settings reach it).
+#[tokio::test]
+async fn list_limits_and_the_write_rate_come_from_the_settings() {
+    let server = RunningServer::start(&[
+        ("SNACKDRAWER_MAX_CATALOGUE_SNACKS", "13"),
+        ("SNACKDRAWER_MAX_DRAWERS_PER_USER", "1"),
+        ("SNACKDRAWER_MAX_SNACKS_PER_DRAWER", "1"),
+        ("SNACKDRAWER_WRITE_RATE_PER_USER", "1"),
+        ("SNACKDRAWER_WRITE_BURST_PER_USER", "6"),
+    ]);
+    let mut client = OldClient::new(&server);
+    client.post("/auth/users", json!({"username": "oldtimer", "password": "pw"})).await;
+    client.log_in().await;
+    // Six writes, the burst: one more than each list holds (the seeded catalogue has 12).
+    let mut answers = vec![];
+    for (path, body) in [
+        ("/snacks/", json!({"name": "kale chips"})),
+        ("/snacks/", json!({"name": "seaweed"})),
+        ("/drawers/", json!({"name": "desk"})),
+        ("/drawers/", json!({"name": "shelf"})),
+        ("/drawers/1", json!({"snack": 1})),
+        ("/drawers/1", json!({"snack": 2})),
+    ] {
+        let (status, body) = client.post(path, body).await;
+        answers.push((status.as_u16(), body["error"].as_str().map(str::to_owned)));
+    }
+    let full = |limit: &str| Some(format!("409 Conflict: {limit}"));
+    assert_eq!(
+        answers,
+        [
+            (201, None),
+            (409, full("catalogue limit reached: the catalogue may hold at most 13 snacks")),
+            (201, None),
+            (409, full("drawer limit reached: a user may have at most 1 drawers")),
+            (201, None),
+            (409, full("drawer with ID 1 is full: a drawer may hold at most 1 snacks")),
+        ]
+    );
+    // At one write a second, most of twenty writes in a row are refused.
+    let mut throttled = 0;
+    for n in 0..20 {
+        let (status, _) = client.post("/drawers/", json!({"name": format!("d{n}")})).await;
+        throttled += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(throttled >= 10, "{throttled} of 20 writes were throttled");
 }
 
 #[tokio::test]

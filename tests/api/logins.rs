@@ -1,9 +1,9 @@
 //! Logins under attack and overload: failed logins per username back off (429 with
-//! Retry-After), alike for known and unknown users, however many other names are tried, and
-//! without locking the owner out from another address; a full hashing queue is a 503; usernames
-//! are NFC and never padded with whitespace, new ones fold to NFKC and hold no invisible
-//! characters, and old ones still log in; and a flood from one address leaves another
-//! address's logins alone.
+//! Retry-After), alike for known and unknown users, however the name is spelled and however
+//! many other names are tried, and without locking the owner out from another address; a full
+//! hashing queue is a 503; usernames are NFC and never padded with whitespace, new ones fold to
+//! NFKC and hold no invisible characters, and old ones still log in; and a flood from one
+//! address leaves another address's logins alone.
 
 use crate::support::TestApp;
 use crate::support::auth::{LOGIN_BACKOFF, cheap_hasher, login_throttle, token_service};
@@ -229,6 +229,23 @@ async fn look_alike_usernames_are_refused_or_taken() {
     assert_eq!(log_in(&app, "ann", "other").await.status, StatusCode::CREATED);
     // Case is kept: "Bob" is another name, as it always was.
     assert_eq!(register("Bob").await.status, StatusCode::CREATED);
+}
+
+/// The throttle counts the folded name, so every spelling that reaches an account counts
+/// against it: a guesser gets no free guesses per look-alike.
+#[tokio::test]
+async fn look_alike_spellings_share_one_back_off() {
+    let app = TestApp::new(StoreKind::Memory).await;
+    app.register("bob").await;
+    let fullwidth = "\u{FF42}\u{FF4F}\u{FF42}";
+    let mathematical_bold = "\u{1D41B}\u{1D428}\u{1D41B}";
+    let spellings = ["bob", fullwidth, mathematical_bold, "bo\u{1D47}"];
+    for spelling in spellings.iter().cycle().take(5) {
+        log_in(&app, spelling, "wrong").await.assert_error(401, WRONG);
+    }
+    for spelling in spellings {
+        assert_eq!(refusal(&log_in(&app, spelling, "wrong").await), throttled(1), "{spelling:?}");
+    }
 }
 
 #[tokio::test]

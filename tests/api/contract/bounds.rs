@@ -107,6 +107,7 @@ async fn writing_too_fast_answers_429_on_every_write_route(store: StoreKind) {
             add_snack(&app, &alice, bobs, json!(2)).await,
             add_snack(&app, &alice, 999, json!(2)).await,
         ),
+        (remove_snack(&app, &alice, bobs, 2).await, remove_snack(&app, &alice, 999, 2).await),
         (delete_drawer(&app, &alice, bobs).await, delete_drawer(&app, &alice, 999).await),
     ] {
         assert_eq!(foreign.status, 404, "a throttled user still cannot tell: {}", foreign.text);
