@@ -21,7 +21,8 @@ ops/verify-faults, the fault-injection experiment, uses the same parts and its o
   overlay        the production rules with every window divided by 60, for a short live run
   faults         lazy mode on and off through the admin API under snackdrawer-load, timed
   timeline       the figures read off its polls (crossings, recovery, peaks)
-  otlp           a trace receiver, to follow exemplars to traces carrying `fault.injected`
+  otlp           an OTLP receiver, to follow exemplars to traces carrying `fault.injected`
+                 and traces to their log records (also ops/otlp-receiver, which prints them)
   episode        the run's counters as a `promtool test rules` case of the production rules
 ops/verify-fleet, several replicas on one PostgreSQL, uses services and its own:
   fleet          a fresh database, replicas on fixed ports, what the database and logs hold

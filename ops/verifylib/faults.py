@@ -2,7 +2,7 @@
 golden-signals dashboard over the SLO thresholds and fire the fast-burn alerts, and turning it
 off must bring them back.
 
-The real binary (memory store, admin API on, traces exported to a receiver here) under
+The real binary (memory store, admin API on, traces and logs exported to a receiver here) under
 snackdrawer-load; a real Prometheus scraping it every second with the rules overlay
 (overlay.py: the production rules with every window divided by 60). After a baseline, which
 must be under the thresholds, lazy mode goes on with `POST /lazy`; within LAZY_DEADLINE the
@@ -11,9 +11,10 @@ thresholds, the fast-burn alerts must be pending or firing and the "Fault active
 annotation must draw. After HOLD more seconds `DELETE /lazy` turns it off, and within
 RECOVERY_DEADLINE all of it must be back under, for good. Then: the load generator must report
 no violation (a 503 with Retry-After is none); an exemplar of a slow request and one of a
-refused request must lead to traces with `fault.injected`; and the run's own request counters,
-replayed by `promtool test rules` against the production rules.yml at one sample a minute, must
-give the alert states seen live (episode.py).
+refused request must lead to traces with `fault.injected`; the access log records exported
+beside the spans must carry the trace ids of their requests' spans; and the run's own request
+counters, replayed by `promtool test rules` against the production rules.yml at one sample a
+minute, must give the alert states seen live (episode.py).
 """
 
 import json
@@ -269,11 +270,41 @@ def follow_exemplars(prometheus, receiver, signals, t_on, t_off):
             f"fault.injected=true, event fault.injected {{{detail}}}"
         )
     for problem in sorted(receiver.problems):
-        fail(f"trace receiver: {problem}")
-    if receiver.log_exports:
-        ok(f"{receiver.log_exports} log exports reached the same receiver over OTLP/HTTP")
-    else:
-        fail("no log records were exported over OTLP beside the spans")
+        fail(f"OTLP receiver: {problem}")
+
+
+def follow_logs(receiver):
+    """A request's log records carry the trace id of its spans: every access record ("request
+    served", written inside a request) has a trace id, and some have that of a server span the
+    receiver got. Not all need one: spans go out in batches every 5 s, records every second, so
+    the last requests' spans may still be on their way."""
+    traces, logs = receiver.snapshot()
+    access = [r for records in logs.values() for r in records if r.body == "request served"]
+    if not access:
+        fail("no access log record (`request served`) was exported over OTLP beside the spans")
+        return
+    without = [r for r in access if not r.trace_id.strip("0")]
+    if without:
+        fail(f"{len(without)} of {len(access)} access records carry no trace id: {without[0]}")
+    joined = [
+        (record, span)
+        for record in access
+        for span in traces.get(record.trace_id, [])
+        if span.kind == SPAN_KIND_SERVER
+    ]
+    if not joined:
+        fail(
+            f"none of the {len(access)} access records carries the trace id of a received server "
+            f"span ({len(traces)} traces received)"
+        )
+        return
+    record, span = joined[0]
+    ok(
+        f"{len(joined)} of {len(access)} access log records over OTLP carry the trace id of their "
+        f"request's server span; e.g. trace {record.trace_id}: span {span.name!r}, record "
+        f"{record.severity_text} {record.body!r} route={record.attributes.get('route')} "
+        f"status={record.attributes.get('status')}"
+    )
 
 
 def check_load(process, summary_path, log_path):
@@ -343,7 +374,7 @@ def run(record=None):
             stderr=subprocess.STDOUT,
         )
         ok(
-            f"snackdrawer at {base} (memory store, admin API {admin.url}, traces to "
+            f"snackdrawer at {base} (memory store, admin API {admin.url}, traces and logs to "
             f"{receiver.endpoint}); Prometheus {url} with the overlay, every 1s; "
             f"snackdrawer-load {' '.join(LOAD_ARGS[:8])}"
         )
@@ -435,6 +466,7 @@ def run(record=None):
         check_load(load_process, summary_path, load_log)
         load_process = None
         follow_exemplars(prometheus, receiver, signals, t_on, t_off)
+        follow_logs(receiver)
 
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],

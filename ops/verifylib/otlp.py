@@ -1,9 +1,13 @@
-"""A trace receiver just big enough to follow an exemplar to its trace: an OTLP/HTTP endpoint
-(`POST /v1/traces`, protobuf, what the service exports with OTEL_EXPORTER_OTLP_ENDPOINT) that
-keeps, per trace id, each span's name, attributes and events. There is no Jaeger on these
-machines and no protobuf module in the standard library, so the few messages needed are read
-straight off the wire format (opentelemetry-proto's trace.proto field numbers below);
-test_otlp.py checks the reader on a message built by hand.
+"""An OTLP receiver just big enough to follow an exemplar to its trace and a trace to its log
+records: an OTLP/HTTP endpoint (`POST /v1/traces` and `POST /v1/logs`, protobuf, what the service
+exports with OTEL_EXPORTER_OTLP_ENDPOINT) that keeps, per trace id, each span's name, attributes
+and events and each log record's severity, body, attributes and ids. There is no Jaeger or
+Collector on these machines and no protobuf module in the standard library, so the few messages
+needed are read straight off the wire format (opentelemetry-proto's trace.proto and logs.proto
+field numbers below); test_otlp.py checks the reader on messages built by hand.
+
+Run as a program (ops/otlp-receiver), it prints each export's path and destination headers and
+each span and log record as it arrives, one line each.
 """
 
 import struct
@@ -15,11 +19,20 @@ from typing import NamedTuple
 REQUEST_RESOURCE_SPANS = 1
 RESOURCE_SPANS_SCOPE_SPANS = 2
 SCOPE_SPANS_SPANS = 2
-SPAN_TRACE_ID, SPAN_NAME, SPAN_KIND, SPAN_ATTRIBUTES, SPAN_EVENTS = 1, 5, 6, 9, 11
+SPAN_TRACE_ID, SPAN_SPAN_ID, SPAN_NAME, SPAN_KIND, SPAN_ATTRIBUTES, SPAN_EVENTS = 1, 2, 5, 6, 9, 11
 EVENT_NAME, EVENT_ATTRIBUTES = 2, 3
 KEY_VALUE_KEY, KEY_VALUE_VALUE = 1, 2
 ANY_STRING, ANY_BOOL, ANY_INT, ANY_DOUBLE = 1, 2, 3, 4
 SPAN_KIND_SERVER = 2
+# opentelemetry/proto/collector/logs/v1 and logs/v1: ExportLogsServiceRequest.resource_logs,
+# ResourceLogs.scope_logs, ScopeLogs.scope and .log_records, InstrumentationScope.name, and the
+# LogRecord's fields.
+REQUEST_RESOURCE_LOGS = 1
+RESOURCE_LOGS_SCOPE_LOGS = 2
+SCOPE_LOGS_SCOPE, SCOPE_LOGS_LOG_RECORDS = 1, 2
+SCOPE_NAME = 1
+LOG_TIME, LOG_SEVERITY_NUMBER, LOG_SEVERITY_TEXT, LOG_BODY, LOG_ATTRIBUTES = 1, 2, 3, 5, 6
+LOG_TRACE_ID, LOG_SPAN_ID, LOG_OBSERVED_TIME = 9, 10, 11
 
 
 class Span(NamedTuple):
@@ -27,6 +40,19 @@ class Span(NamedTuple):
     kind: int
     attributes: dict
     events: list  # (name, attributes)
+    span_id: str  # hex
+
+
+class LogRecord(NamedTuple):
+    time_unix_nano: int  # 0 when unknown: the tracing bridge sets only the observed time
+    observed_time_unix_nano: int
+    severity_number: int
+    severity_text: str
+    body: object  # the AnyValue, read as any_value reads it
+    attributes: dict
+    trace_id: str  # hex; "" for a line written outside any request
+    span_id: str
+    scope: str  # the tracing target (`snackdrawer::access`)
 
 
 def varint(data, at):
@@ -83,10 +109,12 @@ def attributes(messages):
 
 
 def span(data):
-    trace_id, name, kind, attrs, events = b"", "", 0, [], []
+    trace_id, span_id, name, kind, attrs, events = b"", b"", "", 0, [], []
     for number, value in fields(data):
         if number == SPAN_TRACE_ID:
             trace_id = value
+        elif number == SPAN_SPAN_ID:
+            span_id = value
         elif number == SPAN_NAME:
             name = value.decode()
         elif number == SPAN_KIND:
@@ -101,43 +129,110 @@ def span(data):
                 elif n == EVENT_ATTRIBUTES:
                     event_attrs.append(v)
             events.append((event_name, attributes(event_attrs)))
-    return trace_id.hex(), Span(name, kind, attributes(attrs), events)
+    return trace_id.hex(), Span(name, kind, attributes(attrs), events, span_id.hex())
+
+
+def nested(message, *path):
+    """The innermost messages along `path`, a field number per level (repeated fields)."""
+    if not path:
+        yield message
+        return
+    for number, value in fields(message):
+        if number == path[0]:
+            yield from nested(value, *path[1:])
 
 
 def spans(request):
     """(trace id in hex, Span) for every span of an ExportTraceServiceRequest."""
-    for number, resource_spans in fields(request):
-        if number != REQUEST_RESOURCE_SPANS:
-            continue
-        for n, scope_spans in fields(resource_spans):
-            if n != RESOURCE_SPANS_SCOPE_SPANS:
-                continue
-            for m, data in fields(scope_spans):
-                if m == SCOPE_SPANS_SPANS:
-                    yield span(data)
+    path = (REQUEST_RESOURCE_SPANS, RESOURCE_SPANS_SCOPE_SPANS, SCOPE_SPANS_SPANS)
+    for data in nested(request, *path):
+        yield span(data)
+
+
+def log_record(data, scope):
+    time = observed = severity = 0
+    severity_text, body, attrs, trace_id, span_id = "", None, [], b"", b""
+    for number, value in fields(data):
+        if number == LOG_TIME:
+            time = struct.unpack("<Q", value)[0]  # fixed64
+        elif number == LOG_OBSERVED_TIME:
+            observed = struct.unpack("<Q", value)[0]
+        elif number == LOG_SEVERITY_NUMBER:
+            severity = value
+        elif number == LOG_SEVERITY_TEXT:
+            severity_text = value.decode()
+        elif number == LOG_BODY:
+            body = any_value(value)
+        elif number == LOG_ATTRIBUTES:
+            attrs.append(value)
+        elif number == LOG_TRACE_ID:
+            trace_id = value
+        elif number == LOG_SPAN_ID:
+            span_id = value
+    return LogRecord(
+        time,
+        observed,
+        severity,
+        severity_text,
+        body,
+        attributes(attrs),
+        trace_id.hex(),
+        span_id.hex(),
+        scope,
+    )
+
+
+def log_records(request):
+    """Every LogRecord of an ExportLogsServiceRequest, with its scope's name."""
+    for scope_logs in nested(request, REQUEST_RESOURCE_LOGS, RESOURCE_LOGS_SCOPE_LOGS):
+        scope = "".join(n.decode() for n in nested(scope_logs, SCOPE_LOGS_SCOPE, SCOPE_NAME))
+        for data in nested(scope_logs, SCOPE_LOGS_LOG_RECORDS):
+            yield log_record(data, scope)
 
 
 class Receiver(ThreadingHTTPServer):
-    """Listens on a loopback port; `traces` maps each trace id to its spans. Log records (the
-    service exports them beside its spans) are counted by export, not read."""
+    """Listens on a loopback port (`address`, any free one by default); `traces` maps each trace
+    id to its spans, `logs` each trace id to its log records ("" for lines written outside a
+    request). `show`, when given, is called with each export's path, headers and what it held,
+    as (trace id, Span) or (trace id, LogRecord) pairs."""
 
     daemon_threads = True
 
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.traces = {}
-        self.log_exports = 0
+    def __init__(self, address=("127.0.0.1", 0), show=None):
+        super().__init__(address, Handler)
+        self.traces, self.logs = {}, {}
         self.problems = set()
+        self.show = show
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
     def trace(self, trace_id):
         with self.lock:
             return list(self.traces.get(trace_id, []))
+
+    def snapshot(self):
+        """Copies of `traces` and `logs`, taken together."""
+        with self.lock:
+            return (
+                {k: list(v) for k, v in self.traces.items()},
+                {k: list(v) for k, v in self.logs.items()},
+            )
+
+    def keep(self, path, headers, received):
+        kept = self.traces if path == "/v1/traces" else self.logs
+        with self.lock:
+            for trace_id, one in received:
+                kept.setdefault(trace_id, []).append(one)
+            if self.show:  # under the lock, so lines of two exports do not interleave
+                self.show(path, headers, received)
+
+    def problem(self, text):
+        with self.lock:
+            self.problems.add(text)
 
     def stop(self):
         self.shutdown()
@@ -147,20 +242,22 @@ class Receiver(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path == "/v1/logs" and "gzip" not in self.headers.get("Content-Encoding", ""):
-            with self.server.lock:
-                self.server.log_exports += 1
-        elif self.path != "/v1/traces" or "gzip" in self.headers.get("Content-Encoding", ""):
-            self.server.problems.add(f"unexpected export: {self.path} {dict(self.headers)}")
+        read = {
+            "/v1/traces": spans,
+            "/v1/logs": lambda body: ((r.trace_id, r) for r in log_records(body)),
+        }.get(self.path)
+        encoding = self.headers.get("Content-Encoding", "")
+        if read is None or "gzip" in encoding:
+            # Not the headers: a destination's may hold a key.
+            content = f"{self.headers.get('Content-Type')}, encoding {encoding or 'none'}"
+            self.server.problem(f"unexpected export: {self.path} ({content})")
         else:
             try:
-                received = list(spans(body))
-            except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
-                self.server.problems.add(f"an export could not be read: {error!r}")
+                received = list(read(body))
+            except (ValueError, IndexError, KeyError, UnicodeDecodeError, struct.error) as error:
+                self.server.problem(f"an export could not be read: {error!r}")
                 received = []
-            with self.server.lock:
-                for trace_id, one in received:
-                    self.server.traces.setdefault(trace_id, []).append(one)
+            self.server.keep(self.path, self.headers, received)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
