@@ -126,7 +126,9 @@ impl<P> Observed<P> {
         let work = work.instrument(span.clone());
         let result = metrics::record_call(&call.function, self.module, store_outcome, work).await;
         mark_failure(&span, store_outcome(&result));
-        wide_event::record(KeyValue::new(wide_event::STORE, self.db_system));
+        if !span.is_disabled() {
+            wide_event::record(KeyValue::new(wide_event::STORE, self.db_system));
+        }
         result
     }
 }
