@@ -223,10 +223,18 @@ impl LoginThrottle for BackoffThrottle {
         Ok(())
     }
 
+    /// The attempt was counted as a failure in advance: a success forgets the name's and the
+    /// pair's failures, and takes back what the attempt added to the overflow, so that logins
+    /// that work never hold the others back when the table is full.
     fn succeeded(&self, username: &Username, from: ClientAddress) {
         let mut table = self.lock();
-        table.entries.remove(&Key::Username(username.clone()));
-        table.entries.remove(&Key::From(username.clone(), from));
+        let mut overflowed = false;
+        for key in [Key::Username(username.clone()), Key::From(username.clone(), from)] {
+            overflowed |= table.entries.remove(&key).is_none();
+        }
+        if overflowed {
+            table.overflow.count = table.overflow.count.saturating_sub(1);
+        }
     }
 
     fn abandoned(&self, username: &Username, from: ClientAddress) {
@@ -408,5 +416,21 @@ mod tests {
         advance(&clock, Duration::from_secs(600));
         throttle.attempt(&bob(), HERE).expect("room again once the failures are forgotten");
         assert_eq!(throttle.lock().entries.len(), 2);
+    }
+
+    #[test]
+    fn logins_that_work_add_nothing_to_a_full_table_s_shared_count() {
+        let (throttle, _clock) = throttle_of(100, DEFAULTS);
+        for n in 0..50 {
+            let name = Username::parse(format!("victim{n}")).unwrap();
+            for _ in 0..5 {
+                throttle.attempt(&name, HERE).unwrap();
+            }
+        }
+        for _ in 0..20 {
+            throttle.attempt(&bob(), HERE).expect("bob logs in, again and again");
+            throttle.succeeded(&bob(), HERE);
+        }
+        assert_eq!(throttle.lock().overflow.count, 0);
     }
 }
