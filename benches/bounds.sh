@@ -14,6 +14,7 @@
 #  3. the goal: on a catalogue filled to 10,000, snackdrawer-load's default personas ($USERS
 #     users, default think time) for $GOAL while one user floods snacks and drawers; the
 #     server's peak RSS and the personas' `GET /snacks/` p99. Goal: <= 64 MiB and <= 20 ms.
+#     A third run, the personas alone (limits on), says what the flooder adds.
 #
 # Latency and throughput figures carry the one-minute load average: other work moves them.
 #
@@ -82,18 +83,23 @@ part2() { # part2 ordinary|heaviest
   stop_server
 }
 
-part3() { # part3 off|on
+part3() { # part3 off|on|alone: limits off or on with the flooder, or on without it
   fill_catalogue "$workdir/goal-$1.db" 10000
   # shellcheck disable=SC2046
   serve_sqlite "$workdir/goal-$1.db" $(limits "$1")
-  echo "== limits $1: $USERS users of the default mix and one flooder for $GOAL, from 10,000 snacks"
+  if [ "$1" = alone ]; then
+    echo "== limits on: $USERS users of the default mix alone for $GOAL, from 10,000 snacks"
+  else
+    echo "== limits $1: $USERS users of the default mix and one flooder for $GOAL, from 10,000 snacks"
+  fi
   "$target/release/snackdrawer-load" --host "$base" -u "$USERS" -r "$USERS" -t "$GOAL" \
     --no-print-metrics --summary-json "$workdir/goal.json" >"$workdir/goal.log" 2>&1 &
-  local generator=$! status=0
-  sleep 2  # the users sign up
-  flood "$GOAL" "snacks drawers"
+  local generator=$! status=0 snacks
+  if [ "$1" != alone ]; then
+    sleep 2  # the users sign up
+    flood "$GOAL" "snacks drawers"
+  fi
   wait "$generator" || status=$?
-  local snacks
   snacks=$(jq '.requests["GET /snacks/"]' "$workdir/goal.json")
   printf 'peak RSS (VmHWM) %d MiB (goal <= 64); GET /snacks/ p99 %s ms over %s requests (goal <= 20) (%s); catalogue %d snacks\n' \
     "$(vm VmHWM)" "$(jq .p99_ms <<<"$snacks")" "$(jq .count <<<"$snacks")" "$(loadavg)" \
@@ -108,6 +114,6 @@ for part in $PARTS; do
   case $part in
     1) part1 off; part1 on ;;
     2) part2 ordinary; part2 heaviest ;;
-    3) part3 off; part3 on ;;
+    3) part3 alone; part3 off; part3 on ;;
   esac
 done

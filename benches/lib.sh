@@ -85,9 +85,12 @@ user_token() {
 
 # flood DURATION ROUTES [LONG]: one user (`flooder`) POSTing new names to ROUTES ("snacks",
 # "drawers" or both) with wrk, as fast as it can; LONG=1 for the heaviest names (flood.lua).
+# Prints how many it sent, and how many were refused (429, 409).
 flood() {
   FLOOD_TOKEN=$(user_token flooder) FLOOD_ROUTES=$2 FLOOD_LONG=${3:-0} FLOOD_RUN=$(date +%s%N) \
-    wrk -t2 -c8 -d "$1" -s benches/flood.lua "$base" >/dev/null
+    wrk -t2 -c8 -d "$1" -s benches/flood.lua "$base" |
+    awk '/requests in/ { sent = $1 } /Non-2xx/ { refused = $NF }
+      END { printf "flooder sent %d, %d refused\n", sent, refused }'
 }
 
 # catalogue_size: how many snacks `GET /snacks/` lists.
@@ -97,6 +100,6 @@ catalogue_size() { curl -fs "$base/snacks/" | jq '.snacks | length'; }
 # catalogue limit set to COUNT, the write rate off), then its server stopped.
 fill_catalogue() {
   serve_sqlite "$1" SNACKDRAWER_WRITE_RATE_PER_USER=0 SNACKDRAWER_MAX_CATALOGUE_SNACKS="$2"
-  while [ "$(catalogue_size)" -lt "$2" ]; do flood 2s snacks "${3:-0}"; done
+  while [ "$(catalogue_size)" -lt "$2" ]; do flood 2s snacks "${3:-0}" >/dev/null; done
   stop_server
 }
