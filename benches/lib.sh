@@ -60,3 +60,46 @@ drawer_of_five() {
   for snack in 1 3 5 7 9; do json_post "/drawers/$drawer" "{\"snack\": $snack}" "$token" >/dev/null; done
   echo "$token /drawers/$drawer"
 }
+
+# loadavg: the one-minute load average, printed beside latency and throughput figures, since other
+# work on the machine moves them.
+loadavg() { echo "load $(cut -d' ' -f1 /proc/loadavg)"; }
+
+# vm KEY: the server's VmRSS, VmHWM… from /proc, in MiB.
+vm() { echo $(( $(awk -v key="$1:" '$1 == key { print $2 }' "/proc/$server/status") / 1024 )); }
+
+BENCH_SECRET=bench-secret-bench-secret-bench-secret
+
+# serve_sqlite FILE VAR=value...: a server on that SQLite file, with a signing secret that
+# outlives it, so the file's accounts log in again on the next server.
+serve_sqlite() {
+  local file=$1; shift
+  start_server DATABASE_URL="sqlite://$file?mode=rwc" SNACKDRAWER_JWT_SECRET=$BENCH_SECRET "$@"
+}
+
+# user_token NAME: registers NAME (unless it exists) and prints a token for it.
+user_token() {
+  json_post /auth/users "{\"username\": \"$1\", \"password\": \"pw\"}" >/dev/null || true
+  json_post /auth/login "{\"username\": \"$1\", \"password\": \"pw\"}" | jq -r .token
+}
+
+# flood DURATION ROUTES [LONG]: one user (`flooder`) POSTing new names to ROUTES ("snacks",
+# "drawers" or both) with wrk, as fast as it can; LONG=1 for the heaviest names (flood.lua).
+# Prints how many it sent, and how many were refused (429, 409).
+flood() {
+  FLOOD_TOKEN=$(user_token flooder) FLOOD_ROUTES=$2 FLOOD_LONG=${3:-0} FLOOD_RUN=$(date +%s%N) \
+    wrk -t2 -c8 -d "$1" -s benches/flood.lua "$base" |
+    awk '/requests in/ { sent = $1 } /Non-2xx/ { refused = $NF }
+      END { printf "flooder sent %d, %d refused\n", sent, refused }'
+}
+
+# catalogue_size: how many snacks `GET /snacks/` lists.
+catalogue_size() { curl -fs "$base/snacks/" | jq '.snacks | length'; }
+
+# fill_catalogue FILE COUNT [LONG]: the catalogue of FILE filled to exactly COUNT snacks (the
+# catalogue limit set to COUNT, the write rate off), then its server stopped.
+fill_catalogue() {
+  serve_sqlite "$1" SNACKDRAWER_WRITE_RATE_PER_USER=0 SNACKDRAWER_MAX_CATALOGUE_SNACKS="$2"
+  while [ "$(catalogue_size)" -lt "$2" ]; do flood 2s snacks "${3:-0}" >/dev/null; done
+  stop_server
+}
