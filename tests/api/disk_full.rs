@@ -76,19 +76,10 @@ async fn send(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{}{path}", server.base_url));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
+    let answer = server.send(&reqwest::Client::new(), method, path, token, body).await;
     let retry_after =
-        response.headers().get("retry-after").map(|value| value.to_str().unwrap().to_owned());
-    (status, retry_after, response.json().await.unwrap_or(Value::Null))
+        answer.headers.get("retry-after").map(|value| value.to_str().unwrap().to_owned());
+    (answer.status, retry_after, answer.body)
 }
 
 /// Logs in, asserting it works.

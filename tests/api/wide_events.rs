@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const PERSONA_AGENT: &str = "snackdrawer-load/0.1.0 (nosy)";
 
-/// Sends `method path` with `body`, as the nosy persona unless `agent` says otherwise.
+/// Sends `method path` with `body`, as the nosy persona.
 async fn send(
     server: &RunningServer,
     method: &str,
@@ -18,16 +18,8 @@ async fn send(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Value {
-    let mut request = reqwest::Client::new()
-        .request(method.parse().unwrap(), server.url(path))
-        .header("user-agent", PERSONA_AGENT);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap().json().await.unwrap_or(Value::Null)
+    let nosy = reqwest::Client::builder().user_agent(PERSONA_AGENT).build().unwrap();
+    server.send(&nosy, method, path, token, body).await.body
 }
 
 /// The exported spans named `name`, in the order they ended.
