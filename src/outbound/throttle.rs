@@ -397,15 +397,20 @@ mod tests {
         assert!(throttle.lock().entries.len() <= MAX_TRACKED, "bounded");
     }
 
-    #[test]
-    fn a_table_full_of_names_held_back_holds_back_the_rest_together() {
-        let (throttle, clock) = throttle_of(100, DEFAULTS);
+    /// Fills a table of 100 with 50 names held back, each with its pair from `HERE`.
+    fn fill_with_names_held_back(throttle: &BackoffThrottle) {
         for n in 0..50 {
             let name = Username::parse(format!("victim{n}")).unwrap();
             for _ in 0..5 {
                 throttle.attempt(&name, HERE).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn a_table_full_of_names_held_back_holds_back_the_rest_together() {
+        let (throttle, clock) = throttle_of(100, DEFAULTS);
+        fill_with_names_held_back(&throttle);
         assert_eq!(throttle.lock().entries.len(), 100);
         for _ in 0..5 {
             throttle.attempt(&bob(), HERE).unwrap();
@@ -421,12 +426,7 @@ mod tests {
     #[test]
     fn logins_that_work_add_nothing_to_a_full_table_s_shared_count() {
         let (throttle, _clock) = throttle_of(100, DEFAULTS);
-        for n in 0..50 {
-            let name = Username::parse(format!("victim{n}")).unwrap();
-            for _ in 0..5 {
-                throttle.attempt(&name, HERE).unwrap();
-            }
-        }
+        fill_with_names_held_back(&throttle);
         for _ in 0..20 {
             throttle.attempt(&bob(), HERE).expect("bob logs in, again and again");
             throttle.succeeded(&bob(), HERE);
