@@ -18,15 +18,51 @@ use crate::telemetry::wide_event::{
     self, DRAWER_ID, DRAWERS_RETURNED, SNACK_ID, SNACKS_RETURNED, outcome,
 };
 use opentelemetry::KeyValue;
+use std::future::Future;
 use tracing::{Instrument, Span, info_span};
 
-/// The drawer and snack a use case names, on the request span.
-fn names(drawer: Option<DrawerId>, snack: Option<SnackId>) {
-    if let Some(drawer) = drawer {
-        wide_event::record(KeyValue::new(DRAWER_ID, drawer.get()));
+/// One use case's part of the request's telemetry, decided by one look at whether the request
+/// is traced: every request passes here, and each further look at the task-local, or a
+/// disabled span entered at each poll, would be paid by all of them (the instrumentation
+/// budget in docs/measuring.md).
+struct UseCase {
+    traced: bool,
+}
+
+impl UseCase {
+    /// A use case naming `drawer` and `snack`, which a traced request's wide event gets.
+    fn begin(drawer: Option<DrawerId>, snack: Option<SnackId>) -> Self {
+        let traced = request_trace::recording();
+        if traced {
+            if let Some(drawer) = drawer {
+                wide_event::record(KeyValue::new(DRAWER_ID, drawer.get()));
+            }
+            if let Some(snack) = snack {
+                wide_event::record(KeyValue::new(SNACK_ID, snack.get()));
+            }
+        }
+        Self { traced }
     }
-    if let Some(snack) = snack {
-        wide_event::record(KeyValue::new(SNACK_ID, snack.get()));
+
+    /// The use case's span: the one `open` makes in a traced request, and none otherwise.
+    fn span(&self, open: impl FnOnce() -> Span) -> Span {
+        if self.traced { open() } else { Span::none() }
+    }
+
+    /// Runs `work`; in a traced request inside `span`, with what its outcome says (`facts` of
+    /// a success, or its error's kind) on the request's wide event.
+    async fn run<T>(
+        self,
+        span: Span,
+        work: impl Future<Output = Result<T, AppError>>,
+        facts: impl FnOnce(&T) -> Vec<KeyValue>,
+    ) -> Result<T, AppError> {
+        if !self.traced {
+            return work.await;
+        }
+        let result = work.instrument(span).await;
+        outcome(&result, facts);
+        result
     }
 }
 
@@ -42,10 +78,9 @@ fn nothing<T>(_: &T) -> Vec<KeyValue> {
 
 impl<P: Accounts> Accounts for Observed<P> {
     async fn register(&self, username: Username, password: Password) -> Result<User, AppError> {
-        let span = span_if_traced(|| info_span!("register", username = %username));
-        let registered = self.inner.register(username, password).instrument(span).await;
-        outcome(&registered, nothing);
-        registered
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("register", username = %username));
+        use_case.run(span, self.inner.register(username, password), nothing).await
     }
 
     async fn log_in(
@@ -54,10 +89,9 @@ impl<P: Accounts> Accounts for Observed<P> {
         password: Password,
         from: ClientAddress,
     ) -> Result<AccessToken, AppError> {
-        let span = span_if_traced(|| info_span!("log_in", username = %name.folded));
-        let logged_in = self.inner.log_in(name, password, from).instrument(span).await;
-        outcome(&logged_in, nothing);
-        logged_in
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("log_in", username = %name.folded));
+        use_case.run(span, self.inner.log_in(name, password, from), nothing).await
     }
 
     async fn authenticate(&self, token: &str, access: Access) -> Result<UserId, AppError> {
@@ -76,25 +110,29 @@ impl<P: Accounts> Accounts for Observed<P> {
 
 impl<P: Catalogue> Catalogue for Observed<P> {
     async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
-        let span = span_if_traced(|| info_span!("list_snacks"));
-        let listed = self.inner.list_snacks().instrument(span).await;
-        outcome(&listed, |snacks| vec![KeyValue::new(SNACKS_RETURNED, count(snacks.len()))]);
-        listed
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("list_snacks"));
+        use_case
+            .run(span, self.inner.list_snacks(), |snacks| {
+                vec![KeyValue::new(SNACKS_RETURNED, count(snacks.len()))]
+            })
+            .await
     }
 
     async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError> {
-        names(None, Some(id));
-        let span = span_if_traced(|| info_span!("get_snack", ?id));
-        let found = self.inner.get_snack(id).instrument(span).await;
-        outcome(&found, nothing);
-        found
+        let use_case = UseCase::begin(None, Some(id));
+        let span = use_case.span(|| info_span!("get_snack", ?id));
+        use_case.run(span, self.inner.get_snack(id), nothing).await
     }
 
     async fn create_snack(&self, caller: UserId, name: SnackName) -> Result<Snack, AppError> {
-        let span = span_if_traced(|| info_span!("create_snack", ?caller, ?name));
-        let created = self.inner.create_snack(caller, name).instrument(span).await;
-        outcome(&created, |snack| vec![KeyValue::new(SNACK_ID, snack.id.get())]);
-        created
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("create_snack", ?caller, ?name));
+        use_case
+            .run(span, self.inner.create_snack(caller, name), |snack| {
+                vec![KeyValue::new(SNACK_ID, snack.id.get())]
+            })
+            .await
     }
 
     async fn seed_catalogue(&self) -> Result<usize, AppError> {
@@ -107,17 +145,23 @@ impl<P: Catalogue> Catalogue for Observed<P> {
 
 impl<P: Drawers> Drawers for Observed<P> {
     async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
-        let span = span_if_traced(|| info_span!("list_drawers", ?caller));
-        let listed = self.inner.list_drawers(caller).instrument(span).await;
-        outcome(&listed, |drawers| vec![KeyValue::new(DRAWERS_RETURNED, count(drawers.len()))]);
-        listed
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("list_drawers", ?caller));
+        use_case
+            .run(span, self.inner.list_drawers(caller), |drawers| {
+                vec![KeyValue::new(DRAWERS_RETURNED, count(drawers.len()))]
+            })
+            .await
     }
 
     async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError> {
-        let span = span_if_traced(|| info_span!("create_drawer", ?caller, ?name));
-        let created = self.inner.create_drawer(caller, name).instrument(span).await;
-        outcome(&created, |drawer| vec![KeyValue::new(DRAWER_ID, drawer.id.get())]);
-        created
+        let use_case = UseCase::begin(None, None);
+        let span = use_case.span(|| info_span!("create_drawer", ?caller, ?name));
+        use_case
+            .run(span, self.inner.create_drawer(caller, name), |drawer| {
+                vec![KeyValue::new(DRAWER_ID, drawer.id.get())]
+            })
+            .await
     }
 
     async fn get_drawer(
@@ -125,13 +169,13 @@ impl<P: Drawers> Drawers for Observed<P> {
         caller: UserId,
         id: DrawerId,
     ) -> Result<DrawerWithContents, AppError> {
-        names(Some(id), None);
-        let span = span_if_traced(|| info_span!("get_drawer", ?caller, ?id));
-        let found = self.inner.get_drawer(caller, id).instrument(span).await;
-        outcome(&found, |drawer| {
-            vec![KeyValue::new(SNACKS_RETURNED, count(drawer.contents.len()))]
-        });
-        found
+        let use_case = UseCase::begin(Some(id), None);
+        let span = use_case.span(|| info_span!("get_drawer", ?caller, ?id));
+        use_case
+            .run(span, self.inner.get_drawer(caller, id), |drawer| {
+                vec![KeyValue::new(SNACKS_RETURNED, count(drawer.contents.len()))]
+            })
+            .await
     }
 
     async fn put_snack_in_drawer(
@@ -140,11 +184,9 @@ impl<P: Drawers> Drawers for Observed<P> {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        names(Some(drawer), Some(snack));
-        let span = span_if_traced(|| info_span!("put_snack_in_drawer", ?caller, ?drawer, ?snack));
-        let put = self.inner.put_snack_in_drawer(caller, drawer, snack).instrument(span).await;
-        outcome(&put, nothing);
-        put
+        let use_case = UseCase::begin(Some(drawer), Some(snack));
+        let span = use_case.span(|| info_span!("put_snack_in_drawer", ?caller, ?drawer, ?snack));
+        use_case.run(span, self.inner.put_snack_in_drawer(caller, drawer, snack), nothing).await
     }
 
     async fn take_snack_from_drawer(
@@ -153,20 +195,15 @@ impl<P: Drawers> Drawers for Observed<P> {
         drawer: DrawerId,
         snack: SnackId,
     ) -> Result<(), AppError> {
-        names(Some(drawer), Some(snack));
-        let span =
-            span_if_traced(|| info_span!("take_snack_from_drawer", ?caller, ?drawer, ?snack));
-        let taken = self.inner.take_snack_from_drawer(caller, drawer, snack).instrument(span).await;
-        outcome(&taken, nothing);
-        taken
+        let use_case = UseCase::begin(Some(drawer), Some(snack));
+        let span = use_case.span(|| info_span!("take_snack_from_drawer", ?caller, ?drawer, ?snack));
+        use_case.run(span, self.inner.take_snack_from_drawer(caller, drawer, snack), nothing).await
     }
 
     async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
-        names(Some(drawer), None);
-        let span = span_if_traced(|| info_span!("delete_drawer", ?caller, ?drawer));
-        let deleted = self.inner.delete_drawer(caller, drawer).instrument(span).await;
-        outcome(&deleted, nothing);
-        deleted
+        let use_case = UseCase::begin(Some(drawer), None);
+        let span = use_case.span(|| info_span!("delete_drawer", ?caller, ?drawer));
+        use_case.run(span, self.inner.delete_drawer(caller, drawer), nothing).await
     }
 }
 
