@@ -280,6 +280,10 @@ pub async fn grpc_receiver(received: Received, tls: Option<&TestCa>) -> SocketAd
     let address = listener.local_addr().unwrap();
     let mut server = tonic::transport::Server::builder();
     if let Some(ca) = tls {
+        // tonic's TLS takes rustls's process-wide provider, which a workspace build leaves
+        // undecided (goose brings aws-lc-rs beside ring) and rustls then panics: name ring, as
+        // the service does. Already set by another test of this process is as good.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let identity = tonic::transport::Identity::from_pem(&ca.server_certificate, &ca.server_key);
         let config = tonic::transport::ServerTlsConfig::new().identity(identity);
         server = server.tls_config(config).unwrap();
