@@ -104,11 +104,8 @@ pub fn error_type(error: &AppError) -> &'static str {
 }
 
 /// Records what a use case's outcome says about the request: `facts` of a success, or the
-/// kind of its error.
+/// kind of its error. For traced requests: callers have asked already.
 pub fn outcome<T>(result: &Result<T, AppError>, facts: impl FnOnce(&T) -> Vec<KeyValue>) {
-    if !request_trace::recording() {
-        return;
-    }
     match result {
         Ok(value) => facts(value).into_iter().for_each(record),
         Err(error) => record(KeyValue::new(ERROR_TYPE, error_type(error))),
