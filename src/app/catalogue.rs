@@ -2,7 +2,7 @@
 //! `GET /snacks/` shows something.
 
 use super::{Snackdrawer, unexpected};
-use crate::domain::{FullList, Snack, SnackId, SnackName, UserId};
+use crate::domain::{FullList, Snack, SnackId, SnackList, SnackName, UserId};
 use crate::ports::{AppError, Catalogue, StoreError};
 
 /// Real snacks, in the order they get their ids.
@@ -22,7 +22,7 @@ pub const DEFAULT_CATALOGUE: [&str; 12] = [
 ];
 
 impl Catalogue for Snackdrawer {
-    async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
+    async fn list_snacks(&self) -> Result<SnackList, AppError> {
         self.ports.snacks.list().await.map_err(unexpected)
     }
 

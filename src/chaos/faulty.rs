@@ -9,7 +9,7 @@
 use super::injector::{Decision, FaultInjector, Outcome};
 use crate::domain::{
     AccessToken, Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, Password,
-    PasswordHash, Snack, SnackId, SnackName, User, UserId, Username,
+    PasswordHash, Snack, SnackId, SnackList, SnackName, User, UserId, Username,
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
@@ -165,7 +165,7 @@ impl<P: UserRepository> UserRepository for Faulty<P> {
 
 impl<P: SnackRepository> SnackRepository for Faulty<P> {
     faulty_methods! {
-        fn list<'s>(&'s self) -> Result<Vec<Snack>, StoreError> = "SnackRepository::list";
+        fn list<'s>(&'s self) -> Result<SnackList, StoreError> = "SnackRepository::list";
         fn get<'s>(&'s self, id: SnackId)
             -> Result<Option<Snack>, StoreError> = "SnackRepository::get";
         fn create<'s, 'n>(&'s self, name: &'n SnackName, at_most: u32)

@@ -23,6 +23,12 @@ pub struct Snack {
     pub name: SnackName,
 }
 
+/// The whole catalogue, in id order, as one read-only list that every reader shares: the
+/// catalogue is read far more often than it changes, so a store hands the same list to every
+/// read until a write makes a new one, and whoever renders it may keep the rendering as long as
+/// it holds that same list (`Arc::ptr_eq`).
+pub type SnackList = std::sync::Arc<[Snack]>;
+
 /// A drawer without its contents, as listings show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drawer {

@@ -13,7 +13,7 @@ mod names;
 mod secrets;
 
 pub use client::ClientAddress;
-pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, User};
+pub use entities::{Credentials, Drawer, DrawerWithContents, Snack, SnackList, User};
 pub use ids::{DrawerId, SnackId, USER_KEY_MAX_CHARS, UserId, UserKey};
 pub use limits::{FullList, ListLimits};
 pub use names::{DrawerName, LoginName, NAME_MAX_CHARS, SnackName, Username};

@@ -7,7 +7,7 @@
 
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
-    SnackName, User, UserId, UserKey, Username, ValidationError,
+    SnackList, SnackName, User, UserId, UserKey, Username, ValidationError,
 };
 use crate::ports::{DrawerRepository, SnackRepository, StoreError, StoreHealth, UserRepository};
 use async_trait::async_trait;
@@ -24,6 +24,8 @@ struct State {
     users: BTreeMap<Username, Credentials>,
     usernames: HashMap<UserId, Username>,
     snacks: BTreeMap<SnackId, Snack>,
+    /// The catalogue as the last `list` handed it out, until a snack is added.
+    snack_list: Option<SnackList>,
     snack_names: HashSet<SnackName>,
     drawers: BTreeMap<DrawerId, Drawer>,
     drawer_names: HashSet<(UserId, DrawerName)>,
@@ -104,8 +106,10 @@ impl UserRepository for MemoryStore {
 
 #[async_trait]
 impl SnackRepository for MemoryStore {
-    async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        Ok(self.state().snacks.values().cloned().collect())
+    async fn list(&self) -> Result<SnackList, StoreError> {
+        let mut state = self.state();
+        let State { snacks, snack_list, .. } = &mut *state;
+        Ok(snack_list.get_or_insert_with(|| snacks.values().cloned().collect()).clone())
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
@@ -122,6 +126,7 @@ impl SnackRepository for MemoryStore {
         }
         let snack = Snack { id: state.snack_ids.next(SnackId::new), name: name.clone() };
         state.snacks.insert(snack.id, snack.clone());
+        state.snack_list = None;
         Ok(snack)
     }
 }
@@ -225,4 +230,26 @@ fn contents_of(
         .range((drawer, first_snack)..)
         .take_while(move |(drawer_id, _)| *drawer_id == drawer)
         .map(|(_, snack)| *snack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Readers of an unchanged catalogue share one list, and a new snack makes a new one.
+    #[tokio::test]
+    async fn the_catalogue_is_shared_until_a_snack_is_added() {
+        let store = MemoryStore::new();
+        let chips = SnackName::parse("chips".to_owned()).unwrap();
+        SnackRepository::create(&store, &chips, 10).await.unwrap();
+        let first = SnackRepository::list(&store).await.unwrap();
+        let second = SnackRepository::list(&store).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "two reads, one list");
+        let nuts = SnackName::parse("nuts".to_owned()).unwrap();
+        SnackRepository::create(&store, &nuts, 10).await.unwrap();
+        let after = SnackRepository::list(&store).await.unwrap();
+        assert_eq!(after.len(), 2, "the new snack is listed: {after:?}");
+        assert_eq!(first.len(), 1, "a list handed out never changes");
+    }
 }

@@ -11,7 +11,8 @@
 use super::{AuthError, BoxError};
 use crate::domain::{
     AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, FullList,
-    LoginName, Password, Snack, SnackId, SnackName, User, UserId, Username, ValidationError,
+    LoginName, Password, Snack, SnackId, SnackList, SnackName, User, UserId, Username,
+    ValidationError,
 };
 use std::future::Future;
 
@@ -67,7 +68,7 @@ pub enum Access {
 /// The global snack catalogue: anyone may read it, any logged-in user may add to it.
 pub trait Catalogue: Send + Sync {
     /// The whole catalogue, in id order.
-    fn list_snacks(&self) -> impl Future<Output = Result<Vec<Snack>, AppError>> + Send;
+    fn list_snacks(&self) -> impl Future<Output = Result<SnackList, AppError>> + Send;
 
     /// MUST return `SnackNotFound` if there is no such snack.
     fn get_snack(&self, id: SnackId) -> impl Future<Output = Result<Snack, AppError>> + Send;

@@ -6,7 +6,7 @@
 use super::BoxError;
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
-    SnackName, User, UserId, Username,
+    SnackList, SnackName, User, UserId, Username,
 };
 use async_trait::async_trait;
 
@@ -75,8 +75,9 @@ pub trait UserRepository: Send + Sync {
 
 #[async_trait]
 pub trait SnackRepository: Send + Sync {
-    /// Every snack in the catalogue, in id order.
-    async fn list(&self) -> Result<Vec<Snack>, StoreError>;
+    /// Every snack in the catalogue, in id order. SHOULD hand out the same list until the
+    /// catalogue changes, rather than a copy per read (see `SnackList`).
+    async fn list(&self) -> Result<SnackList, StoreError>;
 
     /// The snack with this id; `None` if there is none.
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError>;

@@ -161,7 +161,7 @@ async fn snacks_are_listed_in_id_order(kind: StoreKind) {
     let ids = snacks(&ports, &["b", "a", "c"]).await;
     assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids grow: {ids:?}");
     let listed: Vec<String> =
-        ports.snacks.list().await.unwrap().into_iter().map(|s| s.name.into_string()).collect();
+        ports.snacks.list().await.unwrap().iter().map(|s| s.name.as_str().to_owned()).collect();
     assert_eq!(listed, ["b", "a", "c"]);
     assert_eq!(ports.snacks.get(ids[1]).await.unwrap().unwrap().name, snack_name("a"));
     assert!(ports.snacks.get(snack_id(999)).await.unwrap().is_none());

@@ -53,7 +53,7 @@ async fn seeding_fills_an_empty_catalogue_once() {
     assert_eq!(core.seed_catalogue().await.unwrap(), DEFAULT_CATALOGUE.len());
     assert_eq!(core.seed_catalogue().await.unwrap(), 0, "a second start adds nothing");
     let names: Vec<String> =
-        core.list_snacks().await.unwrap().into_iter().map(|s| s.name.into_string()).collect();
+        core.list_snacks().await.unwrap().iter().map(|s| s.name.as_str().to_owned()).collect();
     assert_eq!(names, DEFAULT_CATALOGUE);
 }
 

@@ -3,11 +3,12 @@
 use super::extract::{Caller, JsonBody, PathIds, integer};
 use super::snacks::{SnackView, WRITE_RATE};
 use super::{ApiError, openapi};
-use crate::domain::{Drawer, DrawerId, DrawerName, SnackId};
+use crate::domain::{Drawer, DrawerId, DrawerName, Snack, SnackId};
 use crate::ports::UseCases;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -25,18 +26,19 @@ pub struct DrawerSummaryView {
 /// A drawer and what is in it.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Drawer)]
-pub struct DrawerView {
+pub struct DrawerView<'a> {
     /// The snacks in the drawer, in snack-id order.
-    contents: Vec<SnackView>,
+    contents: Vec<SnackView<'a>>,
     #[schema(schema_with = openapi::id)]
     id: i64,
     #[schema(example = "desk")]
-    name: String,
+    name: &'a str,
 }
 
-impl DrawerView {
-    fn new(drawer: Drawer, contents: Vec<SnackView>) -> Self {
-        Self { contents, id: drawer.id.get(), name: drawer.name.into_string() }
+impl<'a> DrawerView<'a> {
+    fn new(drawer: &'a Drawer, contents: &'a [Snack]) -> Self {
+        let contents = contents.iter().map(SnackView::from).collect();
+        Self { contents, id: drawer.id.get(), name: drawer.name.as_str() }
     }
 }
 
@@ -49,8 +51,8 @@ pub struct DrawerList {
 
 #[derive(Serialize, ToSchema)]
 #[schema(as = OneDrawer)]
-pub struct OneDrawer {
-    drawer: DrawerView,
+pub struct OneDrawer<'a> {
+    drawer: DrawerView<'a>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -133,10 +135,11 @@ pub async fn create<U: UseCases>(
     State(app): State<Arc<U>>,
     Caller(caller): Caller,
     body: JsonBody,
-) -> Result<(StatusCode, Json<OneDrawer>), ApiError> {
+) -> Result<Response, ApiError> {
     let name = DrawerName::parse(body.parse::<NewDrawer>()?.name)?;
     let drawer = app.create_drawer(caller, name).await?;
-    Ok((StatusCode::CREATED, Json(OneDrawer { drawer: DrawerView::new(drawer, Vec::new()) })))
+    let created = OneDrawer { drawer: DrawerView::new(&drawer, &[]) };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 #[utoipa::path(
@@ -156,10 +159,9 @@ pub async fn get<U: UseCases>(
     State(app): State<Arc<U>>,
     PathIds([id]): PathIds<1>,
     Caller(caller): Caller,
-) -> Result<Json<OneDrawer>, ApiError> {
+) -> Result<Response, ApiError> {
     let found = app.get_drawer(caller, DrawerId::new(id)?).await?;
-    let contents = found.contents.into_iter().map(SnackView::from).collect();
-    Ok(Json(OneDrawer { drawer: DrawerView::new(found.drawer, contents) }))
+    Ok(Json(OneDrawer { drawer: DrawerView::new(&found.drawer, &found.contents) }).into_response())
 }
 
 #[utoipa::path(

@@ -33,7 +33,7 @@ mod migrations;
 
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
-    SnackName, User, UserId, UserKey, Username, ValidationError,
+    SnackList, SnackName, User, UserId, UserKey, Username, ValidationError,
 };
 use crate::ports::{
     BoxError, DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
@@ -94,7 +94,7 @@ struct Shared {
     probe_options: ConnectOptions,
     /// The SQLite file, which must stay the one opened; `None` on PostgreSQL.
     file: Option<DatabaseFile>,
-    catalogue: Kept<(), Vec<Snack>>,
+    catalogue: Kept<(), SnackList>,
     drawers: Kept<DrawerId, DrawerWithContents>,
     users: Kept<UserId, User>,
 }
@@ -556,7 +556,7 @@ impl UserRepository for SqlStore {
 
 #[async_trait]
 impl SnackRepository for SqlStore {
-    async fn list(&self) -> Result<Vec<Snack>, StoreError> {
+    async fn list(&self) -> Result<SnackList, StoreError> {
         let listed = self.read_answer(&self.shared.catalogue, (), async {
             let rows = snacks::Entity::find()
                 .order_by_asc(snacks::Column::Id)

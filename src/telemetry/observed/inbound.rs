@@ -10,7 +10,7 @@
 use super::{Observed, span_if_traced};
 use crate::domain::{
     AccessToken, ClientAddress, Drawer, DrawerId, DrawerName, DrawerWithContents, LoginName,
-    Password, Snack, SnackId, SnackName, User, UserId, Username,
+    Password, Snack, SnackId, SnackList, SnackName, User, UserId, Username,
 };
 use crate::ports::{Access, Accounts, AppError, Catalogue, Drawers, Readiness};
 use crate::telemetry::request_trace;
@@ -109,7 +109,7 @@ impl<P: Accounts> Accounts for Observed<P> {
 }
 
 impl<P: Catalogue> Catalogue for Observed<P> {
-    async fn list_snacks(&self) -> Result<Vec<Snack>, AppError> {
+    async fn list_snacks(&self) -> Result<SnackList, AppError> {
         let use_case = UseCase::begin(None, None);
         let span = use_case.span(|| info_span!("list_snacks"));
         use_case

@@ -9,7 +9,7 @@
 use super::{Observed, span_if_traced};
 use crate::domain::{
     AccessToken, Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, Password,
-    PasswordHash, Snack, SnackId, SnackName, User, UserId, Username,
+    PasswordHash, Snack, SnackId, SnackList, SnackName, User, UserId, Username,
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
@@ -167,7 +167,7 @@ impl<P: UserRepository> UserRepository for Observed<P> {
 
 #[async_trait]
 impl<P: SnackRepository> SnackRepository for Observed<P> {
-    async fn list(&self) -> Result<Vec<Snack>, StoreError> {
+    async fn list(&self) -> Result<SnackList, StoreError> {
         self.db_call(db_call!("SnackRepository::list", "SELECT", "snacks"), self.inner.list()).await
     }
 

@@ -21,10 +21,15 @@ async fn snack_list_of_an_empty_store_is_empty(store: StoreKind) {
     assert_json(&app.get("/snacks/").send().await, 200, json!({"snacks": []}));
 }
 
+/// The list is read (and its body rendered) before and after the write: a body kept from
+/// before the write would miss the new snack.
 async fn snack_list_needs_no_token_and_shows_new_snacks_last(store: StoreKind) {
     let (app, token) = seeded_with_alice(store).await;
+    let listed = || async { app.get("/snacks/").send().await.json["snacks"].clone() };
+    assert_eq!(listed().await, listed().await, "two reads of an unchanged catalogue");
+    assert_eq!(listed().await.as_array().unwrap().len(), DEFAULT_CATALOGUE.len());
     let id = create_snack(&app, &token, "salted caramel").await.json["snack"]["id"].clone();
-    let snacks = app.get("/snacks/").send().await.json["snacks"].as_array().unwrap().clone();
+    let snacks = listed().await.as_array().unwrap().clone();
     assert_eq!(snacks.len(), DEFAULT_CATALOGUE.len() + 1);
     assert_eq!(snacks.last(), Some(&json!({"id": id, "name": "salted caramel"})));
 }
