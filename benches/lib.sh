@@ -12,7 +12,7 @@ server=""
 SERVER_LOG=${SERVER_LOG:-/tmp/snackdrawer-bench.log}
 
 build_release() {
-  cargo build --release --quiet
+  cargo build --release --workspace --quiet
 }
 
 # start_server VAR=value ...: starts the release binary (under $CARGO_TARGET_DIR if that is set)

@@ -9,15 +9,18 @@ use crate::support::auth::{cheap_hasher, login_throttle, token_service};
 use crate::support::client::ApiClient;
 use crate::support::remote::Client;
 use crate::support::server::RunningServer;
-use crate::support::stores::{StoreKind, fresh_ports, postgres_enabled, sqlite_url};
+use crate::support::stores::{
+    StoreKind, fresh_ports, migrated_sql_store, postgres_enabled, sqlite_url,
+};
 use axum::http::Method;
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use snackdrawer::app::Snackdrawer;
 use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::ports::Catalogue;
+use snackdrawer::ports::{Catalogue, SnackRepository};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const SECRET: (&str, &str) = ("SNACKDRAWER_JWT_SECRET", "read-cache-test-secret-read-cache-test");
@@ -97,6 +100,35 @@ async fn what_this_process_wrote_is_read_back_at_once_while_readers_keep_filling
     for reader in readers {
         reader.abort();
     }
+}
+
+/// Reads of the catalogue that went to the database, in the test below (the store's observer
+/// is a plain function, so it counts here).
+static CATALOGUE_READS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_database_reads(answered_without_one: bool) {
+    if !answered_without_one {
+        CATALOGUE_READS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Readers that find no fresh copy while a read is under way wait for its answer: a copy
+/// expiring under 32 readers costs one read of the catalogue, not 32 (each of which also
+/// became a body rendered anew). On one thread every reader misses before the first read is
+/// back, so without the sharing each would read.
+#[tokio::test(flavor = "current_thread")]
+async fn readers_that_miss_together_share_one_read_of_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(migrated_sql_store(&sqlite_url(&dir)).await);
+    store.observe_kept_reads(count_database_reads);
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let store = store.clone();
+        readers.spawn(async move { store.list().await.expect("the catalogue reads") });
+    }
+    let lists = readers.join_all().await;
+    assert_eq!(CATALOGUE_READS.load(Ordering::SeqCst), 1, "reads of the database");
+    assert!(lists.windows(2).all(|pair| Arc::ptr_eq(&pair[0], &pair[1])), "one shared list");
 }
 
 #[tokio::test]

@@ -22,8 +22,11 @@
 //!   drawer holding the whole catalogue weighs what it holds, and a copy of that size is kept
 //!   whatever the number of cores (`options`);
 //! - a look-up that found nothing is never answered from a copy, so creating a drawer or an
-//!   account has nothing stale to answer.
+//!   account has nothing stale to answer;
+//! - readers that miss while a read of the same key is under way share its answer
+//!   (`flight.rs`), so a copy that expires under load costs one read, not one per reader.
 
+use super::flight::{Flights, Turn};
 use crate::domain::{DrawerWithContents, SnackList, User};
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::{Options, OptionsBuilder};
@@ -101,6 +104,7 @@ pub(super) struct Kept<K, V> {
     copies: Cache<K, Snapshot<V>, ByWeight>,
     /// How many writes to this kind have finished.
     writes: AtomicU64,
+    flights: Flights<K, V>,
 }
 
 /// What one read found (`None`: nothing there, or too heavy to keep), when it started and
@@ -158,6 +162,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Items> Kept<K, V> {
             keep_for,
             copies: Cache::with_options(options, ByWeight, Default::default(), Default::default()),
             writes: AtomicU64::new(0),
+            flights: Flights::new(),
         }
     }
 
@@ -179,6 +184,12 @@ impl<K: Eq + Hash + Clone, V: Clone + Items> Kept<K, V> {
     pub(super) fn ticket(&self) -> Option<ReadTicket> {
         let writes = self.writes.load(Ordering::SeqCst);
         (!self.keep_for.is_zero()).then(|| ReadTicket { writes, started: Instant::now() })
+    }
+
+    /// Whether a read that found no fresh copy joins the read of `key` under way, taken under
+    /// the same count of finished writes as `ticket`, or leads one of its own.
+    pub(super) fn turn(&self, key: &K, ticket: &ReadTicket) -> Turn<'_, K, V> {
+        self.flights.turn(key, ticket.writes)
     }
 
     /// Keeps what a read found, unless what is kept is newer (`Snapshot::supersedes`): even a

@@ -29,6 +29,7 @@ mod cache;
 mod entities;
 mod errors;
 mod file;
+mod flight;
 mod migrations;
 
 use crate::domain::{
@@ -44,6 +45,7 @@ use cache::{Items, Kept};
 use entities::{drawer_snacks, drawers, snacks, users};
 use errors::{Failure, Outage, classify, store_error};
 use file::DatabaseFile;
+use flight::Turn;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
@@ -276,7 +278,8 @@ impl SqlStore {
 
     /// A read answered from `kept` when a fresh copy is there and `freshness` allows it, and
     /// otherwise by `read`, whose finding is kept (a finding of nothing only so that no earlier
-    /// copy is answered after it). Also says whether a kept copy answered.
+    /// copy is answered after it) and shared with the readers that missed while it was under
+    /// way. Also says whether the answer came without a database read of its own.
     async fn read_through<K: Eq + Hash + Clone, V: Clone + Items>(
         &self,
         kept: &Kept<K, V>,
@@ -292,8 +295,21 @@ impl SqlStore {
         let Some(ticket) = kept.ticket() else {
             return Ok((self.guarded(read).await?, false));
         };
+        let leading = match freshness {
+            Freshness::Current => None,
+            Freshness::MayBeKept => match kept.turn(&key, &ticket) {
+                Turn::Lead(leading) => Some(leading),
+                Turn::Follow(following) => match following.answer().await {
+                    Some(found) => return Ok((found, true)),
+                    None => None, // the leader gave up: read alone
+                },
+            },
+        };
         let found = self.guarded(read).await?;
         kept.keep(ticket, key, found.clone());
+        if let Some(leading) = leading {
+            leading.answer(found.clone());
+        }
         Ok((found, false))
     }
 
