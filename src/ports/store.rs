@@ -36,6 +36,14 @@ pub enum StoreError {
     Internal(#[source] BoxError),
 }
 
+impl StoreError {
+    /// Whether the store refused the write having written nothing (`Duplicate`, `Full`), so
+    /// that what it kept of earlier reads still holds.
+    pub fn wrote_nothing(&self) -> bool {
+        matches!(self, Self::Duplicate | Self::Full)
+    }
+}
+
 #[async_trait]
 pub trait StoreHealth: Send + Sync {
     /// Succeeds if the store can serve requests now. MUST return `Unavailable` if it cannot

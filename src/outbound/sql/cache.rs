@@ -28,6 +28,7 @@
 
 use super::flight::{Flights, Turn};
 use crate::domain::{DrawerWithContents, SnackList, User};
+use crate::ports::StoreError;
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::{Options, OptionsBuilder};
 use std::hash::Hash;
@@ -218,14 +219,14 @@ impl<K: Eq + Hash + Clone, V: Clone + Items> Kept<K, V> {
     /// over, whether it succeeded, failed or timed out, or when the write is abandoned half-way
     /// (its client hung up); an unanswered write may still have landed.
     pub(super) fn forgetting<'a>(&'a self, key: &'a K) -> Forgetting<'a, K, V> {
-        Forgetting { kept: self, key: Some(key) }
+        Forgetting { kept: self, key: Some(key), armed: true }
     }
 
     /// Like `forgetting`, for a write whose key is not known before it is over (creating a row,
     /// which may take the id of a kept one after a reset of the database): every copy of this
     /// kind is stale once the guard is dropped.
     pub(super) fn forgetting_all(&self) -> Forgetting<'_, K, V> {
-        Forgetting { kept: self, key: None }
+        Forgetting { kept: self, key: None, armed: true }
     }
 
     fn forget(&self, key: Option<&K>) {
@@ -239,11 +240,29 @@ impl<K: Eq + Hash + Clone, V: Clone + Items> Kept<K, V> {
 pub(super) struct Forgetting<'a, K: Eq + Hash + Clone, V: Clone + Items> {
     kept: &'a Kept<K, V>,
     key: Option<&'a K>,
+    /// Whether dropping the guard forgets: a write refused having written nothing leaves
+    /// every copy as it was. Under a flood of refused writes (a full catalogue), forgetting
+    /// would make every reader read the whole catalogue again after each of them.
+    armed: bool,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone + Items> Forgetting<'_, K, V> {
+    /// Passes on the write's outcome, forgetting now unless the store refused the write
+    /// having written nothing (`StoreError::wrote_nothing`).
+    pub(super) fn unless_refused<T>(
+        mut self,
+        outcome: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.armed = !outcome.as_ref().is_err_and(StoreError::wrote_nothing);
+        outcome
+    }
 }
 
 impl<K: Eq + Hash + Clone, V: Clone + Items> Drop for Forgetting<'_, K, V> {
     fn drop(&mut self) {
-        self.kept.forget(self.key);
+        if self.armed {
+            self.kept.forget(self.key);
+        }
     }
 }
 
@@ -301,6 +320,23 @@ mod tests {
         let stale = Snapshot { value: Some(Arc::new("stale")), ticket, finished: Instant::now() };
         kept.copies.insert(1, stale);
         assert_eq!(kept.fresh(&1), None);
+    }
+
+    #[test]
+    fn a_write_refused_having_written_nothing_leaves_the_copies() {
+        let kept = kept();
+        kept.keep(kept.ticket().unwrap(), 1, Some("still true"));
+        for refusal in [StoreError::Full, StoreError::Duplicate] {
+            let outcome: Result<(), _> = kept.forgetting(&1).unless_refused(Err(refusal));
+            assert!(outcome.is_err());
+            let _ = kept.forgetting_all().unless_refused::<()>(Err(StoreError::Full));
+            assert_eq!(kept.fresh(&1), Some("still true"));
+        }
+        let _ = kept.forgetting(&1).unless_refused::<()>(Err(StoreError::MissingDrawer));
+        assert_eq!(kept.fresh(&1), None, "any other outcome may have written");
+        kept.keep(kept.ticket().unwrap(), 1, Some("again"));
+        let _ = kept.forgetting(&1).unless_refused(Ok(()));
+        assert_eq!(kept.fresh(&1), None, "a write that succeeded");
     }
 
     #[test]

@@ -329,27 +329,27 @@ impl SqlStore {
     }
 
     /// A write that may change what `kept` holds for `key`: the copy is forgotten once the
-    /// write is over or abandoned, whatever its outcome.
+    /// write is over or abandoned, whatever its outcome but a refusal that wrote nothing.
     async fn write_forgetting<K: Eq + Hash + Clone, V: Clone + Items, T>(
         &self,
         kept: &Kept<K, V>,
         key: &K,
         write: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let _forgetting = kept.forgetting(key);
-        self.guarded_write(write).await
+        let forgetting = kept.forgetting(key);
+        forgetting.unless_refused(self.guarded_write(write).await)
     }
 
     /// A write that adds a row to what `kept` holds copies of: after a reset of the database
     /// the new row may take the id of a kept one, so every copy of the kind is stale once the
-    /// write is over or abandoned.
+    /// write is over or abandoned, unless it was refused having written nothing.
     async fn creating<K: Eq + Hash + Clone, V: Clone + Items, T>(
         &self,
         kept: &Kept<K, V>,
         create: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let _forgetting = kept.forgetting_all();
-        self.guarded_write(create).await
+        let forgetting = kept.forgetting_all();
+        forgetting.unless_refused(self.guarded_write(create).await)
     }
 }
 
