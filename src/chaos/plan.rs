@@ -617,7 +617,7 @@ mod tests {
                 "column 1",
                 "no port \"DrawerRepositry\"; ports are StoreHealth, UserRepository,",
             ),
-            ("snacks hang", 1, "column 1", "routes are POST /auth/users, POST /auth/login,"),
+            ("snacks hang", 1, "column 1", "routes are GET /drawers/{id}, POST /drawers/{id}, GET"),
             ("snacks hang", 1, "column 1", "ports are StoreHealth, UserRepository,"),
             ("* error=broken", 1, "column 9", "unknown error \"broken\""),
             ("* slow", 1, "column 3", "unknown fault \"slow\""),

@@ -58,7 +58,7 @@ pub enum Command {
     /// Serve the API (what snackdrawer does without a command).
     Serve(Box<ServeSettings>),
     /// Apply pending database migrations and exit; serving applies them too.
-    Migrate(MigrateSettings),
+    Migrate(Box<MigrateSettings>),
     /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` serves) and exit.
     Openapi,
     /// Show or change the fault plan and lazy mode of a running service, through its admin

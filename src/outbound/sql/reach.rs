@@ -7,8 +7,8 @@
 use super::errors::{Outage, is_pool_timeout, is_unreachable, store_error};
 use crate::ports::{BoxError, StoreError};
 use sea_orm::DbErr;
-use sea_orm::sqlx::ConnectOptions;
 use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::{self, ConnectOptions};
 use std::path::Path;
 use std::time::Duration;
 
@@ -57,6 +57,8 @@ impl Reach {
         let cause: BoxError = match &self.postgres {
             Some(options) if is_pool_timeout(&error) => {
                 match tokio::time::timeout(self.timeout, options.connect()).await {
+                    // sqlx's own words for it repeat the I/O error's.
+                    Ok(Err(sqlx::Error::Io(io))) => io.into(),
                     Ok(Err(direct)) => direct.into(),
                     _ => error.into(),
                 }
