@@ -1,9 +1,8 @@
 //! The `snackdrawer` binary: read the configuration, start the service, stop cleanly on
 //! SIGINT or SIGTERM.
 
-use clap::Parser;
 use snackdrawer::chaos::client;
-use snackdrawer::config::{Command, Config, FaultsCommand};
+use snackdrawer::config::{Command, Config, FaultsCommand, ServeSettings, TelemetrySettings};
 use snackdrawer::startup::{Application, Stopped, init_telemetry, migrate_only, openapi_json};
 use snackdrawer::telemetry::{Telemetry, error_chain};
 use std::process::ExitCode;
@@ -16,28 +15,21 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
-    match &config.command {
-        Some(Command::Faults(command)) => {
-            return faults_client(command.clone().with_settings(&config.faults)).await;
-        }
-        Some(Command::Openapi) => {
+    let (telemetry, outcome) = match Config::load() {
+        Command::Faults(command) => return faults_client(command).await,
+        Command::Openapi => {
             print!("{}", openapi_json());
             return ExitCode::SUCCESS;
         }
-        _ => {}
-    }
-    let telemetry = match init_telemetry(&config) {
-        Ok(telemetry) => telemetry,
-        Err(error) => {
-            eprintln!("snackdrawer: {}", error_chain(&error));
-            return ExitCode::FAILURE;
+        Command::Migrate(settings) => {
+            let Some(telemetry) = telemetry(&settings.telemetry) else { return ExitCode::FAILURE };
+            (telemetry, migrate_only(&settings).await.map_err(Into::into))
         }
-    };
-    let outcome = match config.command {
-        Some(Command::Migrate) => migrate_only(&config).await.map_err(Into::into),
-        // `faults` and `openapi` were handled above, without telemetry.
-        _ => serve(&config, &telemetry).await,
+        Command::Serve(settings) => {
+            let Some(telemetry) = telemetry(&settings.telemetry) else { return ExitCode::FAILURE };
+            let outcome = serve(&settings, &telemetry).await;
+            (telemetry, outcome)
+        }
     };
     telemetry.shutdown().await;
     match outcome {
@@ -49,8 +41,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std::error::Error>> {
-    let application = Application::build(config, telemetry.sampler()).await?;
+/// Logs and traces as `settings` ask, or `None` (said on stderr) when they cannot be set up.
+fn telemetry(settings: &TelemetrySettings) -> Option<Telemetry> {
+    init_telemetry(settings)
+        .inspect_err(|error| eprintln!("snackdrawer: {}", error_chain(error)))
+        .ok()
+}
+
+async fn serve(
+    settings: &ServeSettings,
+    telemetry: &Telemetry,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let application = Application::build(settings, telemetry.sampler()).await?;
     let admin_address = application.admin_addr().transpose()?;
     tracing::info!(
         address = %application.local_addr()?,
@@ -62,7 +64,7 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
     match application.run_until(shutdown_signal()).await {
         Stopped::Cleanly => tracing::info!("snackdrawer stopped cleanly"),
         Stopped::GraceExpired => tracing::warn!(
-            grace = ?config.shutdown_grace,
+            grace = ?settings.server.shutdown_grace,
             "in-flight requests outlived the shutdown grace: snackdrawer stopped, cutting them off"
         ),
     }
@@ -71,7 +73,7 @@ async fn serve(config: &Config, telemetry: &Telemetry) -> Result<(), Box<dyn std
 
 /// `snackdrawer faults …`: a client of another process's admin API; it logs nothing itself.
 async fn faults_client(command: FaultsCommand) -> ExitCode {
-    let token = command.admin_token.as_ref();
+    let token = command.admin.admin_token.as_ref();
     match client::run(&command.action, command.admin_url(), token, command.json).await {
         Ok(answer) => {
             print!("{answer}");

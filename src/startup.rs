@@ -1,4 +1,4 @@
-//! Wiring: turns a `Config` into a store, adapters, the application and a bound listener. The
+//! Wiring: turns the settings into a store, adapters, the application and a bound listener. The
 //! one place that knows every room: it builds the outbound adapters, wraps each in its
 //! telemetry decorator (with the fault decorator inside, when fault injection is armed), builds
 //! the core on them, wraps the core's use cases too, and puts the HTTP adapter, inside the
@@ -12,28 +12,24 @@
 use crate::app::{Bounds, Ports, Snackdrawer};
 use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
-use crate::config::{Config, FaultSettings, StoreUrl};
-use crate::domain::ListLimits;
+use crate::config::{FaultSettings, MigrateSettings, ServeSettings, StoreUrl, TelemetrySettings};
 pub use crate::inbound::http::server::Stopped;
 use crate::inbound::http::server::{self, ConnectionLimits};
 use crate::inbound::http::{self, AddressLimits};
 use crate::outbound::clock::SystemClock;
 use crate::outbound::jwt::JwtTokens;
 use crate::outbound::memory::MemoryStore;
-use crate::outbound::scrypt::{HashingLimits, InvalidCost, ScryptCost, ScryptHasher};
-use crate::outbound::sql::{OpenError, PoolSettings, SqlStore};
-use crate::outbound::throttle::{BackoffSettings, BackoffThrottle};
-use crate::outbound::write_rate::{PerUserBuckets, WriteRateSettings};
+use crate::outbound::scrypt::{InvalidCost, ScryptHasher};
+use crate::outbound::sql::{OpenError, SqlStore};
+use crate::outbound::throttle::BackoffThrottle;
+use crate::outbound::write_rate::PerUserBuckets;
 use crate::ports::{
     AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
     StoreHealth, TokenService, UseCases, UserRepository,
 };
-use crate::telemetry::honeycomb::{self, Honeycomb};
 use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
 use crate::telemetry::request_trace::TraceSampler;
-use crate::telemetry::{
-    self, Observed, OtlpSettings, Telemetry, TelemetryError, TraceSettings, error_chain,
-};
+use crate::telemetry::{self, Observed, Telemetry, TelemetryError, error_chain};
 use axum::Router;
 use axum::routing::get;
 use std::future::Future;
@@ -50,18 +46,18 @@ pub enum StartupError {
     Open(#[from] OpenError),
     #[error("could not migrate the database")]
     Migrate(#[source] StoreError),
-    #[error(
-        "SNACKDRAWER_DB_STATEMENT_TIMEOUT ({statement:?}) must be below \
-         SNACKDRAWER_REQUEST_TIMEOUT ({request:?}), so a slow statement answers before the \
-         request is cut off"
-    )]
-    StatementTimeout { statement: Duration, request: Duration },
     #[error(transparent)]
     Hashing(#[from] InvalidCost),
     #[error("could not seed the snack catalogue")]
     Seeding(#[source] AppError),
     #[error("could not listen on {address}")]
     Listen { address: String, source: io::Error },
+    #[error(
+        "the admin API cannot listen on {admin}: SNACKDRAWER_ADMIN_LISTEN (--admin-listen) \
+         names port {port}, where SNACKDRAWER_LISTEN (--listen) already has the API listening \
+         ({api}); give the admin API a port of its own"
+    )]
+    AdminOnApiPort { admin: String, api: String, port: u16 },
     #[error(transparent)]
     FaultPlan(#[from] PlanError),
     #[error("could not read the fault plan file {path}")]
@@ -85,36 +81,22 @@ pub struct Application {
 }
 
 impl Application {
-    /// The service as `config` describes it, tracing the requests `sampler` picks.
-    pub async fn build(config: &Config, sampler: TraceSampler) -> Result<Self, StartupError> {
-        telemetry::metrics::init(telemetry::metrics::Identity {
-            service_name: config.service_name().to_owned(),
-            repository_url: config.autometrics_repository_url.clone().unwrap_or_default(),
-            repository_provider: config.autometrics_repository_provider.clone().unwrap_or_default(),
-        });
-        let faults = fault_injector(&config.faults)?;
-        let hasher = ScryptHasher::new(
-            ScryptCost { log_n: config.scrypt_log_n, r: config.scrypt_r, p: config.scrypt_p },
-            HashingLimits { workers: config.hash_workers(), queue: config.hash_queue.into() },
-        )?;
+    /// The service as `settings` describe it, tracing the requests `sampler` picks.
+    pub async fn build(
+        settings: &ServeSettings,
+        sampler: TraceSampler,
+    ) -> Result<Self, StartupError> {
+        telemetry::metrics::init(settings.telemetry.metrics_identity());
+        let faults = fault_injector(&settings.faults, settings.admin.admin_listen.is_some())?;
+        let auth = &settings.auth;
+        let hasher = ScryptHasher::new(auth.scrypt_cost(), auth.hashing_limits())?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let tokens = JwtTokens::new(
-            &token_secret(config),
-            Duration::from_secs(config.token_ttl),
-            clock.clone(),
-        );
-        let login_throttle: Arc<dyn LoginThrottle> = Arc::new(BackoffThrottle::new(
-            BackoffSettings {
-                free_failures: config.login_free_failures,
-                longest_wait: match config.login_limits {
-                    true => Duration::from_secs(config.login_backoff_max),
-                    false => Duration::ZERO,
-                },
-            },
-            clock,
-        ));
-        let bounds = bounds(config);
-        let use_cases = match &config.database_url {
+        let tokens = JwtTokens::new(&auth.token_key(), auth.token_ttl, clock.clone());
+        let login_throttle: Arc<dyn LoginThrottle> =
+            Arc::new(BackoffThrottle::new(settings.limits.login_backoff(), clock));
+        let bounds = bounds(settings);
+        let seed = settings.store_serving.seed;
+        let use_cases = match &settings.store.database_url {
             StoreUrl::Memory => {
                 let ports = decorated_ports(
                     MemoryStore::new(),
@@ -125,11 +107,14 @@ impl Application {
                     faults.as_ref(),
                 );
                 let use_cases = observed_use_cases(Snackdrawer::bounded(ports, bounds));
-                prepare(&*use_cases, None, config.seed).await?;
+                prepare(&*use_cases, None, seed).await?;
                 use_cases
             }
             StoreUrl::Sql(url) => {
-                let store = SqlStore::open(url, pool_settings(config)?, config.cache_ttl()).await?;
+                let keep_reads_for =
+                    settings.store_serving.keep_reads_for(&settings.store.database_url);
+                let store =
+                    SqlStore::open(url, settings.store.pool_settings(), keep_reads_for).await?;
                 store.observe_kept_reads(crate::telemetry::wide_event::kept_read);
                 let system = store.system_name();
                 let ports = decorated_ports(
@@ -141,39 +126,35 @@ impl Application {
                     faults.as_ref(),
                 );
                 let use_cases = observed_use_cases(Snackdrawer::bounded(ports, bounds));
-                match prepare(&*use_cases, Some(&store), config.seed).await {
+                match prepare(&*use_cases, Some(&store), seed).await {
                     Err(StartupError::Migrate(StoreError::Unavailable(cause))) => {
                         tracing::warn!(
                             error = %error_chain(&*cause),
                             "the database is unreachable: serving 503 until it answers"
                         );
                         let retrying = use_cases.clone();
-                        tokio::spawn(prepare_when_reachable(retrying, store, config.seed));
+                        tokio::spawn(prepare_when_reachable(retrying, store, seed));
                     }
                     other => other?,
                 }
                 use_cases
             }
         };
-        let listener = bind(&config.listen).await?;
-        let admin = match (&config.faults.admin_listen, &faults) {
+        let server = &settings.server;
+        let listener = bind(&server.listen).await?;
+        let admin = match (&settings.admin.admin_listen, &faults) {
             (Some(address), Some(injector)) => {
                 let token =
-                    config.faults.admin_token.clone().ok_or(StartupError::AdminWithoutToken)?;
-                Some((bind(address).await?, admin::router(injector.clone(), token)))
+                    settings.admin.admin_token.clone().ok_or(StartupError::AdminWithoutToken)?;
+                let listener = bind_admin(address, &listener, &server.listen).await?;
+                Some((listener, admin::router(injector.clone(), token)))
             }
             _ => None,
         };
-        let address_limits = match config.login_limits {
-            true => AddressLimits {
-                per_second: config.password_rate_per_address,
-                burst: config.password_burst_per_address,
-            },
-            false => AddressLimits::OFF,
-        };
-        let router = http_api(use_cases, config.request_timeout, address_limits, sampler, faults);
-        let limits = connection_limits(config);
-        Ok(Self { listener, router, admin, limits, shutdown_grace: config.shutdown_grace })
+        let address_limits = settings.limits.address_limits();
+        let router = http_api(use_cases, server.request_timeout, address_limits, sampler, faults);
+        let limits = server.connection_limits(open_files(), settings.store.db_max_connections);
+        Ok(Self { listener, router, admin, limits, shutdown_grace: server.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -203,85 +184,33 @@ impl Application {
     }
 }
 
-/// How far and how fast one user's writes may go, as `config` says.
-fn bounds(config: &Config) -> Bounds {
-    let rate = WriteRateSettings {
-        per_second: config.write_rate_per_user,
-        burst: config.write_burst_per_user,
-    };
+/// How far and how fast one user's writes may go, as `settings` say.
+fn bounds(settings: &ServeSettings) -> Bounds {
     Bounds {
-        lists: ListLimits {
-            catalogue: config.max_catalogue_snacks,
-            drawers_per_user: config.max_drawers_per_user,
-            snacks_per_drawer: config.max_snacks_per_drawer,
-        },
-        write_rate: PerUserBuckets::new(rate).map(|buckets| Arc::new(buckets) as _),
+        lists: settings.limits.list_limits(),
+        write_rate: PerUserBuckets::new(settings.limits.write_rate())
+            .map(|buckets| Arc::new(buckets) as _),
     }
 }
 
 /// Connections the admin API serves at once: it has one operator, not the public.
 const ADMIN_CONNECTIONS: u32 = 16;
 
-/// File descriptors kept for everything but the API's connections (logs, the admin API, the
-/// exporter, the runtime), beside three per database connection (SQLite's file, journal and
-/// shared memory).
-const RESERVED_FILES: u64 = 100;
-
-/// The connection limits `config` asks for. Raises the soft open-file limit to the hard one,
-/// and, unless `config` names a cap, caps connections below it.
-fn connection_limits(config: &Config) -> ConnectionLimits {
-    let open_files = match rlimit::increase_nofile_limit(u64::MAX) {
+/// The files this process may hold open: the soft limit, raised to the hard one first.
+fn open_files() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(error) => {
             tracing::warn!(%error, "could not raise the open-file limit");
             rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
         }
-    };
-    let reserved = RESERVED_FILES + 3 * u64::from(config.db_max_connections);
-    let fits = u32::try_from(open_files.saturating_sub(reserved)).unwrap_or(u32::MAX).max(1);
-    let max_connections = match config.max_connections {
-        Some(wanted) if wanted > fits => {
-            tracing::warn!(
-                max_connections = wanted,
-                open_files,
-                "SNACKDRAWER_MAX_CONNECTIONS is more than the open-file limit leaves room for: \
-                 accepts will fail (and be retried) when files run out"
-            );
-            wanted
-        }
-        Some(wanted) => wanted,
-        None => fits,
-    };
-    tracing::info!(open_files, max_connections, "connection limits");
-    ConnectionLimits {
-        max_connections,
-        header_timeout: config.header_timeout,
-        idle_timeout: config.idle_timeout,
     }
 }
 
-/// Logs and traces as `config` asks. Call once, inside the tokio runtime, before anything logs.
-pub fn init_telemetry(config: &Config) -> Result<Telemetry, TelemetryError> {
-    let honeycomb = config.honeycomb_api_key.clone().map(|key| Honeycomb {
-        key,
-        endpoint: Some(config.honeycomb_api_endpoint.clone())
-            .filter(|endpoint| !endpoint.is_empty())
-            .unwrap_or_else(|| honeycomb::DEFAULT_ENDPOINT.to_owned()),
-        dataset: config.honeycomb_dataset.clone(),
-    });
-    telemetry::init(&TraceSettings {
-        service_name: config.service_name().to_owned(),
-        json_logs: config.json_logs(),
-        otlp: OtlpSettings {
-            endpoint: config.otel_exporter_otlp_endpoint.clone(),
-            grpc: config.otel_exporter_otlp_protocol == "grpc",
-            headers: config.otel_exporter_otlp_headers.clone(),
-            certificate: config.otel_exporter_otlp_certificate.clone(),
-            honeycomb,
-            service_name: config.service_name().to_owned(),
-        },
-        export_logs: config.otel_logs_exporter == "otlp",
-    })
+/// Logs and traces as `settings` ask. Call once, inside the tokio runtime, before anything
+/// logs.
+pub fn init_telemetry(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
+    telemetry::init(&settings.trace_settings())
 }
 
 /// The API's OpenAPI document, as `GET /openapi.json` serves it (`snackdrawer openapi`).
@@ -350,11 +279,13 @@ pub fn http_api<U: UseCases + 'static>(
 }
 
 /// The fault injector `settings` ask for, with its plan and lazy mode as they start, or
-/// `None` when fault injection is not armed (then no fault decorator is put in place at all).
+/// `None` when fault injection is not armed, by them or by the admin API being on (`admin_on`):
+/// then no fault decorator is put in place at all.
 pub fn fault_injector(
     settings: &FaultSettings,
+    admin_on: bool,
 ) -> Result<Option<Arc<FaultInjector>>, StartupError> {
-    if !settings.armed() {
+    if !settings.armed(admin_on) {
         return Ok(None);
     }
     let lazy = settings.lazy_settings().map_err(StartupError::LazySettings)?;
@@ -388,12 +319,39 @@ async fn bind(address: &str) -> Result<TcpListener, StartupError> {
         .map_err(|source| StartupError::Listen { address: address.to_owned(), source })
 }
 
+/// Binds the admin API at `address`; when that fails because the API (`api`, bound as
+/// `api_listen` says) holds the port, says which two settings collide.
+async fn bind_admin(
+    address: &str,
+    api: &TcpListener,
+    api_listen: &str,
+) -> Result<TcpListener, StartupError> {
+    let error = match bind(address).await {
+        Ok(listener) => return Ok(listener),
+        Err(error) => error,
+    };
+    let api_port = api.local_addr().map(|bound| bound.port()).ok();
+    let admin_port = address.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok());
+    match (&error, admin_port) {
+        (StartupError::Listen { source, .. }, Some(port))
+            if source.kind() == io::ErrorKind::AddrInUse && api_port == Some(port) =>
+        {
+            Err(StartupError::AdminOnApiPort {
+                admin: address.to_owned(),
+                api: api_listen.to_owned(),
+                port,
+            })
+        }
+        _ => Err(error),
+    }
+}
+
 /// `snackdrawer migrate`: apply pending migrations and stop.
-pub async fn migrate_only(config: &Config) -> Result<(), StartupError> {
-    match &config.database_url {
+pub async fn migrate_only(settings: &MigrateSettings) -> Result<(), StartupError> {
+    match &settings.store.database_url {
         StoreUrl::Memory => tracing::info!("the memory store has no schema to migrate"),
         StoreUrl::Sql(url) => {
-            SqlStore::open(url, pool_settings(config)?, Duration::ZERO)
+            SqlStore::open(url, settings.store.pool_settings(), Duration::ZERO)
                 .await?
                 .migrate()
                 .await
@@ -440,33 +398,5 @@ async fn prepare_when_reachable(app: ObservedUseCases, store: SqlStore, seed: bo
             }
         }
         wait = (wait * 2).min(Duration::from_secs(30));
-    }
-}
-
-fn pool_settings(config: &Config) -> Result<PoolSettings, StartupError> {
-    if config.db_statement_timeout >= config.request_timeout {
-        return Err(StartupError::StatementTimeout {
-            statement: config.db_statement_timeout,
-            request: config.request_timeout,
-        });
-    }
-    Ok(PoolSettings {
-        max_connections: config.db_max_connections,
-        acquire_timeout: config.db_acquire_timeout,
-        statement_timeout: config.db_statement_timeout,
-        probe_interval: config.db_probe_interval,
-    })
-}
-
-fn token_secret(config: &Config) -> Vec<u8> {
-    match &config.jwt_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => {
-            tracing::warn!(
-                "SNACKDRAWER_JWT_SECRET is not set: using a random secret, so tokens will not \
-                 survive a restart or work across replicas"
-            );
-            rand::random::<[u8; 32]>().to_vec()
-        }
     }
 }

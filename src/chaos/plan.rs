@@ -378,9 +378,22 @@ fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
     if let Some(method) = PORT_METHODS.iter().find(|method| **method == text) {
         return Ok(Target::PortMethod(method));
     }
+    if let Some((port, method)) = text.split_once("::") {
+        let methods: Vec<_> = PORT_METHODS
+            .iter()
+            .filter_map(|known| known.strip_prefix(port)?.strip_prefix("::"))
+            .collect();
+        return Err(match methods[..] {
+            [] => format!("no port {port:?}; ports are {}", port_names().join(", ")),
+            _ => format!("{port} has no method {method:?}; its methods are {}", methods.join(", ")),
+        });
+    }
     Err(format!(
         "unknown target {text:?}: expected *, a route (`GET /drawers/{{id}}`), a port \
-         (`DrawerRepository::*`) or a port method (`DrawerRepository::add_snack`)"
+         (`DrawerRepository::*`) or a port method (`DrawerRepository::add_snack`); routes are \
+         {}; ports are {}",
+        routes.join(", "),
+        port_names().join(", ")
     ))
 }
 
@@ -448,10 +461,20 @@ pub fn log_normal(median: Duration, p99: Duration) -> Result<Delay, String> {
     Ok(Delay::LogNormal { median, p99 })
 }
 
-/// `300ms`, `2s`, `1m`, `1.5s`; at most a day.
+/// How every duration is written, in plans and settings alike: `300ms`, `2s`, `15m`, `1h30m`,
+/// `1.5s`, or a bare number of seconds (`2`, `0.25`).
+pub fn read_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let bare_seconds =
+        !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let with_unit = if bare_seconds { format!("{trimmed}s") } else { trimmed.to_owned() };
+    humantime::parse_duration(&with_unit)
+        .map_err(|_| format!("{text:?} is not a duration (try 250ms, 2s or 1m)"))
+}
+
+/// A duration as `read_duration` reads it, at most a day.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text)
-        .map_err(|_| format!("{text:?} is not a duration (try 250ms, 2s or 1m)"))?;
+    let duration = read_duration(text)?;
     if duration > Duration::from_secs(86_400) {
         return Err(format!("{text:?} is longer than a day"));
     }
@@ -582,7 +605,20 @@ mod tests {
             ("* latency=fast", 1, "column 11", "\"fast\" is not a duration"),
             ("* hang; GET /drawer/{id} hang", 2, "column 9", "no route \"GET /drawer/{id}\""),
             ("Drawers::* hang", 1, "column 1", "no port \"Drawers\""),
-            ("DrawerRepository::open hang", 1, "column 1", "unknown target"),
+            (
+                "DrawerRepository::open hang",
+                1,
+                "column 1",
+                "DrawerRepository has no method \"open\"; its methods are list_by_owner, create,",
+            ),
+            (
+                "DrawerRepositry::add_snack hang",
+                1,
+                "column 1",
+                "no port \"DrawerRepositry\"; ports are StoreHealth, UserRepository,",
+            ),
+            ("snacks hang", 1, "column 1", "routes are GET /drawers/{id}, POST /drawers/{id}, GET"),
+            ("snacks hang", 1, "column 1", "ports are StoreHealth, UserRepository,"),
             ("* error=broken", 1, "column 9", "unknown error \"broken\""),
             ("* slow", 1, "column 3", "unknown fault \"slow\""),
             ("* hang p=2", 1, "column 10", "probability 2 is not in (0, 1]"),

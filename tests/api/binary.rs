@@ -312,5 +312,7 @@ async fn a_database_password_never_reaches_the_logs() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let logs = server.logs();
     assert!(logs.iter().any(|line| line.contains("unreachable")), "{logs:#?}");
+    let place = "cannot connect to the PostgreSQL database at 127.0.0.1:1";
+    assert!(logs.iter().any(|line| line.contains(place)), "{logs:#?}");
     assert!(!logs.iter().any(|line| line.contains("hunter2")), "{logs:#?}");
 }

@@ -61,6 +61,29 @@ fn an_admin_api_without_a_good_token_is_refused_at_start() {
     assert!(all_output(&output).contains("at least 32 bytes"), "{}", all_output(&output));
 }
 
+#[test]
+fn an_admin_api_on_the_api_s_port_is_refused_naming_both_settings() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = free.local_addr().unwrap().to_string();
+    drop(free);
+    let output = run(
+        &[
+            ("SNACKDRAWER_LISTEN", &address),
+            ("SNACKDRAWER_ADMIN_LISTEN", &address),
+            ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
+        ],
+        &[],
+    );
+    assert!(!output.status.success());
+    let said = all_output(&output);
+    assert!(
+        said.contains("SNACKDRAWER_ADMIN_LISTEN (--admin-listen)")
+            && said.contains("SNACKDRAWER_LISTEN (--listen)")
+            && said.contains(&address),
+        "{said}"
+    );
+}
+
 /// The TCP ports process `pid` listens on, from /proc (Linux).
 fn listening_sockets(pid: u32) -> usize {
     let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))

@@ -19,6 +19,7 @@ mod otlp_receiver;
 mod persistence;
 mod races;
 mod read_cache;
+mod settings;
 mod store_contract;
 mod store_outages;
 mod tokens;

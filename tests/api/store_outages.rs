@@ -290,11 +290,50 @@ fn a_statement_timeout_beyond_the_request_deadline_is_refused() {
         .env_clear()
         .env("DATABASE_URL", sqlite_url(&dir))
         .env("SNACKDRAWER_DB_STATEMENT_TIMEOUT", "30")
-        .env("SNACKDRAWER_REQUEST_TIMEOUT", "30")
+        .env("SNACKDRAWER_REQUEST_TIMEOUT", "30s")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("must be below SNACKDRAWER_REQUEST_TIMEOUT"), "{said}");
+    assert!(!dir.path().join("snackdrawer.db").exists(), "refused before opening the store");
+}
+
+/// Runs `snackdrawer migrate` on `url`, expecting it to fail; returns all it said.
+fn failed_migration(url: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_snackdrawer"))
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("SNACKDRAWER_DB_ACQUIRE_TIMEOUT", "0.3")
+        .env("SNACKDRAWER_LOG_FORMAT", "text")
         .arg("migrate")
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
-    assert!(said.contains("must be below SNACKDRAWER_REQUEST_TIMEOUT"), "{said}");
+    (String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr)).into()
+}
+
+/// The pool alone says only "Connection pool timed out": it retries a refused connection
+/// until its acquire timeout.
+#[test]
+fn a_postgres_that_is_not_listening_is_said_to_refuse_and_where() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let said = failed_migration(&format!("postgres://app:hunter2@127.0.0.1:{port}/snacks"));
+    let expected = format!("cannot connect to the PostgreSQL database at 127.0.0.1:{port}");
+    assert!(said.contains(&expected), "{said}");
+    assert!(said.to_lowercase().contains("connection refused"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+}
+
+/// A folder that is missing, rather than one that cannot be written to: the tests may run as
+/// root, who may write anywhere. Both fail the same way, in the same place.
+#[test]
+fn a_sqlite_file_that_cannot_be_created_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no-such-folder").join("snackdrawer.db");
+    let said = failed_migration(&format!("sqlite://{}?mode=rwc", file.display()));
+    let expected = format!("cannot create the database file {}", file.display());
+    assert!(said.contains(&expected), "{said}");
 }

@@ -8,8 +8,8 @@
 //! writes only: reads still work, so it is no outage, and the write gate probes instead. The
 //! rest is `Internal`.
 
-use crate::ports::StoreError;
-use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
+use crate::ports::{BoxError, StoreError};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr, sqlx};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub(super) enum Failure {
 pub(super) enum Outage {
     #[error("the database cannot be reached")]
     Unreachable(#[source] DbErr),
+    /// A first connection failed: where the database is, and why (`reach`).
+    #[error("cannot connect to {place}")]
+    CannotConnect { place: String, source: BoxError },
     #[error("the database did not answer within {0:?}")]
     NoAnswer(Duration),
     #[error("the database answering is not Snackdrawer's: its tables are missing")]
@@ -112,7 +115,7 @@ fn database_code(error: &DbErr) -> Option<String> {
 
 /// Failing to get a connection (refused, timed out, pool closed, a file that cannot be
 /// opened), or a connection that broke.
-fn is_unreachable(error: &DbErr) -> bool {
+pub(super) fn is_unreachable(error: &DbErr) -> bool {
     if matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
         return true;
     }
@@ -127,6 +130,12 @@ fn is_unreachable(error: &DbErr) -> bool {
         )
     });
     transport || database_code(error).is_some_and(|code| is_unreachable_code(&code))
+}
+
+/// The pool gave up waiting for a connection, saying nothing of why.
+pub(super) fn is_pool_timeout(error: &DbErr) -> bool {
+    matches!(error, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+        || matches!(sqlx_cause(error), Some(sqlx::Error::PoolTimedOut))
 }
 
 /// PostgreSQL: connection exceptions (08…), operator intervention such as

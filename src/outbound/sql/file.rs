@@ -55,8 +55,15 @@ impl DatabaseFile {
                     .into(),
                 ));
             }
-            let created = options.create_if_missing(true).connect().await;
-            created.map_err(|error| OpenError(error.into()))?.close().await.ok();
+            let created = options.create_if_missing(true).connect().await.map_err(|error| {
+                let path = path.display();
+                let problem = format!(
+                    "cannot create the database file {path} (is its folder there, and \
+                     writable?): {error}"
+                );
+                OpenError(problem.into())
+            })?;
+            created.close().await.ok();
         }
         let identity = identity_at(&path).map_err(|error| {
             OpenError(format!("cannot read {}: {error}", path.display()).into())

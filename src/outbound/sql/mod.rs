@@ -32,6 +32,7 @@ mod errors;
 mod file;
 mod flight;
 mod migrations;
+mod reach;
 
 use crate::domain::{
     Credentials, Drawer, DrawerId, DrawerName, DrawerWithContents, PasswordHash, Snack, SnackId,
@@ -47,6 +48,7 @@ use entities::{drawer_snacks, drawers, snacks, users};
 use errors::{Failure, Outage, classify, store_error};
 use file::DatabaseFile;
 use flight::Turn;
+use reach::Reach;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
@@ -91,6 +93,8 @@ struct Shared {
     writes: Arc<Breaker>,
     /// The longest a call may take before it answers `Unavailable`.
     call_limit: Duration,
+    /// Where the database is, and why a first connection failed.
+    reach: Reach,
     /// Told, for each read of what a request asked for, whether a kept copy answered it.
     kept_read_observer: OnceLock<fn(bool)>,
     /// How the probe connects: the pool's options, for one fresh connection.
@@ -158,16 +162,15 @@ impl SqlStore {
             probe_interval: pool.probe_interval,
             probe_timeout: pool.acquire_timeout,
         };
-        let place = match &file {
-            Some(file) => format!("the database file {}", file.path().display()),
-            None => "the PostgreSQL database".to_owned(),
-        };
+        let reach = Reach::new(url, file.as_ref().map(DatabaseFile::path), pool.acquire_timeout);
+        let place = reach.place().to_owned();
         let shared = Shared {
             migrated: AtomicBool::new(false),
             open_for_traffic: AtomicBool::new(false),
             breaker: Arc::new(Breaker::new(timing, Watch::Outages)),
             writes: Arc::new(Breaker::new(timing, Watch::FullStorage { place })),
             call_limit: pool.acquire_timeout + pool.statement_timeout,
+            reach,
             kept_read_observer: OnceLock::new(),
             probe_options: options,
             file,
@@ -212,7 +215,10 @@ impl SqlStore {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let transaction = self.db.begin_with_options(immediate).await.map_err(store_error)?;
+        let transaction = match self.db.begin_with_options(immediate).await {
+            Ok(transaction) => transaction,
+            Err(error) => return Err(self.shared.reach.unconnected(error).await),
+        };
         if transaction.get_database_backend() == DbBackend::Postgres {
             transaction
                 .execute_unprepared(&format!(
