@@ -5,7 +5,7 @@
 //! and where the JSON summary goes. The mix and the durations are parsed here, with messages
 //! that say what was expected, so bad usage stops with exit 2 before a single request is sent.
 
-use crate::personas::Persona;
+use crate::personas::{Persona, ThinkTime};
 use clap::Parser;
 use goose::config::GooseConfiguration;
 use std::path::PathBuf;
@@ -36,7 +36,7 @@ pub struct Cli {
 
     /// Pause after each step of a user, `MIN..MAX` or one duration (`500ms`, `2s`); `0` for a
     /// stress run.
-    #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = ThinkTime::parse)]
+    #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = parse_think_time)]
     pub think_time: ThinkTime,
 
     /// Run only the step of this name in each persona (`GET /snacks/`), for a stress run on one
@@ -91,27 +91,19 @@ impl Mix {
     }
 }
 
-/// The uniform range goose draws each pause from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ThinkTime {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl ThinkTime {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (min, max) = match text.split_once("..") {
-            Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
-            None => {
-                let fixed = parse_duration(text)?;
-                (fixed, fixed)
-            }
-        };
-        if min > max {
-            return Err(format!("`{text}`: the minimum is above the maximum"));
+/// `MIN..MAX`, or one duration for a fixed pause.
+fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
+    let (min, max) = match text.split_once("..") {
+        Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
+        None => {
+            let fixed = parse_duration(text)?;
+            (fixed, fixed)
         }
-        Ok(Self { min, max })
+    };
+    if min > max {
+        return Err(format!("`{text}`: the minimum is above the maximum"));
     }
+    Ok(ThinkTime { min, max })
 }
 
 /// `0`, `250ms`, `2s` or `1m`.
@@ -180,14 +172,14 @@ mod tests {
 
     #[test]
     fn think_time_is_a_range_a_fixed_pause_or_zero() {
-        let range = ThinkTime::parse("1s..3s").unwrap();
+        let range = parse_think_time("1s..3s").unwrap();
         assert_eq!((range.min, range.max), (Duration::from_secs(1), Duration::from_secs(3)));
-        let fixed = ThinkTime::parse("250ms").unwrap();
+        let fixed = parse_think_time("250ms").unwrap();
         assert_eq!(
             (fixed.min, fixed.max),
             (Duration::from_millis(250), Duration::from_millis(250))
         );
-        assert_eq!(ThinkTime::parse("0").unwrap().max, Duration::ZERO);
+        assert_eq!(parse_think_time("0").unwrap().max, Duration::ZERO);
     }
 
     #[test]
@@ -198,7 +190,7 @@ mod tests {
             ("fast", "is not a duration"),
             ("1h", "needs a unit"),
         ];
-        assert_refused(ThinkTime::parse, &cases);
+        assert_refused(parse_think_time, &cases);
     }
 
     #[test]

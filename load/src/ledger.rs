@@ -8,51 +8,13 @@
 
 use crate::side_channel::{self, Side, SideChannels};
 use crate::start_up::{Outcome, StartUp};
+use crate::violation::{Example, Tally, ViolationKind};
 use rand::Rng;
 use rand::seq::IteratorRandom;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// What a run fails on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ViolationKind {
-    /// Another user's drawer reached someone, or answered differently from a missing one.
-    Leak,
-    /// A drawer changed without its owner asking.
-    Tamper,
-    /// A forged token or guessed password got a 2xx.
-    ForgedAccepted,
-    /// A 5xx other than a 503 that says when to retry.
-    ServerError,
-    /// An error answer that is not `{"error": "<code> <reason>: <description>"}`.
-    Contract,
-}
-
-impl fmt::Display for ViolationKind {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = serde_json::to_value(self).map_err(|_| fmt::Error)?;
-        formatter.write_str(value.as_str().unwrap_or_default())
-    }
-}
-
-/// One request and the answer it got, as text.
-#[derive(Clone, Debug, Serialize)]
-pub struct Example {
-    pub request: String,
-    pub response: String,
-}
-
-/// How often a kind of violation was seen, and the first time it was.
-#[derive(Clone, Debug, Serialize)]
-pub struct Tally {
-    pub count: u64,
-    pub example: Example,
-}
 
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -307,7 +269,6 @@ mod tests {
         let violations = ledger.violations();
         assert_eq!(violations[&ViolationKind::Leak].count, 2);
         assert_eq!(violations[&ViolationKind::Leak].example.request, "first");
-        assert_eq!(ViolationKind::ForgedAccepted.to_string(), "forged-accepted");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! is still launching users, so with a gradual ramp-up the tables came at every launch. Someone
 //! watching a long run needs a line; the tables come once at the end.
 
-use crate::ledger::{Ledger, Tally, ViolationKind};
+use crate::ledger::Ledger;
+use crate::violation::{Tally, ViolationKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +36,7 @@ fn line(elapsed: Duration, requests: u64, violations: &BTreeMap<ViolationKind, T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Example;
+    use crate::violation::Example;
 
     #[test]
     fn the_line_names_time_requests_and_violations() {

@@ -5,9 +5,10 @@
 //! Written as JSON for machines (`--summary-json`), closed by a verdict block for people, after
 //! goose's own tables, and turned into the exit code.
 
-use crate::ledger::{Ledger, Tally, ViolationKind};
+use crate::ledger::Ledger;
 use crate::side_channel;
 use crate::start_up::StartUp;
+use crate::violation::{Tally, ViolationKind};
 use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -159,7 +160,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Example;
+    use crate::violation::Example;
     use crate::start_up::Outcome;
 
     #[test]

@@ -8,12 +8,10 @@ pub mod kiddie;
 pub mod nosy;
 pub mod snacker;
 
-use crate::agent::Agent;
-use crate::cli::ThinkTime;
 use crate::exchange::{Call, Exchange};
 use crate::ledger::Ledger;
-use crate::session::{Session, send_with_token, session};
 use crate::transport::{self, Connection, Origin};
+use crate::user::{self, Session, UserData, send_with_token, session};
 use goose::prelude::*;
 use hyper::Method;
 use serde_json::json;
@@ -58,6 +56,13 @@ pub async fn paced(step: impl Future<Output = TransactionResult>) -> Transaction
         tokio::time::sleep(IDLE_PAUSE).await;
     }
     outcome
+}
+
+/// How long a user thinks after each step: goose draws each pause from this range, uniformly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,8 +136,7 @@ impl Persona {
                 detail: format!("the {} persona has no step of that name", self.name()),
             });
         }
-        let public = is_public_step(step);
-        let start = if public {
+        let start = if is_public_step(step) {
             let persona = self;
             let identify: TransactionFunction =
                 Arc::new(move |user| Box::pin(identify(user, persona)));
@@ -161,7 +165,7 @@ async fn sign_up(
     persona: Persona,
 ) -> Result<Session, Box<TransactionError>> {
     identify(user, persona).await?;
-    crate::session::sign_up(user, ledger, persona.name()).await
+    user::sign_up(user, ledger, persona.name()).await
 }
 
 /// This user's own connection, which names the persona in its user agent; it opens with the
@@ -169,7 +173,7 @@ async fn sign_up(
 async fn identify(user: &mut GooseUser, persona: Persona) -> TransactionResult {
     let origin = Origin::parse(user.base_url.as_str()).map_err(|error| error.to_string())?;
     let connection = Connection::new(origin, persona.name());
-    user.set_session_data(Agent { connection, session: None });
+    user.set_session_data(UserData { connection, session: None });
     Ok(())
 }
 
@@ -237,9 +241,8 @@ async fn put_snack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::Agent;
     use crate::ledger::Account;
-    use crate::session::TokenHeader;
+    use crate::user::TokenHeader;
     use goose::config::GooseConfiguration;
     use tokio::time::Instant;
 
@@ -252,7 +255,7 @@ mod tests {
         let session =
             Session { account, token: "token".into(), token_header: TokenHeader::XAccessToken };
         let connection = Connection::new(origin, "test");
-        user.set_session_data(Agent { connection, session: Some(session) });
+        user.set_session_data(UserData { connection, session: Some(session) });
         user
     }
 
