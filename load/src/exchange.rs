@@ -115,7 +115,7 @@ impl Exchange {
     pub fn filed(call: Call, round_trip: RoundTrip, ledger: &Ledger) -> Self {
         let reply = round_trip.answer.ok().map(Reply::from);
         let exchange = Self { call, reply, elapsed: round_trip.to_headers };
-        ledger.note_request();
+        ledger.traffic().note_request(exchange.elapsed, exchange.as_expected());
         if exchange.fault_injected() {
             ledger.note_fault_injected();
         }

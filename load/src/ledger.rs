@@ -3,11 +3,13 @@
 //! must hold), the writes whose answer nobody saw (they may or may not have landed), the snacks
 //! known to exist, and the violations seen so far with one example each; and the tallies a
 //! single request cannot judge: how the users got going, the nosy neighbour's pairs of answers
-//! (side channels), and the answers carrying injected faults. The nosy neighbour draws its
-//! targets from it; the end-of-run audit compares each owner's own view with it.
+//! (side channels), the answers carrying injected faults, and the traffic the live view shows.
+//! The nosy neighbour draws its targets from it; the end-of-run audit compares each owner's own
+//! view with it.
 
 use crate::side_channel::{self, Side, SideChannels};
 use crate::start_up::{Outcome, StartUp};
+use crate::traffic::Traffic;
 use crate::violation::{Example, Tally, ViolationKind};
 use rand::Rng;
 use rand::seq::IteratorRandom;
@@ -47,7 +49,7 @@ pub struct Ledger {
     run_tag: String,
     names_issued: AtomicU64,
     state: Mutex<State>,
-    requests_sent: AtomicU64,
+    traffic: Traffic,
     faults_injected: AtomicU64,
     /// Whether the run can fill drawers, the only use of the snacks it knows.
     fills_drawers: bool,
@@ -59,7 +61,7 @@ impl Default for Ledger {
             run_tag: format!("{:08x}", rand::rng().random::<u32>()),
             names_issued: AtomicU64::new(0),
             state: Mutex::default(),
-            requests_sent: AtomicU64::new(0),
+            traffic: Traffic::default(),
             faults_injected: AtomicU64::new(0),
             fills_drawers: true,
         }
@@ -243,13 +245,9 @@ impl Ledger {
         self.faults_injected.load(Ordering::Relaxed)
     }
 
-    /// Counts one more request sent, for the progress line.
-    pub fn note_request(&self) {
-        self.requests_sent.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn requests_sent(&self) -> u64 {
-        self.requests_sent.load(Ordering::Relaxed)
+    /// The users and requests so far, for the live view.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 }
 

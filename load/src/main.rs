@@ -18,8 +18,8 @@
 //!   (`exchange`, `contract`); the ledger (`ledger`) remembers accounts and drawers, and what
 //!   went wrong (`violation`); the nosy neighbour's pairs feed the side-channel tests
 //!   (`side_channel`); the audit (`audit`) reads every owner's drawers at the end.
-//! - **Output**: a line of progress every 15 seconds (`progress`), goose's tables, then the
-//!   verdict (`summary`).
+//! - **Output**: one line per interval while it runs (`progress`), then the report, verdict
+//!   first (`report`, from `summary`). Goose's own tables are off; its `--report-file` works.
 //!
 //! The modules name each other in one direction, from `transport`, `reply` and `violation` at
 //! the bottom to `run` at the top (the test `tests/modules.rs` keeps it so).
@@ -34,10 +34,12 @@ mod ledger;
 mod personas;
 mod progress;
 mod reply;
+mod report;
 mod run;
 mod side_channel;
 mod start_up;
 mod summary;
+mod traffic;
 mod transport;
 mod user;
 mod violation;
@@ -47,9 +49,11 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run::run(cli::Cli::parse()).await {
+    let cli = cli::Cli::parse();
+    let figures = !cli.goose.no_print_metrics;
+    match run::run(cli).await {
         Ok(summary) => {
-            print!("{}", summary.verdict());
+            print!("{}", report::render(&summary, figures));
             ExitCode::from(summary.exit_code())
         }
         Err(error) => {

@@ -111,7 +111,7 @@ impl Persona {
             Self::Impatient => impatient::transactions(ledger)?,
         };
         let transactions = match only {
-            Some(step) => self.only(step, transactions)?,
+            Some(step) => self.only(step, transactions, ledger)?,
             None => transactions,
         };
         Ok(transactions.into_iter().fold(scenario, Scenario::register_transaction))
@@ -124,6 +124,7 @@ impl Persona {
         self,
         step: &str,
         transactions: Vec<Transaction>,
+        ledger: &Arc<Ledger>,
     ) -> Result<Vec<Transaction>, GooseError> {
         let (start, steps): (Vec<_>, Vec<_>) =
             transactions.into_iter().partition(|transaction| transaction.on_start);
@@ -138,8 +139,11 @@ impl Persona {
         }
         let start = if is_public_step(step) {
             let persona = self;
-            let identify: TransactionFunction =
-                Arc::new(move |user| Box::pin(identify(user, persona)));
+            let ledger = Arc::clone(ledger);
+            let identify: TransactionFunction = Arc::new(move |user| {
+                let ledger = Arc::clone(&ledger);
+                Box::pin(async move { identify(user, &ledger, persona).await })
+            });
             vec![Transaction::new(identify).set_name("identify").set_on_start()]
         } else {
             start
@@ -164,16 +168,17 @@ async fn sign_up(
     ledger: &Ledger,
     persona: Persona,
 ) -> Result<Session, Box<TransactionError>> {
-    identify(user, persona).await?;
+    identify(user, ledger, persona).await?;
     user::sign_up(user, ledger, persona.name()).await
 }
 
 /// This user's own connection, which names the persona in its user agent; it opens with the
-/// first request.
-async fn identify(user: &mut GooseUser, persona: Persona) -> TransactionResult {
+/// first request. The user is counted as started from here.
+async fn identify(user: &mut GooseUser, ledger: &Ledger, persona: Persona) -> TransactionResult {
     let origin = Origin::parse(user.base_url.as_str()).map_err(|error| error.to_string())?;
     let connection = Connection::new(origin, persona.name());
     user.set_session_data(UserData { connection, session: None });
+    ledger.traffic().note_user();
     Ok(())
 }
 
