@@ -4,12 +4,25 @@
 //! they think between steps (`--think-time`), how long past its plan a run may go on (`--grace`)
 //! and where the JSON summary goes. The mix and the durations are parsed here, with messages
 //! that say what was expected, so bad usage stops with exit 2 before a single request is sent.
+//!
+//! Goose's live web dashboard (its "Dashboard" options) is left out: hidden from `--help`, and
+//! `--dashboard` refused with a message saying what to use instead. Goose builds it only with
+//! its `dashboard` feature, and the generator does not enable it: after a run with a page still
+//! open, goose waits for Ctrl-C instead of returning, so the audit and the verdict would never
+//! come (the watchdog would stop the run, exit 4), and `--dashboard-control` starts more runs in
+//! one process, which the ledger and the audit are not made for. The live line and the stack's
+//! Grafana show a run as it goes; `--report-file report.html` keeps goose's charts.
 
 use crate::personas::{Persona, ThinkTime};
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use goose::config::GooseConfiguration;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The heading goose files its dashboard's options under.
+const DASHBOARD: &str = "Dashboard";
 
 /// Every goose option, plus the generator's own.
 #[derive(Parser)]
@@ -54,6 +67,33 @@ pub struct Cli {
     /// violations with one example each, to this file as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+}
+
+/// The command line, or the usage error (exit 2) it is.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
+}
+
+/// `arguments` as the command line, with goose's dashboard hidden and `--dashboard` refused.
+pub fn try_parse_from(
+    arguments: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let cli = Cli::from_arg_matches(&command.try_get_matches_from_mut(arguments)?)?;
+    if cli.goose.dashboard {
+        let refusal = "--dashboard: goose's web dashboard is not built into snackdrawer-load \
+                       (see docs/load.md); the progress lines show the run as it goes, and \
+                       --report-file report.html keeps goose's charts";
+        return Err(command.error(ErrorKind::UnknownArgument, refusal));
+    }
+    Ok(cli)
+}
+
+/// The command with goose's dashboard options out of `--help`.
+fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| {
+        if arg.get_help_heading() == Some(DASHBOARD) { arg.hide(true) } else { arg }
+    })
 }
 
 /// Persona weights in the order given; every weight is at least 1.
@@ -221,7 +261,20 @@ mod tests {
 
     #[test]
     fn usage_errors_are_reported_as_such() {
-        let error = Cli::try_parse_from(["snackdrawer-load", "--mix", "x=1"]).err().unwrap();
+        let error = try_parse_from(["snackdrawer-load", "--mix", "x=1"]).err().unwrap();
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn goose_s_dashboard_is_neither_offered_nor_accepted() {
+        let help = command().render_long_help().to_string();
+        let offered = help.lines().map(str::trim_start);
+        let dashboard: Vec<&str> = offered.filter(|line| line.starts_with("--dashboard")).collect();
+        assert_eq!(dashboard, Vec::<&str>::new(), "{help}");
+        assert!(!help.contains(&format!("{DASHBOARD}:")), "{help}");
+        assert!(help.contains("--report-file"), "{help}");
+        let error = try_parse_from(["snackdrawer-load", "--dashboard"]).err().unwrap();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("--report-file report.html"), "{error}");
     }
 }

@@ -44,12 +44,11 @@ mod transport;
 mod user;
 mod violation;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let figures = !cli.goose.no_print_metrics;
     match run::run(cli).await {
         Ok(summary) => {
