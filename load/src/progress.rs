@@ -25,7 +25,8 @@ pub async fn report(ledger: Arc<Ledger>, period: Duration) {
     loop {
         let tick = ticks.tick().await;
         let reading = ledger.traffic().read();
-        let since_last = Interval { requests: reading.requests - last_requests, took: tick - last_tick };
+        let since_last =
+            Interval { requests: reading.requests - last_requests, took: tick - last_tick };
         println!("{}", line(started.elapsed(), &reading, since_last, &ledger.violations()));
         (last_tick, last_requests) = (tick, reading.requests);
     }
@@ -92,7 +93,10 @@ mod tests {
         let quiet = Reading { recent_p99: None, ..reading };
         let idle = Interval { requests: 0, took: Duration::from_secs(15) };
         let leaky = line(Duration::from_secs(45), &quiet, idle, &violations);
-        assert!(leaky.ends_with("(0/s), 12 failed, p99 -; violations: leak 2, contract 1"), "{leaky}");
+        assert!(
+            leaky.ends_with("(0/s), 12 failed, p99 -; violations: leak 2, contract 1"),
+            "{leaky}"
+        );
         assert!(!leaky.contains('\n'), "{leaky}");
     }
 }

@@ -26,7 +26,9 @@ pub fn render(summary: &Summary, figures: bool) -> String {
     text.push_str(&table("request", requests.collect()));
     text.push_str("\n=== steps of each persona\n");
     let steps = summary.personas.iter().flat_map(|(persona, steps)| {
-        steps.iter().map(move |(step, figures)| (format!("{persona}: {step}"), figures, String::new()))
+        steps
+            .iter()
+            .map(move |(step, figures)| (format!("{persona}: {step}"), figures, String::new()))
     });
     text.push_str(&table("step", steps.collect()));
     text
@@ -75,9 +77,14 @@ mod tests {
     fn run_with_figures(ledger: &Ledger) -> Summary {
         let mut summary = Summary::new(&GooseMetrics::default(), ledger);
         summary.duration_s = 10;
-        for (name, status) in [("DELETE /drawers/{id}/snacks/{snack_id}", "404"), ("DELETE /drawers/{id}/snacks/all", "405")] {
+        for (name, status) in [
+            ("DELETE /drawers/{id}/snacks/{snack_id}", "404"),
+            ("DELETE /drawers/{id}/snacks/all", "405"),
+        ] {
             let statuses = BTreeMap::from([(status.to_owned(), 220)]);
-            summary.requests.insert(name.into(), RequestFigures { figures: figures(220, 0), statuses });
+            summary
+                .requests
+                .insert(name.into(), RequestFigures { figures: figures(220, 0), statuses });
         }
         let steps = BTreeMap::from([("sign up".to_owned(), figures(3, 0))]);
         summary.personas.insert("nosy".into(), steps);

@@ -8,7 +8,8 @@
 //! `--no-print-metrics`), and so is its reset of the statistics once every user is launched (as
 //! with `--no-reset-metrics`), which wiped out the users' sign-ups, all made before it.
 //! `--running-metrics N` sets the period of the live line (`progress`) instead of printing
-//! goose's tables every N.
+//! goose's tables every N. Goose's info messages (a line per user launched, each phase) are off
+//! as with `-q` unless `-v` asks for more.
 
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
@@ -46,6 +47,7 @@ pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
     let seconds = |seconds: usize| Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
     let progress_period = cli.goose.running_metrics.take().map_or(DEFAULT_PERIOD, seconds);
     let never_resets = cli.goose.iterations.unwrap_or(0) > 0 || deadline::has_test_plan(&cli.goose);
+    let asks_for_detail = cli.goose.verbose > 0;
     let show_progress = !informational && !cli.goose.no_print_metrics;
     let origin = if informational {
         None
@@ -77,8 +79,12 @@ pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
         // Goose refuses the option where it would change nothing.
         attack = *attack.set_default(GooseDefault::NoResetMetrics, true)?;
     }
-    let progress = show_progress
-        .then(|| tokio::spawn(progress::report(Arc::clone(&ledger), progress_period)));
+    if !asks_for_detail {
+        // Goose refuses -q with -v.
+        attack = *attack.set_default(GooseDefault::Quiet, 1)?;
+    }
+    let progress =
+        show_progress.then(|| tokio::spawn(progress::report(Arc::clone(&ledger), progress_period)));
     let metrics = attack.execute().await;
     if let Some(progress) = progress {
         progress.abort();

@@ -60,8 +60,7 @@ pub struct RequestFigures {
 
 impl RequestFigures {
     fn new(request: &GooseRequestMetricAggregate) -> Self {
-        let figures =
-            Figures::new(&request.raw_data, request.success_count, request.fail_count);
+        let figures = Figures::new(&request.raw_data, request.success_count, request.fail_count);
         let status = |code: u16| match code {
             0 => "no answer".to_owned(),
             code => code.to_string(),
@@ -178,8 +177,8 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::violation::Example;
     use crate::start_up::Outcome;
+    use crate::violation::Example;
 
     #[test]
     fn percentiles_come_from_goose_histograms_in_milliseconds() {

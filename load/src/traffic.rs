@@ -62,7 +62,8 @@ impl Traffic {
 
     /// The totals, and the p99 of the requests since the last reading, which starts afresh.
     pub fn read(&self) -> Reading {
-        let counts: Vec<u64> = self.recent.iter().map(|count| count.swap(0, Ordering::Relaxed)).collect();
+        let counts: Vec<u64> =
+            self.recent.iter().map(|count| count.swap(0, Ordering::Relaxed)).collect();
         Reading {
             users: self.users.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
@@ -103,11 +104,13 @@ fn percentile(counts: &[u64], percent: u64) -> Option<u64> {
     }
     let rank = (total * percent).div_ceil(100);
     let mut seen = 0;
-    counts.iter().position(|count| {
-        seen += count;
-        seen >= rank
-    })
-    .map(upper_bound)
+    counts
+        .iter()
+        .position(|count| {
+            seen += count;
+            seen >= rank
+        })
+        .map(upper_bound)
 }
 
 #[cfg(test)]

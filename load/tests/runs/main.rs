@@ -142,7 +142,8 @@ fn the_terminal_shows_a_line_per_interval_then_the_verdict_first() {
     let directory = tempfile::tempdir().unwrap();
     let service = service::Service::start("memory");
     let every_second = ["--running-metrics", "1"];
-    let (code, summary, stdout) = run_load_showing(&service.base_url, directory.path(), &every_second);
+    let (code, summary, stdout) =
+        run_load_showing(&service.base_url, directory.path(), &every_second);
     assert_eq!(code, 0, "{summary:#}");
     assert!(!stdout.contains("=== PER "), "goose's tables are shown:\n{stdout}");
     let progress: Vec<&str> = stdout.lines().filter(|line| line.starts_with("progress ")).collect();
