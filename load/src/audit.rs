@@ -5,8 +5,9 @@
 //! injected fault is no evidence either way: the audit asks again.
 
 use crate::contract;
-use crate::ledger::{Account, Drawer, Example, Ledger, ViolationKind};
+use crate::ledger::{Account, Drawer, Ledger};
 use crate::transport::{Connection, Origin, TransportError};
+use crate::violation::{Example, ViolationKind};
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};

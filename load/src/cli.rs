@@ -4,12 +4,25 @@
 //! they think between steps (`--think-time`), how long past its plan a run may go on (`--grace`)
 //! and where the JSON summary goes. The mix and the durations are parsed here, with messages
 //! that say what was expected, so bad usage stops with exit 2 before a single request is sent.
+//!
+//! Goose's live web dashboard (its "Dashboard" options) is left out: hidden from `--help`, and
+//! `--dashboard` refused with a message saying what to use instead. Goose builds it only with
+//! its `dashboard` feature, and the generator does not enable it: after a run with a page still
+//! open, goose waits for Ctrl-C instead of returning, so the audit and the verdict would never
+//! come (the watchdog would stop the run, exit 4), and `--dashboard-control` starts more runs in
+//! one process, which the ledger and the audit are not made for. The live line and the stack's
+//! Grafana show a run as it goes; `--report-file report.html` keeps goose's charts.
 
-use crate::personas::Persona;
-use clap::Parser;
+use crate::personas::{Persona, ThinkTime};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use goose::config::GooseConfiguration;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The heading goose files its dashboard's options under.
+const DASHBOARD: &str = "Dashboard";
 
 /// Every goose option, plus the generator's own.
 #[derive(Parser)]
@@ -36,7 +49,7 @@ pub struct Cli {
 
     /// Pause after each step of a user, `MIN..MAX` or one duration (`500ms`, `2s`); `0` for a
     /// stress run.
-    #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = ThinkTime::parse)]
+    #[arg(long, value_name = "RANGE", default_value = "1s..3s", value_parser = parse_think_time)]
     pub think_time: ThinkTime,
 
     /// Run only the step of this name in each persona (`GET /snacks/`), for a stress run on one
@@ -54,6 +67,33 @@ pub struct Cli {
     /// violations with one example each, to this file as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+}
+
+/// The command line, or the usage error (exit 2) it is.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
+}
+
+/// `arguments` as the command line, with goose's dashboard hidden and `--dashboard` refused.
+pub fn try_parse_from(
+    arguments: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let cli = Cli::from_arg_matches(&command.try_get_matches_from_mut(arguments)?)?;
+    if cli.goose.dashboard {
+        let refusal = "--dashboard: goose's web dashboard is not built into snackdrawer-load \
+                       (see docs/load.md); the progress lines show the run as it goes, and \
+                       --report-file report.html keeps goose's charts";
+        return Err(command.error(ErrorKind::UnknownArgument, refusal));
+    }
+    Ok(cli)
+}
+
+/// The command with goose's dashboard options out of `--help`.
+fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| {
+        if arg.get_help_heading() == Some(DASHBOARD) { arg.hide(true) } else { arg }
+    })
 }
 
 /// Persona weights in the order given; every weight is at least 1.
@@ -91,27 +131,19 @@ impl Mix {
     }
 }
 
-/// The uniform range goose draws each pause from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ThinkTime {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl ThinkTime {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (min, max) = match text.split_once("..") {
-            Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
-            None => {
-                let fixed = parse_duration(text)?;
-                (fixed, fixed)
-            }
-        };
-        if min > max {
-            return Err(format!("`{text}`: the minimum is above the maximum"));
+/// `MIN..MAX`, or one duration for a fixed pause.
+fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
+    let (min, max) = match text.split_once("..") {
+        Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
+        None => {
+            let fixed = parse_duration(text)?;
+            (fixed, fixed)
         }
-        Ok(Self { min, max })
+    };
+    if min > max {
+        return Err(format!("`{text}`: the minimum is above the maximum"));
     }
+    Ok(ThinkTime { min, max })
 }
 
 /// `0`, `250ms`, `2s` or `1m`.
@@ -180,14 +212,14 @@ mod tests {
 
     #[test]
     fn think_time_is_a_range_a_fixed_pause_or_zero() {
-        let range = ThinkTime::parse("1s..3s").unwrap();
+        let range = parse_think_time("1s..3s").unwrap();
         assert_eq!((range.min, range.max), (Duration::from_secs(1), Duration::from_secs(3)));
-        let fixed = ThinkTime::parse("250ms").unwrap();
+        let fixed = parse_think_time("250ms").unwrap();
         assert_eq!(
             (fixed.min, fixed.max),
             (Duration::from_millis(250), Duration::from_millis(250))
         );
-        assert_eq!(ThinkTime::parse("0").unwrap().max, Duration::ZERO);
+        assert_eq!(parse_think_time("0").unwrap().max, Duration::ZERO);
     }
 
     #[test]
@@ -198,7 +230,7 @@ mod tests {
             ("fast", "is not a duration"),
             ("1h", "needs a unit"),
         ];
-        assert_refused(ThinkTime::parse, &cases);
+        assert_refused(parse_think_time, &cases);
     }
 
     #[test]
@@ -229,7 +261,20 @@ mod tests {
 
     #[test]
     fn usage_errors_are_reported_as_such() {
-        let error = Cli::try_parse_from(["snackdrawer-load", "--mix", "x=1"]).err().unwrap();
+        let error = try_parse_from(["snackdrawer-load", "--mix", "x=1"]).err().unwrap();
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn goose_s_dashboard_is_neither_offered_nor_accepted() {
+        let help = command().render_long_help().to_string();
+        let offered = help.lines().map(str::trim_start);
+        let dashboard: Vec<&str> = offered.filter(|line| line.starts_with("--dashboard")).collect();
+        assert_eq!(dashboard, Vec::<&str>::new(), "{help}");
+        assert!(!help.contains(&format!("{DASHBOARD}:")), "{help}");
+        assert!(help.contains("--report-file"), "{help}");
+        let error = try_parse_from(["snackdrawer-load", "--dashboard"]).err().unwrap();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("--report-file report.html"), "{error}");
     }
 }

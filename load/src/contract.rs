@@ -5,8 +5,8 @@
 //! service marks `x-fault-injected: true` is a fault it was asked to inject (docs/faults.md):
 //! it says nothing about the service's behaviour, so it is counted apart and judged by nothing.
 
-use crate::exchange::Reply;
-use crate::ledger::ViolationKind;
+use crate::reply::Reply;
+use crate::violation::ViolationKind;
 use hyper::header::{CONTENT_TYPE, RETRY_AFTER};
 use hyper::{HeaderMap, StatusCode};
 use std::time::Duration;

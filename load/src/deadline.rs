@@ -38,6 +38,12 @@ pub fn planned(goose: &GooseConfiguration) -> Option<Duration> {
     Some(Duration::from_secs_f64(up + run_time as f64 + down))
 }
 
+/// Whether goose follows a `--test-plan`, which sets its own users and never resets its
+/// statistics.
+pub fn has_test_plan(goose: &GooseConfiguration) -> bool {
+    test_plan_milliseconds(goose).is_some()
+}
+
 /// The total of a `--test-plan`'s steps. Goose keeps the parsed plan to itself, but serialises
 /// it with the rest of its configuration: `{"steps": [[users, milliseconds], …]}`.
 fn test_plan_milliseconds(goose: &GooseConfiguration) -> Option<u64> {
@@ -104,6 +110,15 @@ mod tests {
             Some(66.0)
         );
         assert_eq!(seconds(&["--test-plan", "10,1m;10,5m;0,30s"]), Some(390.0));
+    }
+
+    #[test]
+    fn a_test_plan_is_recognised() {
+        let goose = |options: &[&str]| {
+            Cli::try_parse_from(["snackdrawer-load"].iter().chain(options)).unwrap().goose
+        };
+        assert!(has_test_plan(&goose(&["--test-plan", "10,1m;0,30s"])));
+        assert!(!has_test_plan(&goose(&["-u", "4", "-t", "10s"])));
     }
 
     #[test]

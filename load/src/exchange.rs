@@ -1,17 +1,16 @@
-//! One request of a user's, sent on its own connection and read to the end, as the checks need
-//! it: status, headers and body text. Each is recorded in goose's statistics under its route
-//! template (the `name`), timed to the answer's headers as goose times its own requests, and a
-//! persona says which statuses it expects, so a 404 the nosy neighbour wanted is not a failure.
-//! Every answer, whichever persona got it, is judged against the API's contract here, so no
-//! persona can forget to; an answer marked as carrying an injected fault is counted instead, and
-//! every check leaves it alone (`Exchange::judgeable`).
+//! One request of a user's and what came of it. A `Call` is the request, kept whole so it can be
+//! sent again after a fresh login, with the route template goose files it under (its `name`) and
+//! the status the persona expects, so a 404 the nosy neighbour wanted is not a failure. An
+//! `Exchange` is the call with its answer, and every one is filed here, whichever persona made
+//! it, so none can forget to: counted, and judged against the API's contract, or counted apart
+//! when the answer carries an injected fault, which every check then leaves alone
+//! (`Exchange::judgeable`).
 
-use crate::agent::agent;
 use crate::contract;
-use crate::ledger::{Example, Ledger};
-use crate::transport::{Answer, RoundTrip};
-use goose::prelude::*;
-use hyper::header::HeaderMap;
+use crate::ledger::Ledger;
+use crate::reply::Reply;
+use crate::transport::{Connection, RoundTrip};
+use crate::violation::{Example, shorten};
 use hyper::{Method, StatusCode};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,10 +18,7 @@ use std::time::Duration;
 /// Longest any request waits for its answer, unless it asks for less.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Bytes of a body shown in an example.
-const SHOWN_BODY_BYTES: usize = 300;
-
-/// A request to make, kept whole so it can be sent again after a fresh login.
+/// A request to make.
 #[derive(Clone)]
 pub struct Call {
     method: Method,
@@ -73,6 +69,25 @@ impl Call {
         self.expected.map_or(status.is_success(), |expected| status == expected)
     }
 
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The route template goose files the request under.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Sends the call on `connection` and reads the answer to its end.
+    pub async fn round_trip(&self, connection: &mut Connection) -> RoundTrip {
+        let mut request = connection.request(self.method.clone(), &self.path);
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        let timeout = self.timeout.unwrap_or(PATIENCE);
+        connection.round_trip(request, self.body.clone(), timeout).await
+    }
+
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}", self.method, self.path);
         for (name, value) in &self.headers {
@@ -81,47 +96,6 @@ impl Call {
         if let Some(body) = &self.body {
             text.push_str(&format!("\n\n{}", shorten(&String::from_utf8_lossy(body))));
         }
-        text
-    }
-}
-
-/// An answer read to its end.
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl From<Answer> for Reply {
-    fn from(answer: Answer) -> Self {
-        Self { status: answer.status, headers: answer.headers, body: text(&answer.body) }
-    }
-}
-
-impl Reply {
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.body).ok()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
-    }
-
-    /// Whether the service marked this answer as carrying a fault it was asked to inject.
-    pub fn fault_injected(&self) -> bool {
-        contract::fault_injected(&self.headers)
-    }
-
-    /// The status, every header and the body (shortened).
-    pub fn describe(&self) -> String {
-        let mut text = self.status.to_string();
-        for (name, value) in &self.headers {
-            text.push_str(&format!(
-                "\n{name}: {}",
-                shorten(&String::from_utf8_lossy(value.as_bytes()))
-            ));
-        }
-        text.push_str(&format!("\n\n{}", shorten(&self.body)));
         text
     }
 }
@@ -135,18 +109,40 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The exchange `round_trip` made of `call`, filed in `ledger`: counted, and judged unless
+    /// its answer carries an injected fault, which is counted apart. Goose's statistics are the
+    /// user's to file (`user::send`).
+    pub fn filed(call: Call, round_trip: RoundTrip, ledger: &Ledger) -> Self {
+        let reply = round_trip.answer.ok().map(Reply::from);
+        let exchange = Self { call, reply, elapsed: round_trip.to_headers };
+        ledger.traffic().note_request(exchange.elapsed, exchange.as_expected());
+        if exchange.fault_injected() {
+            ledger.note_fault_injected();
+        }
+        if let Some(kind) = exchange.judgeable().and_then(contract::judge) {
+            ledger.record(kind, exchange.example());
+        }
+        exchange
+    }
+
     /// The answer, if one came that says something about the service: not one carrying an
     /// injected fault.
     pub fn judgeable(&self) -> Option<&Reply> {
-        self.reply.as_ref().filter(|reply| !reply.fault_injected())
+        self.reply.as_ref().filter(|reply| !contract::fault_injected(&reply.headers))
     }
 
     pub fn fault_injected(&self) -> bool {
-        self.reply.as_ref().is_some_and(Reply::fault_injected)
+        self.reply.as_ref().is_some_and(|reply| contract::fault_injected(&reply.headers))
     }
 
     pub fn status(&self) -> Option<StatusCode> {
         self.reply.as_ref().map(|reply| reply.status)
+    }
+
+    /// Whether the answer is the one the call expects: goose counts any other, or none, as a
+    /// failure.
+    pub fn as_expected(&self) -> bool {
+        self.status().is_some_and(|status| self.call.expects(status))
     }
 
     pub fn succeeded(&self) -> bool {
@@ -171,81 +167,5 @@ impl Exchange {
     pub fn example(&self) -> Example {
         let response = self.reply.as_ref().map_or_else(|| "no answer".to_owned(), Reply::describe);
         Example { request: self.call.describe(), response }
-    }
-}
-
-/// Sends `call` as `user`, records it in goose's statistics, reads the answer and records any
-/// contract violation in `ledger`.
-pub async fn send(
-    user: &mut GooseUser,
-    ledger: &Ledger,
-    call: Call,
-) -> Result<Exchange, Box<TransactionError>> {
-    wait_for_throttle(user).await?;
-    let connection = &mut agent(user)?.connection;
-    let mut request = connection.request(call.method.clone(), &call.path);
-    for (name, value) in &call.headers {
-        request = request.header(*name, value);
-    }
-    let timeout = call.timeout.unwrap_or(PATIENCE);
-    let round_trip = connection.round_trip(request, call.body.clone(), timeout).await;
-    ledger.note_request();
-    record(user, &call, &round_trip).await?;
-    let reply = round_trip.answer.ok().map(Reply::from);
-    let exchange = Exchange { call, reply, elapsed: round_trip.to_headers };
-    if exchange.fault_injected() {
-        ledger.note_fault_injected();
-    }
-    if let Some(kind) = exchange.judgeable().and_then(contract::judge) {
-        ledger.record(kind, exchange.example());
-    }
-    Ok(exchange)
-}
-
-/// Files the request in goose's statistics as `METHOD name`, the key goose gives its own.
-async fn record(
-    user: &mut GooseUser,
-    call: &Call,
-    round_trip: &RoundTrip,
-) -> Result<(), Box<TransactionError>> {
-    let status = round_trip.answer.as_ref().ok().map(|answer| answer.status);
-    let success = status.is_some_and(|status| call.expects(status));
-    // Goose's own wording: "404 Not Found: /drawers/{id}", or what went wrong on the way.
-    let error = match &round_trip.answer {
-        Err(error) => Some(format!("{error}: {}", call.name)),
-        Ok(answer) if !success => Some(format!("{}: {}", answer.status, call.name)),
-        Ok(_) => None,
-    };
-    user.record_custom_request_duration(
-        call.method.as_str(),
-        call.name,
-        round_trip.to_headers,
-        success,
-        status.map(|status| status.as_u16()),
-        error.as_deref(),
-    )
-    .await
-}
-
-/// Waits for room under `--throttle-requests`, as goose's own requests do.
-async fn wait_for_throttle(user: &GooseUser) -> Result<(), Box<TransactionError>> {
-    if let Some(throttle) = user.throttle.as_ref().filter(|_| user.is_throttled) {
-        throttle.send_async(true).await.map_err(|error| Box::new(error.into()))?;
-    }
-    Ok(())
-}
-
-/// The body as text. It is UTF-8 unless the answer went wrong, and then shown as best it can be;
-/// `from_utf8_lossy` alone would walk every body in chunks, about 2,500 instructions for the snack
-/// list where the plain check takes a few hundred.
-fn text(body: &[u8]) -> String {
-    std::str::from_utf8(body)
-        .map_or_else(|_| String::from_utf8_lossy(body).into_owned(), str::to_owned)
-}
-
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_BODY_BYTES) {
-        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
-        None => text.to_owned(),
     }
 }

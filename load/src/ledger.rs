@@ -3,56 +3,20 @@
 //! must hold), the writes whose answer nobody saw (they may or may not have landed), the snacks
 //! known to exist, and the violations seen so far with one example each; and the tallies a
 //! single request cannot judge: how the users got going, the nosy neighbour's pairs of answers
-//! (side channels), and the answers carrying injected faults. The nosy neighbour draws its
-//! targets from it; the end-of-run audit compares each owner's own view with it.
+//! (side channels), the answers carrying injected faults, and the traffic the live view shows.
+//! The nosy neighbour draws its targets from it; the end-of-run audit compares each owner's own
+//! view with it.
 
 use crate::side_channel::{self, Side, SideChannels};
 use crate::start_up::{Outcome, StartUp};
+use crate::traffic::Traffic;
+use crate::violation::{Example, Tally, ViolationKind};
 use rand::Rng;
 use rand::seq::IteratorRandom;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// What a run fails on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ViolationKind {
-    /// Another user's drawer reached someone, or answered differently from a missing one.
-    Leak,
-    /// A drawer changed without its owner asking.
-    Tamper,
-    /// A forged token or guessed password got a 2xx.
-    ForgedAccepted,
-    /// A 5xx other than a 503 that says when to retry.
-    ServerError,
-    /// An error answer that is not `{"error": "<code> <reason>: <description>"}`.
-    Contract,
-}
-
-impl fmt::Display for ViolationKind {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = serde_json::to_value(self).map_err(|_| fmt::Error)?;
-        formatter.write_str(value.as_str().unwrap_or_default())
-    }
-}
-
-/// One request and the answer it got, as text.
-#[derive(Clone, Debug, Serialize)]
-pub struct Example {
-    pub request: String,
-    pub response: String,
-}
-
-/// How often a kind of violation was seen, and the first time it was.
-#[derive(Clone, Debug, Serialize)]
-pub struct Tally {
-    pub count: u64,
-    pub example: Example,
-}
 
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -85,7 +49,7 @@ pub struct Ledger {
     run_tag: String,
     names_issued: AtomicU64,
     state: Mutex<State>,
-    requests_sent: AtomicU64,
+    traffic: Traffic,
     faults_injected: AtomicU64,
     /// Whether the run can fill drawers, the only use of the snacks it knows.
     fills_drawers: bool,
@@ -97,7 +61,7 @@ impl Default for Ledger {
             run_tag: format!("{:08x}", rand::rng().random::<u32>()),
             names_issued: AtomicU64::new(0),
             state: Mutex::default(),
-            requests_sent: AtomicU64::new(0),
+            traffic: Traffic::default(),
             faults_injected: AtomicU64::new(0),
             fills_drawers: true,
         }
@@ -281,13 +245,9 @@ impl Ledger {
         self.faults_injected.load(Ordering::Relaxed)
     }
 
-    /// Counts one more request sent, for the progress line.
-    pub fn note_request(&self) {
-        self.requests_sent.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn requests_sent(&self) -> u64 {
-        self.requests_sent.load(Ordering::Relaxed)
+    /// The users and requests so far, for the live view.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 }
 
@@ -307,7 +267,6 @@ mod tests {
         let violations = ledger.violations();
         assert_eq!(violations[&ViolationKind::Leak].count, 2);
         assert_eq!(violations[&ViolationKind::Leak].example.request, "first");
-        assert_eq!(ViolationKind::ForgedAccepted.to_string(), "forged-accepted");
     }
 
     #[test]

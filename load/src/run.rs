@@ -3,13 +3,20 @@
 //! run from telling the truth (no host, a host that is not plain HTTP or does not answer, a goose
 //! usage error) is a `RunError`: exit 2. A run still going `--grace` after the end of goose's
 //! plan is stopped by its watchdog (`deadline`), with what it saw so far: exit 4.
+//!
+//! Goose's console output gives way to the generator's own: its tables are off (as with
+//! `--no-print-metrics`), and so is its reset of the statistics once every user is launched (as
+//! with `--no-reset-metrics`), which wiped out the users' sign-ups, all made before it.
+//! `--running-metrics N` sets the period of the live line (`progress`) instead of printing
+//! goose's tables every N. Goose's info messages (a line per user launched, each phase) are off
+//! as with `-q` unless `-v` asks for more.
 
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
 use crate::deadline::{self, Watchdog};
 use crate::ledger::Ledger;
 use crate::personas;
-use crate::progress;
+use crate::progress::{self, DEFAULT_PERIOD};
 use crate::summary::Summary;
 use crate::transport::{Connection, Origin, OriginError};
 use goose::prelude::*;
@@ -35,8 +42,12 @@ pub enum RunError {
     Summary { path: PathBuf, source: std::io::Error },
 }
 
-pub async fn run(cli: Cli) -> Result<Summary, RunError> {
+pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
     let informational = cli.goose.version || cli.goose.list || cli.goose.scenarios_list;
+    let seconds = |seconds: usize| Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+    let progress_period = cli.goose.running_metrics.take().map_or(DEFAULT_PERIOD, seconds);
+    let never_resets = cli.goose.iterations.unwrap_or(0) > 0 || deadline::has_test_plan(&cli.goose);
+    let asks_for_detail = cli.goose.verbose > 0;
     let show_progress = !informational && !cli.goose.no_print_metrics;
     let origin = if informational {
         None
@@ -61,8 +72,20 @@ pub async fn run(cli: Cli) -> Result<Summary, RunError> {
         let scenario = persona.scenario(*weight, cli.think_time, cli.only.as_deref(), &ledger)?;
         attack = attack.register_scenario(scenario);
     }
-    let progress = show_progress.then(|| tokio::spawn(progress::report(Arc::clone(&ledger))));
-    let metrics = attack.set_default(GooseDefault::NoTelnet, true)?.execute().await;
+    attack = *attack
+        .set_default(GooseDefault::NoTelnet, true)?
+        .set_default(GooseDefault::NoPrintMetrics, true)?;
+    if !never_resets {
+        // Goose refuses the option where it would change nothing.
+        attack = *attack.set_default(GooseDefault::NoResetMetrics, true)?;
+    }
+    if !asks_for_detail {
+        // Goose refuses -q with -v.
+        attack = *attack.set_default(GooseDefault::Quiet, 1)?;
+    }
+    let progress =
+        show_progress.then(|| tokio::spawn(progress::report(Arc::clone(&ledger), progress_period)));
+    let metrics = attack.execute().await;
     if let Some(progress) = progress {
         progress.abort();
     }

@@ -12,7 +12,7 @@
 //! The nosy neighbour sends the two requests of a pair in random order, so that under the
 //! service's promise the two sides are exchangeable and the tests' rates hold.
 
-use crate::ledger::Example;
+use crate::violation::Example;
 use rand::Rng;
 use serde::Serialize;
 use std::time::Duration;

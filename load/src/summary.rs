@@ -2,24 +2,26 @@
 //! there were, how many failed and their latency percentiles, taken from goose's histograms; the
 //! violations by kind, one example each; how the users got going, the side-channel tests, how
 //! many answers carried injected faults, and why the generator stopped the run, if it did.
-//! Written as JSON for machines (`--summary-json`), closed by a verdict block for people, after
-//! goose's own tables, and turned into the exit code.
+//! Written as JSON for machines (`--summary-json`), shown to people verdict first (`report`), and
+//! turned into the exit code.
 
-use crate::ledger::{Ledger, Tally, ViolationKind};
+use crate::ledger::Ledger;
 use crate::side_channel;
 use crate::start_up::StartUp;
-use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData};
+use crate::violation::{Tally, ViolationKind};
+use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate, GooseRequestMetricTimingData};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 pub struct Summary {
-    /// Seconds the figures cover (goose's, after its ramp-up unless `--no-reset-metrics`).
+    /// Seconds the figures cover: the whole run, ramp-up included (goose's reset of its
+    /// statistics once every user is launched is off, so the users' sign-ups count).
     pub duration_s: usize,
     /// Transactions by persona and name; `count` is how often the transaction ran.
     pub personas: BTreeMap<String, BTreeMap<String, Figures>>,
     /// Requests by `METHOD route-template`; `count` is how many were sent.
-    pub requests: BTreeMap<String, Figures>,
+    pub requests: BTreeMap<String, RequestFigures>,
     pub violations: BTreeMap<ViolationKind, Tally>,
     /// Why the run checked too little to pass, if most users never got going.
     pub stalled: Option<String>,
@@ -46,6 +48,27 @@ pub struct Figures {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+}
+
+/// A request's figures, and how many answers had each status (`no answer` when none came).
+#[derive(Serialize)]
+pub struct RequestFigures {
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub statuses: BTreeMap<String, usize>,
+}
+
+impl RequestFigures {
+    fn new(request: &GooseRequestMetricAggregate) -> Self {
+        let figures = Figures::new(&request.raw_data, request.success_count, request.fail_count);
+        let status = |code: u16| match code {
+            0 => "no answer".to_owned(),
+            code => code.to_string(),
+        };
+        let statuses =
+            request.status_code_counts.iter().map(|(code, count)| (status(*code), *count));
+        Self { figures, statuses: statuses.collect() }
+    }
 }
 
 impl Figures {
@@ -76,12 +99,7 @@ impl Summary {
         let requests = metrics
             .requests
             .iter()
-            .map(|(key, request)| {
-                (
-                    key.clone(),
-                    Figures::new(&request.raw_data, request.success_count, request.fail_count),
-                )
-            })
+            .map(|(key, request)| (key.clone(), RequestFigures::new(request)))
             .collect();
         let start_up = ledger.start_up();
         Self {
@@ -159,8 +177,8 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Example;
     use crate::start_up::Outcome;
+    use crate::violation::Example;
 
     #[test]
     fn percentiles_come_from_goose_histograms_in_milliseconds() {

@@ -4,9 +4,9 @@
 //! stays "maybe" in the ledger, and a half-sent body must change nothing at all.
 
 use super::{Persona, create_drawer, learn_snacks, put_snack, step};
-use crate::exchange::{Call, send};
+use crate::exchange::Call;
 use crate::ledger::Ledger;
-use crate::session::session;
+use crate::user::{send, session};
 use goose::prelude::*;
 use hyper::Method;
 use rand::Rng;

@@ -8,10 +8,11 @@
 
 use super::{Persona, step};
 use crate::contract;
-use crate::exchange::{Call, Exchange, send};
+use crate::exchange::{Call, Exchange};
 use crate::forgery::Forgery;
-use crate::ledger::{Ledger, ViolationKind};
-use crate::session::{TokenHeader, send_with_token, session};
+use crate::ledger::Ledger;
+use crate::user::{TokenHeader, send, send_with_token, session};
+use crate::violation::ViolationKind;
 use goose::prelude::*;
 use hyper::Method;
 use rand::Rng;

@@ -8,12 +8,10 @@ pub mod kiddie;
 pub mod nosy;
 pub mod snacker;
 
-use crate::agent::Agent;
-use crate::cli::ThinkTime;
 use crate::exchange::{Call, Exchange};
 use crate::ledger::Ledger;
-use crate::session::{Session, send_with_token, session};
 use crate::transport::{self, Connection, Origin};
+use crate::user::{self, Session, UserData, send_with_token, session};
 use goose::prelude::*;
 use hyper::Method;
 use serde_json::json;
@@ -58,6 +56,13 @@ pub async fn paced(step: impl Future<Output = TransactionResult>) -> Transaction
         tokio::time::sleep(IDLE_PAUSE).await;
     }
     outcome
+}
+
+/// How long a user thinks after each step: goose draws each pause from this range, uniformly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -106,7 +111,7 @@ impl Persona {
             Self::Impatient => impatient::transactions(ledger)?,
         };
         let transactions = match only {
-            Some(step) => self.only(step, transactions)?,
+            Some(step) => self.only(step, transactions, ledger)?,
             None => transactions,
         };
         Ok(transactions.into_iter().fold(scenario, Scenario::register_transaction))
@@ -119,6 +124,7 @@ impl Persona {
         self,
         step: &str,
         transactions: Vec<Transaction>,
+        ledger: &Arc<Ledger>,
     ) -> Result<Vec<Transaction>, GooseError> {
         let (start, steps): (Vec<_>, Vec<_>) =
             transactions.into_iter().partition(|transaction| transaction.on_start);
@@ -131,11 +137,13 @@ impl Persona {
                 detail: format!("the {} persona has no step of that name", self.name()),
             });
         }
-        let public = is_public_step(step);
-        let start = if public {
+        let start = if is_public_step(step) {
             let persona = self;
-            let identify: TransactionFunction =
-                Arc::new(move |user| Box::pin(identify(user, persona)));
+            let ledger = Arc::clone(ledger);
+            let identify: TransactionFunction = Arc::new(move |user| {
+                let ledger = Arc::clone(&ledger);
+                Box::pin(async move { identify(user, &ledger, persona).await })
+            });
             vec![Transaction::new(identify).set_name("identify").set_on_start()]
         } else {
             start
@@ -160,16 +168,17 @@ async fn sign_up(
     ledger: &Ledger,
     persona: Persona,
 ) -> Result<Session, Box<TransactionError>> {
-    identify(user, persona).await?;
-    crate::session::sign_up(user, ledger, persona.name()).await
+    identify(user, ledger, persona).await?;
+    user::sign_up(user, ledger, persona.name()).await
 }
 
 /// This user's own connection, which names the persona in its user agent; it opens with the
-/// first request.
-async fn identify(user: &mut GooseUser, persona: Persona) -> TransactionResult {
+/// first request. The user is counted as started from here.
+async fn identify(user: &mut GooseUser, ledger: &Ledger, persona: Persona) -> TransactionResult {
     let origin = Origin::parse(user.base_url.as_str()).map_err(|error| error.to_string())?;
     let connection = Connection::new(origin, persona.name());
-    user.set_session_data(Agent { connection, session: None });
+    user.set_session_data(UserData { connection, session: None });
+    ledger.traffic().note_user();
     Ok(())
 }
 
@@ -237,9 +246,8 @@ async fn put_snack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::Agent;
     use crate::ledger::Account;
-    use crate::session::TokenHeader;
+    use crate::user::TokenHeader;
     use goose::config::GooseConfiguration;
     use tokio::time::Instant;
 
@@ -252,7 +260,7 @@ mod tests {
         let session =
             Session { account, token: "token".into(), token_header: TokenHeader::XAccessToken };
         let connection = Connection::new(origin, "test");
-        user.set_session_data(Agent { connection, session: Some(session) });
+        user.set_session_data(UserData { connection, session: Some(session) });
         user
     }
 

@@ -10,10 +10,12 @@
 
 use super::{Persona, step};
 use crate::contract;
-use crate::exchange::{Call, Exchange, Reply};
-use crate::ledger::{Example, Ledger, ViolationKind};
-use crate::session::{send_with_token, session};
+use crate::exchange::{Call, Exchange};
+use crate::ledger::Ledger;
+use crate::reply::Reply;
 use crate::side_channel::Side;
+use crate::user::{send_with_token, session};
+use crate::violation::{Example, ViolationKind};
 use goose::prelude::*;
 use hyper::Method;
 use rand::Rng;

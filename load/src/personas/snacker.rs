@@ -4,9 +4,10 @@
 //! a check: a drawer in it that the ledger gives to someone else is a leak.
 
 use super::{Persona, create_drawer, learn_snacks, put_snack, step};
-use crate::exchange::{Call, send};
-use crate::ledger::{Ledger, ViolationKind};
-use crate::session::{send_with_token, session};
+use crate::exchange::Call;
+use crate::ledger::Ledger;
+use crate::user::{send, send_with_token, session};
+use crate::violation::ViolationKind;
 use goose::prelude::*;
 use hyper::Method;
 use serde_json::json;

@@ -2,7 +2,8 @@
 //! `snackdrawer` service (memory store and SQLite) must come out clean, and runs against a
 //! deliberately broken target must fail with the right violation (or, when its users never get
 //! going, with exit 3 and the reason), which proves the checks can fail; a target that marks
-//! the faults it injects must come out clean. Everything listens on 127.0.0.1.
+//! the faults it injects must come out clean. What a person watching sees is checked too: a
+//! line per interval, then the report, verdict first. Everything listens on 127.0.0.1.
 
 mod broken_target;
 mod service;
@@ -21,11 +22,17 @@ const WALL_LIMIT: Duration = Duration::from_secs(300);
 /// Runs the generator for a few seconds with one user per persona, and `extra` arguments;
 /// returns its exit code and its JSON summary.
 fn run_load(host: &str, directory: &Path, extra: &[&str]) -> (i32, Value) {
+    let (code, summary, _) = run_load_showing(host, directory, extra);
+    (code, summary)
+}
+
+/// `run_load`, and what it printed on its standard output.
+fn run_load_showing(host: &str, directory: &Path, extra: &[&str]) -> (i32, Value, String) {
     let summary_path = directory.join("summary.json");
     let (stdout_path, stderr_path) = (directory.join("stdout"), directory.join("stderr"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_snackdrawer-load"))
         .args(["--host", host, "--users", "4", "--increase-rate", "4", "--run-time", "5s"])
-        .args(["--think-time", "0", "--no-reset-metrics", "--quiet"])
+        .args(["--think-time", "0", "--quiet"])
         .args(extra)
         .arg("--summary-json")
         .arg(&summary_path)
@@ -53,7 +60,8 @@ fn run_load(host: &str, directory: &Path, extra: &[&str]) -> (i32, Value) {
             std::fs::read_to_string(&stderr_path).unwrap_or_default()
         )
     });
-    (code, serde_json::from_str(&summary).unwrap())
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    (code, serde_json::from_str(&summary).unwrap(), stdout)
 }
 
 const TRANSACTIONS: [(&str, &[&str]); 4] = [
@@ -123,6 +131,38 @@ fn assert_clean_run_of_every_persona(database_url: &str) {
 #[test]
 fn every_persona_runs_clean_against_the_memory_store() {
     assert_clean_run_of_every_persona("memory");
+}
+
+/// While it runs, one line per interval (here every second); at the end, the verdict first,
+/// then the figures with names whole, every persona's sign-up counted (goose no longer resets
+/// its statistics once the users are launched, which had wiped the sign-ups out); and none of
+/// goose's own tables, 130 lines each.
+#[test]
+fn the_terminal_shows_a_line_per_interval_then_the_verdict_first() {
+    let directory = tempfile::tempdir().unwrap();
+    let service = service::Service::start("memory");
+    let every_second = ["--running-metrics", "1"];
+    let (code, summary, stdout) =
+        run_load_showing(&service.base_url, directory.path(), &every_second);
+    assert_eq!(code, 0, "{summary:#}");
+    assert!(!stdout.contains("=== PER "), "goose's tables are shown:\n{stdout}");
+    let progress: Vec<&str> = stdout.lines().filter(|line| line.starts_with("progress ")).collect();
+    assert!(progress.len() >= 3, "{stdout}");
+    for line in &progress {
+        assert!(line.contains(" users, ") && line.contains(" failed, p99 "), "{line}");
+        assert!(line.ends_with("; violations: none"), "{line}");
+    }
+    let report: Vec<&str> = stdout.lines().skip_while(|line| !line.starts_with("=== ")).collect();
+    assert_eq!(report.first(), Some(&"=== verdict: no violations"), "{stdout}");
+    assert!(report.iter().any(|line| line.starts_with("=== requests in ")), "{stdout}");
+    let whole = "nosy: DELETE /drawers/{id}/snacks/{snack_id} ";
+    assert!(report.iter().any(|line| line.starts_with(whole)), "{stdout}");
+    for persona in ["snacker", "nosy", "kiddie", "impatient"] {
+        let count = &summary["personas"][persona]["sign up"]["count"];
+        assert_eq!(count.as_u64(), Some(1), "{persona}: {summary:#}");
+    }
+    let listed = &summary["requests"]["GET /snacks/"]["statuses"]["200"];
+    assert!(listed.as_u64() > Some(0), "{summary:#}");
 }
 
 #[test]

@@ -1,14 +1,19 @@
-//! A persona's own account, used the way a real client uses one: register a fresh user, log in,
-//! send the token in the header this user was given (half the users `x-access-token`, half
+//! A goose user of the generator's, seen from goose's side: what it carries from step to step in
+//! the one slot goose keeps for a user's own data (`UserData`: its hyper connection, whose user
+//! agent names the persona, and once it has signed up, its account's session), and how it sends
+//! a request and files it in goose's statistics, as goose files its own.
+//!
+//! Its account is used the way a real client uses one: register a fresh user, log in, send the
+//! token in the header this user was given (half the users `x-access-token`, half
 //! `Authorization: Bearer`), and on a 401 log in again and retry once, as a client with a
-//! short-lived token has to. Kept in the user's agent. How each sign-up and each later login
-//! ended goes into the ledger, so that a run whose users never got going fails (`start_up`).
+//! short-lived token has to. How each sign-up and each later login ended goes into the ledger,
+//! so that a run whose users never got going fails (`start_up`).
 
-use crate::agent::agent;
 use crate::contract;
-use crate::exchange::{Call, Exchange, send};
+use crate::exchange::{Call, Exchange};
 use crate::ledger::{Account, Ledger};
 use crate::start_up::Outcome;
+use crate::transport::Connection;
 use goose::prelude::*;
 use hyper::{Method, StatusCode};
 use rand::Rng;
@@ -21,6 +26,22 @@ use std::time::Duration;
 const CREDENTIAL_ATTEMPTS: usize = 5;
 /// The pause before trying again after an injected fault that does not say how long to wait.
 const PAUSE_AFTER_FAULT: Duration = Duration::from_millis(100);
+
+/// What a user keeps in goose's slot for a user's own data (`set_session_data`); the first step
+/// of every persona puts it there.
+#[derive(Clone)]
+pub struct UserData {
+    pub connection: Connection,
+    pub session: Option<Session>,
+}
+
+/// The account a user signed up for, and the token it holds for it.
+#[derive(Clone)]
+pub struct Session {
+    pub account: Account,
+    pub token: String,
+    pub token_header: TokenHeader,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenHeader {
@@ -48,17 +69,67 @@ impl TokenHeader {
     }
 }
 
-#[derive(Clone)]
-pub struct Session {
-    pub account: Account,
-    pub token: String,
-    pub token_header: TokenHeader,
+/// This user's data; an error before the persona's first step has run.
+fn data(user: &mut GooseUser) -> Result<&mut UserData, Box<TransactionError>> {
+    let data = user.get_session_data_mut::<UserData>();
+    data.ok_or_else(|| "this user has no connection: its first step did not run".to_owned().into())
 }
 
 /// This user's session; an error when signing up failed at start.
 pub fn session(user: &mut GooseUser) -> Result<Session, Box<TransactionError>> {
-    let session = agent(user)?.session.clone();
+    let session = data(user)?.session.clone();
     session.ok_or_else(|| "this user has no session: signing up failed".to_owned().into())
+}
+
+/// Sends `call` as `user` on its own connection, files the exchange in `ledger` (where it is
+/// judged) and the request in goose's statistics.
+pub async fn send(
+    user: &mut GooseUser,
+    ledger: &Ledger,
+    call: Call,
+) -> Result<Exchange, Box<TransactionError>> {
+    wait_for_throttle(user).await?;
+    let round_trip = call.round_trip(&mut data(user)?.connection).await;
+    let transport_error = round_trip.answer.as_ref().err().map(ToString::to_string);
+    let exchange = Exchange::filed(call, round_trip, ledger);
+    record(user, &exchange, transport_error).await?;
+    Ok(exchange)
+}
+
+/// Files the request in goose's statistics as `METHOD name`, the key goose gives its own,
+/// timed to the answer's headers as goose times its own requests; `transport_error` says why no
+/// answer came, if none did.
+async fn record(
+    user: &mut GooseUser,
+    exchange: &Exchange,
+    transport_error: Option<String>,
+) -> Result<(), Box<TransactionError>> {
+    let call = &exchange.call;
+    let success = exchange.as_expected();
+    // Goose's own wording: "404 Not Found: /drawers/{id}", or what went wrong on the way.
+    let error = match (transport_error, exchange.status()) {
+        (Some(error), _) => Some(format!("{error}: {}", call.name())),
+        (None, Some(status)) if !success => Some(format!("{status}: {}", call.name())),
+        _ => None,
+    };
+    let status = exchange.status().map(|status| status.as_u16());
+    user.record_custom_request_duration(
+        call.method().as_str(),
+        call.name(),
+        exchange.elapsed,
+        success,
+        status,
+        error.as_deref(),
+    )
+    .await
+}
+
+/// Waits for room under `--throttle-requests`, as goose's own requests do.
+async fn wait_for_throttle(user: &GooseUser) -> Result<(), Box<TransactionError>> {
+    if let Some(throttle) = user.throttle.as_ref().filter(|_| user.is_throttled) {
+        throttle.send_async(true).await.map_err(|error| Box::new(error.into()))?;
+    }
+    Ok(())
 }
 
 /// Why registering or logging in failed: how it ended, for the ledger, and the error for goose.
@@ -105,7 +176,7 @@ async fn register(user: &mut GooseUser, ledger: &Ledger, prefix: &str) -> Result
     ledger.add_account(account.clone());
     let session =
         Session { account, token, token_header: TokenHeader::for_user(user.weighted_users_index) };
-    agent(user).map_err(Failure::unanswered)?.session = Some(session.clone());
+    data(user).map_err(Failure::unanswered)?.session = Some(session.clone());
     Ok(session)
 }
 
@@ -141,7 +212,7 @@ pub async fn send_with_token(
         }
     };
     ledger.add_login(Outcome::Succeeded);
-    agent(user)?.session = Some(Session { token: token.clone(), ..session.clone() });
+    data(user)?.session = Some(Session { token: token.clone(), ..session.clone() });
     send(user, ledger, session.token_header.carry(call, &token)).await
 }
 
