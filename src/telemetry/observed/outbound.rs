@@ -137,7 +137,8 @@ impl<P> Observed<P> {
 #[async_trait]
 impl<P: StoreHealth> StoreHealth for Observed<P> {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db_call(db_call!(methods::STORE_HEALTH_PING, "PING", "database"), self.inner.ping()).await
+        self.db_call(db_call!(methods::STORE_HEALTH_PING, "PING", "database"), self.inner.ping())
+            .await
     }
 }
 
@@ -169,11 +170,19 @@ impl<P: UserRepository> UserRepository for Observed<P> {
 #[async_trait]
 impl<P: SnackRepository> SnackRepository for Observed<P> {
     async fn list(&self) -> Result<Vec<Snack>, StoreError> {
-        self.db_call(db_call!(methods::SNACK_REPOSITORY_LIST, "SELECT", "snacks"), self.inner.list()).await
+        self.db_call(
+            db_call!(methods::SNACK_REPOSITORY_LIST, "SELECT", "snacks"),
+            self.inner.list(),
+        )
+        .await
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
-        self.db_call(db_call!(methods::SNACK_REPOSITORY_GET, "SELECT", "snacks"), self.inner.get(id)).await
+        self.db_call(
+            db_call!(methods::SNACK_REPOSITORY_GET, "SELECT", "snacks"),
+            self.inner.get(id),
+        )
+        .await
     }
 
     async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError> {
@@ -203,8 +212,11 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
-        self.db_call(db_call!(methods::DRAWER_REPOSITORY_FIND, "SELECT", "drawers"), self.inner.find(id))
-            .await
+        self.db_call(
+            db_call!(methods::DRAWER_REPOSITORY_FIND, "SELECT", "drawers"),
+            self.inner.find(id),
+        )
+        .await
     }
 
     async fn find_with_contents(
@@ -259,7 +271,9 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
 
 impl<P: TokenService> TokenService for Observed<P> {
     fn issue(&self, user: &User) -> Result<AccessToken, AuthError> {
-        observe_sync(auth_function!(methods::TOKEN_SERVICE_ISSUE), self.module, || self.inner.issue(user))
+        observe_sync(auth_function!(methods::TOKEN_SERVICE_ISSUE), self.module, || {
+            self.inner.issue(user)
+        })
     }
 
     fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
