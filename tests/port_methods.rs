@@ -103,7 +103,7 @@ async fn call(ports: &Ports, name: &str, user: &User) -> Answer {
 /// The port method an answer's injected fault was aimed at, if its failure was injected.
 fn injected_into(answer: &Answer) -> Option<String> {
     let cause = answer.as_ref().err()?.source()?.to_string();
-    let target = cause.strip_prefix("fault injected into ")?.split_once(':')?.0;
+    let target = cause.strip_prefix("fault injected into ")?.split_once(": ")?.0;
     Some(target.to_owned())
 }
 
