@@ -7,7 +7,7 @@
 /// Declares one constant per port method, spelled from the port and the method themselves,
 /// and `ALL`, the list of them.
 macro_rules! port_methods {
-    ($($constant:ident = $port:ident::$method:ident;)+) => {
+    ($($constant:ident = $port:ident :: $method:ident;)+) => {
         $(
             #[doc = concat!("`", stringify!($port), "::", stringify!($method), "`")]
             pub const $constant: &str = concat!(stringify!($port), "::", stringify!($method));
