@@ -1,6 +1,6 @@
 //! `Faulty<P>`: the decorator that injects faults into a port. It implements every outbound
 //! port by wrapping another implementation of it, and asks the injector, by the method's name
-//! (`DrawerRepository::add_snack`), what each call gets.
+//! from `ports::methods` (`DrawerRepository::add_snack`), what each call gets.
 //!
 //! `startup` puts it inside `Observed`, so an injected delay or error is measured, traced and
 //! logged exactly as a real one. A fault other than `error-after` replaces the call before it
@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, TokenSubject, UserRepository,
+    TokenService, TokenSubject, UserRepository, methods,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -27,7 +27,7 @@ type PortFuture<'a, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + '
 /// `#[async_trait]` itself would box every call a second time, faults or not.
 macro_rules! faulty_methods {
     ($(fn $method:ident<$($life:lifetime),+>(&$me:lifetime self $(, $arg:ident: $ty:ty)*)
-        -> Result<$ok:ty, $err:ty> = $name:literal;)+) => {$(
+        -> Result<$ok:ty, $err:ty> = $name:expr;)+) => {$(
         fn $method<$($life,)+ 'async_trait>(&$me self $(, $arg: $ty)*)
             -> PortFuture<'async_trait, $ok, $err>
         where
@@ -148,92 +148,66 @@ impl InjectedError for AuthError {
 
 impl<P: StoreHealth> StoreHealth for Faulty<P> {
     faulty_methods! {
-        fn ping<'s>(&'s self) -> Result<(), StoreError> = "StoreHealth::ping";
+        fn ping<'s>(&'s self) -> Result<(), StoreError> = methods::STORE_HEALTH_PING;
     }
 }
 
 impl<P: UserRepository> UserRepository for Faulty<P> {
     faulty_methods! {
         fn create<'s, 'u, 'h>(&'s self, username: &'u Username, hash: &'h PasswordHash)
-            -> Result<User, StoreError> = "UserRepository::create";
+            -> Result<User, StoreError> = methods::USER_REPOSITORY_CREATE;
         fn find_by_id<'s>(&'s self, id: UserId, freshness: crate::ports::Freshness)
-            -> Result<Option<User>, StoreError> = "UserRepository::find_by_id";
+            -> Result<Option<User>, StoreError> = methods::USER_REPOSITORY_FIND_BY_ID;
         fn find_by_username<'s, 'u>(&'s self, username: &'u Username)
-            -> Result<Option<Credentials>, StoreError> = "UserRepository::find_by_username";
+            -> Result<Option<Credentials>, StoreError> = methods::USER_REPOSITORY_FIND_BY_USERNAME;
     }
 }
 
 impl<P: SnackRepository> SnackRepository for Faulty<P> {
     faulty_methods! {
-        fn list<'s>(&'s self) -> Result<SnackList, StoreError> = "SnackRepository::list";
+        fn list<'s>(&'s self) -> Result<SnackList, StoreError> = methods::SNACK_REPOSITORY_LIST;
         fn get<'s>(&'s self, id: SnackId)
-            -> Result<Option<Snack>, StoreError> = "SnackRepository::get";
+            -> Result<Option<Snack>, StoreError> = methods::SNACK_REPOSITORY_GET;
         fn create<'s, 'n>(&'s self, name: &'n SnackName, at_most: u32)
-            -> Result<Snack, StoreError> = "SnackRepository::create";
+            -> Result<Snack, StoreError> = methods::SNACK_REPOSITORY_CREATE;
     }
 }
 
 impl<P: DrawerRepository> DrawerRepository for Faulty<P> {
     faulty_methods! {
         fn list_by_owner<'s>(&'s self, owner: UserId)
-            -> Result<Vec<Drawer>, StoreError> = "DrawerRepository::list_by_owner";
+            -> Result<Vec<Drawer>, StoreError> = methods::DRAWER_REPOSITORY_LIST_BY_OWNER;
         fn create<'s, 'n>(&'s self, owner: UserId, name: &'n DrawerName, at_most: u32)
-            -> Result<Drawer, StoreError> = "DrawerRepository::create";
+            -> Result<Drawer, StoreError> = methods::DRAWER_REPOSITORY_CREATE;
         fn find<'s>(&'s self, id: DrawerId)
-            -> Result<Option<Drawer>, StoreError> = "DrawerRepository::find";
+            -> Result<Option<Drawer>, StoreError> = methods::DRAWER_REPOSITORY_FIND;
         fn find_with_contents<'s>(&'s self, id: DrawerId)
             -> Result<Option<DrawerWithContents>, StoreError>
-            = "DrawerRepository::find_with_contents";
+            = methods::DRAWER_REPOSITORY_FIND_WITH_CONTENTS;
         fn add_snack<'s>(&'s self, drawer: DrawerId, snack: SnackId, at_most: u32)
-            -> Result<(), StoreError> = "DrawerRepository::add_snack";
+            -> Result<(), StoreError> = methods::DRAWER_REPOSITORY_ADD_SNACK;
         fn remove_snack<'s>(&'s self, drawer: DrawerId, snack: SnackId)
-            -> Result<(), StoreError> = "DrawerRepository::remove_snack";
+            -> Result<(), StoreError> = methods::DRAWER_REPOSITORY_REMOVE_SNACK;
         fn delete<'s>(&'s self, drawer: DrawerId)
-            -> Result<(), StoreError> = "DrawerRepository::delete";
+            -> Result<(), StoreError> = methods::DRAWER_REPOSITORY_DELETE;
     }
 }
 
 impl<P: PasswordHasher> PasswordHasher for Faulty<P> {
     faulty_methods! {
         fn hash<'s, 'p>(&'s self, password: &'p Password)
-            -> Result<PasswordHash, AuthError> = "PasswordHasher::hash";
+            -> Result<PasswordHash, AuthError> = methods::PASSWORD_HASHER_HASH;
         fn verify<'s, 'p, 'h>(&'s self, password: &'p Password, hash: Option<&'h PasswordHash>)
-            -> Result<bool, AuthError> = "PasswordHasher::verify";
+            -> Result<bool, AuthError> = methods::PASSWORD_HASHER_VERIFY;
     }
 }
 
 impl<P: TokenService> TokenService for Faulty<P> {
     fn issue(&self, user: &User) -> Result<AccessToken, AuthError> {
-        self.call_now("TokenService::issue", || self.inner.issue(user))
+        self.call_now(methods::TOKEN_SERVICE_ISSUE, || self.inner.issue(user))
     }
 
     fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
-        self.call_now("TokenService::verify", || self.inner.verify(token))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::chaos::plan::PORT_METHODS;
-
-    /// The names this decorator asks about, read from its own source: each method's name
-    /// after `=` in `faulty_methods!`, and the literal that opens each `call_now`.
-    fn names_asked_about() -> Vec<&'static str> {
-        let source = include_str!("faulty.rs");
-        let mut names: Vec<_> = ["= \"", "self.call_now(\""]
-            .into_iter()
-            .flat_map(|opening| source.split(opening).skip(1))
-            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
-            .filter(|name| name.contains("::") && !name.contains(' '))
-            .collect();
-        names.sort_unstable();
-        names
-    }
-
-    #[test]
-    fn a_plan_can_name_exactly_the_methods_this_decorator_asks_about() {
-        let mut known = PORT_METHODS.to_vec();
-        known.sort_unstable();
-        assert_eq!(names_asked_about(), known);
+        self.call_now(methods::TOKEN_SERVICE_VERIFY, || self.inner.verify(token))
     }
 }

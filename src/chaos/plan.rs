@@ -11,34 +11,13 @@
 //! the ports and routes the service has, so a typo stops the start instead of silently never
 //! matching, and the error names the rule and where in it the problem is.
 
+use crate::ports::methods;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
-/// Every port method a rule can name, `Port::method`; the ports whose methods are synchronous
-/// cannot be slowed down or hung, only made to fail.
-pub const PORT_METHODS: &[&str] = &[
-    "StoreHealth::ping",
-    "UserRepository::create",
-    "UserRepository::find_by_id",
-    "UserRepository::find_by_username",
-    "SnackRepository::list",
-    "SnackRepository::get",
-    "SnackRepository::create",
-    "DrawerRepository::list_by_owner",
-    "DrawerRepository::create",
-    "DrawerRepository::find",
-    "DrawerRepository::find_with_contents",
-    "DrawerRepository::add_snack",
-    "DrawerRepository::remove_snack",
-    "DrawerRepository::delete",
-    "PasswordHasher::hash",
-    "PasswordHasher::verify",
-    "TokenService::issue",
-    "TokenService::verify",
-];
-
-/// The ports whose methods return at once, without a future to delay.
+/// The ports whose methods return at once, without a future to delay; a rule can name every
+/// port method in `methods::ALL`, but these ports' methods it can only make fail.
 const SYNCHRONOUS_PORTS: &[&str] = &["TokenService"];
 
 /// What a rule applies to.
@@ -369,23 +348,26 @@ fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
             .ok_or_else(|| format!("no route {route:?}; routes are {}", routes.join(", ")));
     }
     if let Some(port) = text.strip_suffix("::*") {
-        return PORT_METHODS
+        return methods::ALL
             .iter()
             .find_map(|method| method.split_once("::").map(|(p, _)| p).filter(|p| *p == port))
             .map(Target::Port)
             .ok_or_else(|| format!("no port {port:?}; ports are {}", port_names().join(", ")));
     }
-    if let Some(method) = PORT_METHODS.iter().find(|method| **method == text) {
+    if let Some(method) = methods::ALL.iter().find(|method| **method == text) {
         return Ok(Target::PortMethod(method));
     }
     if let Some((port, method)) = text.split_once("::") {
-        let methods: Vec<_> = PORT_METHODS
+        let its_methods: Vec<_> = methods::ALL
             .iter()
             .filter_map(|known| known.strip_prefix(port)?.strip_prefix("::"))
             .collect();
-        return Err(match methods[..] {
+        return Err(match its_methods[..] {
             [] => format!("no port {port:?}; ports are {}", port_names().join(", ")),
-            _ => format!("{port} has no method {method:?}; its methods are {}", methods.join(", ")),
+            _ => format!(
+                "{port} has no method {method:?}; its methods are {}",
+                its_methods.join(", ")
+            ),
         });
     }
     Err(format!(
@@ -399,7 +381,7 @@ fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
 
 fn port_names() -> Vec<&'static str> {
     let mut ports: Vec<_> =
-        PORT_METHODS.iter().filter_map(|method| method.split_once("::").map(|(p, _)| p)).collect();
+        methods::ALL.iter().filter_map(|method| method.split_once("::").map(|(p, _)| p)).collect();
     ports.dedup();
     ports
 }

@@ -9,6 +9,7 @@
 mod auth;
 mod clock;
 mod inbound;
+pub mod methods;
 mod rate;
 mod store;
 

@@ -459,6 +459,13 @@ fn to_drawer(row: drawers::Model) -> Result<Drawer, StoreError> {
     })
 }
 
+/// The drawer with this id, read on `db` with no guard of its own: the caller's call is the
+/// guarded one, so the breaker admits, bounds and judges it once.
+async fn drawer_row(db: &DatabaseConnection, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
+    let row = drawers::Entity::find_by_id(id.get()).one(db).await.map_err(store_error)?;
+    row.map(to_drawer).transpose()
+}
+
 /// An insert guarded by a count of what its list holds (`… SELECT … WHERE (SELECT count(*) …)
 /// < limit`), so the count and the insert are one statement: SQLite runs one writer at a time
 /// and never passes the limit; PostgreSQL counts in the statement's snapshot, so writers racing
@@ -657,12 +664,7 @@ impl DrawerRepository for SqlStore {
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
-        self.guarded(async {
-            let row =
-                drawers::Entity::find_by_id(id.get()).one(self.db()?).await.map_err(store_error)?;
-            row.map(to_drawer).transpose()
-        })
-        .await
+        self.guarded(async { drawer_row(self.db()?, id).await }).await
     }
 
     /// One query, whatever the drawer holds: the drawer joined with its snacks. One statement
@@ -704,8 +706,9 @@ impl DrawerRepository for SqlStore {
                 Ok(done) if done.rows_affected() == 0 => Err(StoreError::Full),
                 Ok(_) => Ok(()),
                 Err(Failure::UniqueViolation) => Err(StoreError::Duplicate),
-                // SQLite does not say which key failed; asking again is cheap and only on this path.
-                Err(Failure::ForeignKeyViolation) => match self.find(drawer).await? {
+                // SQLite does not say which key failed; asking again is cheap and only on this
+                // path, and it is part of this guarded call, not a second one.
+                Err(Failure::ForeignKeyViolation) => match drawer_row(db, drawer).await? {
                     None => Err(StoreError::MissingDrawer),
                     Some(_) => Err(StoreError::MissingSnack),
                 },

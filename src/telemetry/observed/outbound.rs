@@ -1,6 +1,7 @@
 //! `Observed<P>` on the outbound ports: around each store, hashing and token call it opens a
 //! span (named and attributed after the OpenTelemetry conventions) and records the
-//! autometrics-format function-call metrics, named `<PortTrait>::<method>`.
+//! autometrics-format function-call metrics, named `<PortTrait>::<method>` as `ports::methods`
+//! spells them.
 //!
 //! A call counts as an error (`result="error"`, span status ERROR) only when the dependency
 //! failed (unavailable, internal error, overloaded); an expected refusal such as a duplicate
@@ -13,7 +14,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AuthError, DrawerRepository, PasswordHasher, SnackRepository, StoreError, StoreHealth,
-    TokenService, TokenSubject, UserRepository,
+    TokenService, TokenSubject, UserRepository, methods,
 };
 use crate::telemetry::metrics::{self, CallOutcome, Function};
 use crate::telemetry::wide_event;
@@ -47,9 +48,9 @@ struct DbCall {
 }
 
 /// The `DbCall` of one store method, made once (a `static` at the call site):
-/// `db_call!("DrawerRepository::add_snack", "INSERT", "drawer_snacks")`.
+/// `db_call!(methods::DRAWER_REPOSITORY_ADD_SNACK, "INSERT", "drawer_snacks")`.
 macro_rules! db_call {
-    ($function:literal, $operation:literal, $collection:literal) => {{
+    ($function:expr, $operation:literal, $collection:literal) => {{
         static CALL: DbCall = DbCall {
             function: Function::new($function),
             span_name: concat!($operation, " ", $collection),
@@ -62,7 +63,7 @@ macro_rules! db_call {
 
 /// The `Function` of one password or token method, made once at the call site.
 macro_rules! auth_function {
-    ($function:literal) => {{
+    ($function:expr) => {{
         static FUNCTION: Function = Function::new($function);
         &FUNCTION
     }};
@@ -136,14 +137,15 @@ impl<P> Observed<P> {
 #[async_trait]
 impl<P: StoreHealth> StoreHealth for Observed<P> {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db_call(db_call!("StoreHealth::ping", "PING", "database"), self.inner.ping()).await
+        self.db_call(db_call!(methods::STORE_HEALTH_PING, "PING", "database"), self.inner.ping())
+            .await
     }
 }
 
 #[async_trait]
 impl<P: UserRepository> UserRepository for Observed<P> {
     async fn create(&self, username: &Username, hash: &PasswordHash) -> Result<User, StoreError> {
-        let call = db_call!("UserRepository::create", "INSERT", "users");
+        let call = db_call!(methods::USER_REPOSITORY_CREATE, "INSERT", "users");
         self.db_call(call, self.inner.create(username, hash)).await
     }
 
@@ -152,7 +154,7 @@ impl<P: UserRepository> UserRepository for Observed<P> {
         id: UserId,
         freshness: crate::ports::Freshness,
     ) -> Result<Option<User>, StoreError> {
-        let call = db_call!("UserRepository::find_by_id", "SELECT", "users");
+        let call = db_call!(methods::USER_REPOSITORY_FIND_BY_ID, "SELECT", "users");
         self.db_call(call, self.inner.find_by_id(id, freshness)).await
     }
 
@@ -160,7 +162,7 @@ impl<P: UserRepository> UserRepository for Observed<P> {
         &self,
         username: &Username,
     ) -> Result<Option<Credentials>, StoreError> {
-        let call = db_call!("UserRepository::find_by_username", "SELECT", "users");
+        let call = db_call!(methods::USER_REPOSITORY_FIND_BY_USERNAME, "SELECT", "users");
         self.db_call(call, self.inner.find_by_username(username)).await
     }
 }
@@ -168,16 +170,24 @@ impl<P: UserRepository> UserRepository for Observed<P> {
 #[async_trait]
 impl<P: SnackRepository> SnackRepository for Observed<P> {
     async fn list(&self) -> Result<SnackList, StoreError> {
-        self.db_call(db_call!("SnackRepository::list", "SELECT", "snacks"), self.inner.list()).await
+        self.db_call(
+            db_call!(methods::SNACK_REPOSITORY_LIST, "SELECT", "snacks"),
+            self.inner.list(),
+        )
+        .await
     }
 
     async fn get(&self, id: SnackId) -> Result<Option<Snack>, StoreError> {
-        self.db_call(db_call!("SnackRepository::get", "SELECT", "snacks"), self.inner.get(id)).await
+        self.db_call(
+            db_call!(methods::SNACK_REPOSITORY_GET, "SELECT", "snacks"),
+            self.inner.get(id),
+        )
+        .await
     }
 
     async fn create(&self, name: &SnackName, at_most: u32) -> Result<Snack, StoreError> {
         self.db_call(
-            db_call!("SnackRepository::create", "INSERT", "snacks"),
+            db_call!(methods::SNACK_REPOSITORY_CREATE, "INSERT", "snacks"),
             self.inner.create(name, at_most),
         )
         .await
@@ -187,7 +197,7 @@ impl<P: SnackRepository> SnackRepository for Observed<P> {
 #[async_trait]
 impl<P: DrawerRepository> DrawerRepository for Observed<P> {
     async fn list_by_owner(&self, owner: UserId) -> Result<Vec<Drawer>, StoreError> {
-        let call = db_call!("DrawerRepository::list_by_owner", "SELECT", "drawers");
+        let call = db_call!(methods::DRAWER_REPOSITORY_LIST_BY_OWNER, "SELECT", "drawers");
         self.db_call(call, self.inner.list_by_owner(owner)).await
     }
 
@@ -197,20 +207,23 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
         name: &DrawerName,
         at_most: u32,
     ) -> Result<Drawer, StoreError> {
-        let call = db_call!("DrawerRepository::create", "INSERT", "drawers");
+        let call = db_call!(methods::DRAWER_REPOSITORY_CREATE, "INSERT", "drawers");
         self.db_call(call, self.inner.create(owner, name, at_most)).await
     }
 
     async fn find(&self, id: DrawerId) -> Result<Option<Drawer>, StoreError> {
-        self.db_call(db_call!("DrawerRepository::find", "SELECT", "drawers"), self.inner.find(id))
-            .await
+        self.db_call(
+            db_call!(methods::DRAWER_REPOSITORY_FIND, "SELECT", "drawers"),
+            self.inner.find(id),
+        )
+        .await
     }
 
     async fn find_with_contents(
         &self,
         id: DrawerId,
     ) -> Result<Option<DrawerWithContents>, StoreError> {
-        let call = db_call!("DrawerRepository::find_with_contents", "SELECT", "drawers");
+        let call = db_call!(methods::DRAWER_REPOSITORY_FIND_WITH_CONTENTS, "SELECT", "drawers");
         self.db_call(call, self.inner.find_with_contents(id)).await
     }
 
@@ -220,17 +233,17 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
         snack: SnackId,
         at_most: u32,
     ) -> Result<(), StoreError> {
-        let call = db_call!("DrawerRepository::add_snack", "INSERT", "drawer_snacks");
+        let call = db_call!(methods::DRAWER_REPOSITORY_ADD_SNACK, "INSERT", "drawer_snacks");
         self.db_call(call, self.inner.add_snack(drawer, snack, at_most)).await
     }
 
     async fn remove_snack(&self, drawer: DrawerId, snack: SnackId) -> Result<(), StoreError> {
-        let call = db_call!("DrawerRepository::remove_snack", "DELETE", "drawer_snacks");
+        let call = db_call!(methods::DRAWER_REPOSITORY_REMOVE_SNACK, "DELETE", "drawer_snacks");
         self.db_call(call, self.inner.remove_snack(drawer, snack)).await
     }
 
     async fn delete(&self, drawer: DrawerId) -> Result<(), StoreError> {
-        let call = db_call!("DrawerRepository::delete", "DELETE", "drawers");
+        let call = db_call!(methods::DRAWER_REPOSITORY_DELETE, "DELETE", "drawers");
         self.db_call(call, self.inner.delete(drawer)).await
     }
 }
@@ -238,7 +251,7 @@ impl<P: DrawerRepository> DrawerRepository for Observed<P> {
 #[async_trait]
 impl<P: PasswordHasher> PasswordHasher for Observed<P> {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
-        let function = auth_function!("PasswordHasher::hash");
+        let function = auth_function!(methods::PASSWORD_HASHER_HASH);
         let call = self.inner.hash(password);
         observe(span_if_traced(|| auth_span(function)), function, self.module, auth_outcome, call)
             .await
@@ -249,7 +262,7 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
         password: &Password,
         hash: Option<&PasswordHash>,
     ) -> Result<bool, AuthError> {
-        let function = auth_function!("PasswordHasher::verify");
+        let function = auth_function!(methods::PASSWORD_HASHER_VERIFY);
         let call = self.inner.verify(password, hash);
         observe(span_if_traced(|| auth_span(function)), function, self.module, auth_outcome, call)
             .await
@@ -258,11 +271,13 @@ impl<P: PasswordHasher> PasswordHasher for Observed<P> {
 
 impl<P: TokenService> TokenService for Observed<P> {
     fn issue(&self, user: &User) -> Result<AccessToken, AuthError> {
-        observe_sync(auth_function!("TokenService::issue"), self.module, || self.inner.issue(user))
+        observe_sync(auth_function!(methods::TOKEN_SERVICE_ISSUE), self.module, || {
+            self.inner.issue(user)
+        })
     }
 
     fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
-        observe_sync(auth_function!("TokenService::verify"), self.module, || {
+        observe_sync(auth_function!(methods::TOKEN_SERVICE_VERIFY), self.module, || {
             self.inner.verify(token)
         })
     }
