@@ -56,9 +56,8 @@ run_client() {
 
 # The generator's GET /snacks/ requests per second, from its summary JSON: the count of the
 # request `GET /snacks/` (`.requests["GET /snacks/"].count`), over the measured seconds if the
-# summary gives them (`duration_s` or `duration`), else over the requested run time, which is the
-# measured window when every user is launched at once (goose resets its metrics then and only
-# then starts the run-time clock). A summary without that count fails loudly here.
+# summary gives them (`duration_s`, which covers the whole run, ramp-up included, as the count
+# does), else over the requested run time. A summary without that count fails loudly here.
 summary_rate() { # summary_rate FILE RUN-TIME-SECONDS
   jq -er --argjson run_time "$2" '
     def num: select(type == "number");

@@ -59,7 +59,7 @@ LAZY = {
 # snackdrawer-load: every persona (the default mix), 16 users all started in the first second,
 # a short think time. It runs until stopped with SIGINT, then audits and writes its summary.
 LOAD_ARGS = ["-u", "16", "-r", "16", "-t", "10m", "--think-time", "200ms..500ms", "--no-telnet"]
-LOAD_ARGS += ["--running-metrics", "600"]  # its tables go to its log; this keeps them short
+LOAD_ARGS += ["--running-metrics", "600"]  # one progress line per 10 minutes in its log
 
 # Seconds of load before lazy mode: the "1 h" window (1 m here) is full of healthy traffic when
 # it starts, as in production; the "6 h" one (6 m) cannot be, which keeps the fast-burn alerts'
