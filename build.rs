@@ -5,8 +5,6 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SNACKDRAWER_BUILD_COMMIT");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs");
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)
@@ -17,6 +15,14 @@ fn main() {
             .map(|text| text.trim().to_owned())
             .filter(|text| !text.is_empty())
     };
+    // Watched where git keeps them: in a worktree `.git` is a file, and a path that does not
+    // exist would make cargo run this script, and rebuild the crate, on every command.
+    if let Some(own) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={own}/HEAD");
+    }
+    if let Some(shared) = git(&["rev-parse", "--git-common-dir"]) {
+        println!("cargo:rerun-if-changed={shared}/refs");
+    }
     let commit = std::env::var("SNACKDRAWER_BUILD_COMMIT")
         .ok()
         .filter(|commit| !commit.is_empty())
