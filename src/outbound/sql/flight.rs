@@ -50,14 +50,16 @@ pub(super) struct Following<V> {
     answer: watch::Receiver<Answer<V>>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Flights<K, V> {
-    pub(super) fn new() -> Self {
-        Self { under_way: Mutex::new(HashMap::new()) }
-    }
-
+impl<K, V> Flights<K, V> {
     fn under_way(&self) -> MutexGuard<'_, HashMap<K, Flight<V>>> {
         // Nothing panics while the map is held, so a poisoned one is still whole.
         self.under_way.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Flights<K, V> {
+    pub(super) fn new() -> Self {
+        Self { under_way: Mutex::new(HashMap::new()) }
     }
 
     /// Joins the read of `key` under way if it was started under `writes` finished writes,
@@ -87,8 +89,7 @@ impl<K: Eq + Hash, V> Drop for Leading<'_, K, V> {
     /// Ends the flight, answered or abandoned; a newer flight of the same key that replaced
     /// this one in the map stays.
     fn drop(&mut self) {
-        let mut under_way =
-            self.flights.under_way.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut under_way = self.flights.under_way();
         let ours = |flight: &Flight<V>| flight.answer.same_channel(&self.answer.subscribe());
         if under_way.get(&self.key).is_some_and(ours) {
             under_way.remove(&self.key);
