@@ -45,17 +45,17 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http_body_util::BodyExt;
 use opentelemetry_sdk::trace::Sampler;
+use snackdrawer::adapters::clock::SystemClock;
+use snackdrawer::adapters::http::{AddressLimits, ROUTES, router};
+use snackdrawer::adapters::jwt::JwtTokens;
+use snackdrawer::adapters::memory::MemoryStore;
+use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
+use snackdrawer::adapters::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::chaos::FaultInjector;
 use snackdrawer::chaos::lazy::LazySettings;
 use snackdrawer::domain::{ClientAddress, DrawerName, Password, SnackId, Username};
-use snackdrawer::inbound::http::{AddressLimits, ROUTES, router};
-use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::outbound::jwt::JwtTokens;
-use snackdrawer::outbound::memory::MemoryStore;
-use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
-use snackdrawer::outbound::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::ports::{
     Accounts, Catalogue, DrawerRepository, Drawers, SnackRepository, StoreHealth, UserRepository,
 };

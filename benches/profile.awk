@@ -12,7 +12,7 @@ function kind_of(frame) {
   if (frame ~ /malloc|free|realloc|calloc|je_|jemalloc|_rjem_|cfree|arena|tcache/) return "allocation"
   if (frame ~ /^tcp_|sock|skb|^ip_|^__dev|net_rx|loopback|epoll|ep_poll|^__sys_|sendmsg|recvmsg|writev|readv|hyper|mio::/) return "hyper and the socket"
   if (frame ~ /serde_json|serde::/) return "JSON"
-  if (frame ~ /quick_cache|outbound::sql::cache/) return "kept reads"
+  if (frame ~ /quick_cache|adapters::sql::cache/) return "kept reads"
   if (frame ~ /tokio/) return "tokio"
   return ""
 }

@@ -9,20 +9,20 @@
 //! does not stop the service: it serves 503s, keeps trying to migrate in the background, and
 //! becomes ready when the database answers.
 
+use crate::adapters::clock::SystemClock;
+pub use crate::adapters::http::server::Stopped;
+use crate::adapters::http::server::{self, ConnectionLimits};
+use crate::adapters::http::{self, AddressLimits};
+use crate::adapters::jwt::JwtTokens;
+use crate::adapters::memory::MemoryStore;
+use crate::adapters::scrypt::{InvalidCost, ScryptHasher};
+use crate::adapters::sql::{OpenError, SqlStore};
+use crate::adapters::throttle::BackoffThrottle;
+use crate::adapters::write_rate::PerUserBuckets;
 use crate::app::{Bounds, Ports, Snackdrawer};
 use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{FaultSettings, MigrateSettings, ServeSettings, StoreUrl, TelemetrySettings};
-pub use crate::inbound::http::server::Stopped;
-use crate::inbound::http::server::{self, ConnectionLimits};
-use crate::inbound::http::{self, AddressLimits};
-use crate::outbound::clock::SystemClock;
-use crate::outbound::jwt::JwtTokens;
-use crate::outbound::memory::MemoryStore;
-use crate::outbound::scrypt::{InvalidCost, ScryptHasher};
-use crate::outbound::sql::{OpenError, SqlStore};
-use crate::outbound::throttle::BackoffThrottle;
-use crate::outbound::write_rate::PerUserBuckets;
 use crate::ports::{
     AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
     StoreHealth, TokenService, UseCases, UserRepository,

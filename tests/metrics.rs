@@ -12,10 +12,10 @@ use async_trait::async_trait;
 use auth::{cheap_hasher, login_throttle, token_service};
 use client::{ApiClient, Reply, RequestBuilder};
 use serde_json::json;
+use snackdrawer::adapters::clock::SystemClock;
+use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::app::{Ports, Snackdrawer};
 use snackdrawer::domain::{PasswordHash, Username};
-use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::ports::Catalogue;
 use snackdrawer::ports::{StoreError, StoreHealth, UserRepository};
 use snackdrawer::telemetry;
@@ -182,11 +182,11 @@ async fn metrics_tell_what_happened() {
     };
     // `module` is where the measured code lives.
     for (function, module) in [
-        ("SnackRepository::list", "snackdrawer::outbound::memory"),
-        ("PasswordHasher::hash", "snackdrawer::outbound::scrypt"),
-        ("TokenService::issue", "snackdrawer::outbound::jwt"),
+        ("SnackRepository::list", "snackdrawer::adapters::memory"),
+        ("PasswordHasher::hash", "snackdrawer::adapters::scrypt"),
+        ("TokenService::issue", "snackdrawer::adapters::jwt"),
         ("StoreHealth::ping", "metrics"),
-        ("GET /snacks/", "snackdrawer::inbound::http"),
+        ("GET /snacks/", "snackdrawer::adapters::http"),
     ] {
         let (function_label, module_label) =
             (format!(r#"function="{function}""#), format!(r#"module="{module}""#));

@@ -9,17 +9,17 @@
 //! Separate binary: it reads the process-wide call counters, which no other test may move
 //! meanwhile.
 
+use snackdrawer::adapters::clock::SystemClock;
+use snackdrawer::adapters::jwt::JwtTokens;
+use snackdrawer::adapters::memory::MemoryStore;
+use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::adapters::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::app::Ports;
 use snackdrawer::chaos::lazy::LazySettings;
 use snackdrawer::chaos::{ChangedBy, FaultInjector};
 use snackdrawer::domain::{
     DrawerId, DrawerName, Password, PasswordHash, SnackId, SnackName, User, Username,
 };
-use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::outbound::jwt::JwtTokens;
-use snackdrawer::outbound::memory::MemoryStore;
-use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::outbound::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::ports::{Freshness, methods};
 use snackdrawer::startup::decorated_ports;
 use snackdrawer::telemetry::metrics::{self, Format};

@@ -11,7 +11,7 @@
 
 use super::injector::{ChangedBy, FaultInjector, Status};
 use super::plan::{self, Plan, RuleSpec};
-use crate::inbound::http::{ApiError, BODY_LIMIT_BYTES};
+use crate::adapters::http::{ApiError, BODY_LIMIT_BYTES};
 use crate::ports::AppError;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};

@@ -4,7 +4,7 @@
 
 use super::admin::AdminToken;
 use super::plan::Plan;
-use crate::inbound::http::ROUTES;
+use crate::adapters::http::ROUTES;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::fmt::Write as _;

@@ -14,7 +14,7 @@
 
 use super::faulty::InjectedFault;
 use super::injector::{FaultInjector, Outcome};
-use crate::inbound::http::{ApiError, OPERATIONAL_PATHS};
+use crate::adapters::http::{ApiError, OPERATIONAL_PATHS};
 use crate::ports::AppError;
 use crate::telemetry::faults::FaultInjected;
 use crate::telemetry::http::request_route;

@@ -2,7 +2,7 @@
 //! hashing costs and how much of it runs at once.
 
 use super::values::{Setting, duration, number};
-use crate::outbound::scrypt::{HashingLimits, ScryptCost};
+use crate::adapters::scrypt::{HashingLimits, ScryptCost};
 use clap::Args;
 use std::fmt;
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! how fast one user may write, and how long the lists may grow.
 
 use super::values::{duration, number};
+use crate::adapters::http::AddressLimits;
+use crate::adapters::throttle::BackoffSettings;
+use crate::adapters::write_rate::WriteRateSettings;
 use crate::domain::ListLimits;
-use crate::inbound::http::AddressLimits;
-use crate::outbound::throttle::BackoffSettings;
-use crate::outbound::write_rate::WriteRateSettings;
 use clap::{ArgAction, Args};
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! how many connections are served at once, and the grace in-flight requests get at shutdown.
 
 use super::values::{number, positive_duration};
-use crate::inbound::http::server::ConnectionLimits;
+use crate::adapters::http::server::ConnectionLimits;
 use clap::Args;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `serve` and `migrate` share; and what serving adds, reads kept and the catalogue seeded.
 
 use super::values::{Setting, duration, number, positive_duration};
-use crate::outbound::sql::PoolSettings;
+use crate::adapters::sql::PoolSettings;
 use clap::{ArgAction, Args};
 use std::fmt;
 use std::time::Duration;

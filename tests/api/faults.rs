@@ -11,13 +11,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use snackdrawer::adapters::clock::SystemClock;
+use snackdrawer::adapters::http::{AddressLimits, ROUTES};
+use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::app::Snackdrawer;
 use snackdrawer::chaos::lazy::{LazySchedule, LazySettings};
 use snackdrawer::chaos::plan::{Delay, Plan};
 use snackdrawer::chaos::{ChangedBy, FaultInjector, admin};
-use snackdrawer::inbound::http::{AddressLimits, ROUTES};
-use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::outbound::memory::MemoryStore;
 use snackdrawer::ports::Catalogue;
 use snackdrawer::startup::{decorated_ports, http_api, observed_use_cases};
 use snackdrawer::telemetry::request_trace::TraceSampler;
@@ -136,7 +136,7 @@ async fn the_function_series_of_a_faulty_port_name_the_adapter_s_module() {
     let listed = metrics.lines().find(|line| {
         line.starts_with("function_calls_total{")
             && line.contains("function=\"SnackRepository::list\"")
-            && line.contains("module=\"snackdrawer::outbound::memory\"")
+            && line.contains("module=\"snackdrawer::adapters::memory\"")
     });
     assert!(listed.is_some(), "no series of the memory store's list:\n{metrics}");
     assert!(!metrics.contains("module=\"snackdrawer::chaos"), "the fault decorator is no module");

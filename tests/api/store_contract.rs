@@ -7,12 +7,12 @@ use crate::support::stores::{
     migrated_sql_store, postgres_enabled, sqlite_url,
 };
 use sea_orm::{ConnectionTrait, Database};
+use snackdrawer::adapters::clock::SystemClock;
+use snackdrawer::adapters::sql::SqlStore;
 use snackdrawer::app::Ports;
 use snackdrawer::domain::{
     DrawerId, DrawerName, PasswordHash, SnackId, SnackName, UserId, Username,
 };
-use snackdrawer::outbound::clock::SystemClock;
-use snackdrawer::outbound::sql::SqlStore;
 use snackdrawer::ports::{
     DrawerRepository, Freshness, SnackRepository, StoreError, StoreHealth, UserRepository,
 };

@@ -3,11 +3,11 @@
 
 use crate::support::TestApp;
 use crate::support::stores::StoreKind;
+use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::app::DEFAULT_CATALOGUE;
 use snackdrawer::domain::{
     ClientAddress, DrawerId, DrawerName, Password, SnackId, SnackName, Username,
 };
-use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
 use snackdrawer::ports::{Access, Accounts, AppError, Catalogue, Drawers};
 use snackdrawer::ports::{AuthError, PasswordHasher};
 use std::sync::Arc;

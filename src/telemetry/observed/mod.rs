@@ -41,7 +41,7 @@ fn span_if_traced(open: impl FnOnce() -> Span) -> Span {
     if request_trace::recording() { open() } else { Span::none() }
 }
 
-/// The module path of a type: `snackdrawer::outbound::sql` for `SqlStore`, and for a generic
+/// The module path of a type: `snackdrawer::adapters::sql` for `SqlStore`, and for a generic
 /// wrapper, that of the wrapper (what it decorates is the wrapper's business), except the
 /// fault injector's `Faulty<P>`, which is not the code being measured: that of its `P`.
 fn module_of<P>() -> &'static str {
@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(module_of::<std::sync::Arc<u8>>(), "alloc::sync");
         assert_eq!(module_of::<u8>(), "u8");
         let faulty =
-            "snackdrawer::chaos::faulty::Faulty<snackdrawer::outbound::memory::MemoryStore>";
-        assert_eq!(module_of_type(faulty), "snackdrawer::outbound::memory");
+            "snackdrawer::chaos::faulty::Faulty<snackdrawer::adapters::memory::MemoryStore>";
+        assert_eq!(module_of_type(faulty), "snackdrawer::adapters::memory");
     }
 }

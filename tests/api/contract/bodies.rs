@@ -5,7 +5,7 @@ use super::assertions::{assert_bad_request, assert_error_shape};
 use super::fixtures::{Fixture, NOT_JSON, alice_with_drawer, drawer_path, padded_body, post_raw};
 use crate::support::stores::{StoreKind, for_each_store};
 use serde_json::{Value, json};
-use snackdrawer::inbound::http::BODY_LIMIT_BYTES;
+use snackdrawer::adapters::http::BODY_LIMIT_BYTES;
 
 /// A route that reads a JSON body: a body it accepts, and one field that body needs.
 struct BodyRoute {

@@ -8,7 +8,7 @@ use super::fixtures::{
 use crate::support::TestApp;
 use crate::support::stores::{StoreKind, for_each_store};
 use serde_json::json;
-use snackdrawer::inbound::http::BODY_LIMIT_BYTES;
+use snackdrawer::adapters::http::BODY_LIMIT_BYTES;
 
 async fn token_is_checked_before_the_path_id(store: StoreKind) {
     let app = TestApp::seeded(store).await;

@@ -3,9 +3,9 @@
 
 use crate::support::TestApp;
 use crate::support::stores::StoreKind;
+use snackdrawer::adapters::http::openapi::to_json;
+use snackdrawer::adapters::http::{ROUTES, document};
 use snackdrawer::app::Snackdrawer;
-use snackdrawer::inbound::http::openapi::to_json;
-use snackdrawer::inbound::http::{ROUTES, document};
 use std::collections::BTreeSet;
 
 #[test]

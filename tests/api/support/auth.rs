@@ -3,9 +3,9 @@
 //! Shared with the metrics binary, which compiles this file on its own: keep it self-contained
 //! and keep every item in use there too.
 
-use snackdrawer::outbound::jwt::JwtTokens;
-use snackdrawer::outbound::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
-use snackdrawer::outbound::throttle::{BackoffSettings, BackoffThrottle};
+use snackdrawer::adapters::jwt::JwtTokens;
+use snackdrawer::adapters::scrypt::{HashingLimits, ScryptCost, ScryptHasher};
+use snackdrawer::adapters::throttle::{BackoffSettings, BackoffThrottle};
 use snackdrawer::ports::Clock;
 use std::sync::Arc;
 use std::time::Duration;

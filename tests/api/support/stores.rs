@@ -6,9 +6,9 @@
 //! announce, on the terminal and once per test binary, that they were skipped.
 
 use sea_orm::{ConnectionTrait, Database};
+use snackdrawer::adapters::memory::MemoryStore;
+use snackdrawer::adapters::sql::{PoolSettings, SqlStore};
 use snackdrawer::app::Ports;
-use snackdrawer::outbound::memory::MemoryStore;
-use snackdrawer::outbound::sql::{PoolSettings, SqlStore};
 use snackdrawer::ports::{LoginThrottle, PasswordHasher, TokenService};
 use std::io::Write;
 use std::sync::Arc;

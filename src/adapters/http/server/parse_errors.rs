@@ -8,7 +8,7 @@
 //! buffer, see `serve`) with `connection: close` and `content-length: 0`, and the service never
 //! answers those statuses without a body.
 
-use crate::inbound::http::error::error_body;
+use crate::adapters::http::error::error_body;
 use axum::http::StatusCode;
 use pin_project_lite::pin_project;
 use std::io;
