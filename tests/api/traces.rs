@@ -240,6 +240,13 @@ async fn the_trace_is_whole(
         assert_eq!(attribute(&request.attributes, key).as_deref(), Some(value), "{key}");
     }
     let use_case = exported.span("get_drawer", Some(request));
+    // Ids are numbers a trace viewer can filter on, not `DrawerId(1)`.
+    let value = |key| {
+        let found = use_case.attributes.iter().find(|kv| kv.key == key);
+        found.and_then(|kv| kv.value.clone()).and_then(|value| value.value)
+    };
+    assert_eq!(value("caller"), Some(AnyValue::IntValue(1)));
+    assert_eq!(value("id"), drawer["drawer"]["id"].as_i64().map(AnyValue::IntValue));
     let database = exported.span("SELECT drawers", Some(use_case));
     assert_eq!(database.kind, SpanKind::Client as i32);
     for (key, value) in [

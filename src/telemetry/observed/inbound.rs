@@ -121,13 +121,14 @@ impl<P: Catalogue> Catalogue for Observed<P> {
 
     async fn get_snack(&self, id: SnackId) -> Result<Snack, AppError> {
         let use_case = UseCase::begin(None, Some(id));
-        let span = use_case.span(|| info_span!("get_snack", ?id));
+        let span = use_case.span(|| info_span!("get_snack", id = id.get()));
         use_case.run(span, self.inner.get_snack(id), nothing).await
     }
 
     async fn create_snack(&self, caller: UserId, name: SnackName) -> Result<Snack, AppError> {
         let use_case = UseCase::begin(None, None);
-        let span = use_case.span(|| info_span!("create_snack", ?caller, ?name));
+        let span =
+            use_case.span(|| info_span!("create_snack", caller = caller.get(), name = %name));
         use_case
             .run(span, self.inner.create_snack(caller, name), |snack| {
                 vec![KeyValue::new(SNACK_ID, snack.id.get())]
@@ -146,7 +147,7 @@ impl<P: Catalogue> Catalogue for Observed<P> {
 impl<P: Drawers> Drawers for Observed<P> {
     async fn list_drawers(&self, caller: UserId) -> Result<Vec<Drawer>, AppError> {
         let use_case = UseCase::begin(None, None);
-        let span = use_case.span(|| info_span!("list_drawers", ?caller));
+        let span = use_case.span(|| info_span!("list_drawers", caller = caller.get()));
         use_case
             .run(span, self.inner.list_drawers(caller), |drawers| {
                 vec![KeyValue::new(DRAWERS_RETURNED, count(drawers.len()))]
@@ -156,7 +157,8 @@ impl<P: Drawers> Drawers for Observed<P> {
 
     async fn create_drawer(&self, caller: UserId, name: DrawerName) -> Result<Drawer, AppError> {
         let use_case = UseCase::begin(None, None);
-        let span = use_case.span(|| info_span!("create_drawer", ?caller, ?name));
+        let span =
+            use_case.span(|| info_span!("create_drawer", caller = caller.get(), name = %name));
         use_case
             .run(span, self.inner.create_drawer(caller, name), |drawer| {
                 vec![KeyValue::new(DRAWER_ID, drawer.id.get())]
@@ -170,7 +172,7 @@ impl<P: Drawers> Drawers for Observed<P> {
         id: DrawerId,
     ) -> Result<DrawerWithContents, AppError> {
         let use_case = UseCase::begin(Some(id), None);
-        let span = use_case.span(|| info_span!("get_drawer", ?caller, ?id));
+        let span = use_case.span(|| info_span!("get_drawer", caller = caller.get(), id = id.get()));
         use_case
             .run(span, self.inner.get_drawer(caller, id), |drawer| {
                 vec![KeyValue::new(SNACKS_RETURNED, count(drawer.contents.len()))]
@@ -185,7 +187,14 @@ impl<P: Drawers> Drawers for Observed<P> {
         snack: SnackId,
     ) -> Result<(), AppError> {
         let use_case = UseCase::begin(Some(drawer), Some(snack));
-        let span = use_case.span(|| info_span!("put_snack_in_drawer", ?caller, ?drawer, ?snack));
+        let span = use_case.span(|| {
+            info_span!(
+                "put_snack_in_drawer",
+                caller = caller.get(),
+                drawer = drawer.get(),
+                snack = snack.get()
+            )
+        });
         use_case.run(span, self.inner.put_snack_in_drawer(caller, drawer, snack), nothing).await
     }
 
@@ -196,13 +205,21 @@ impl<P: Drawers> Drawers for Observed<P> {
         snack: SnackId,
     ) -> Result<(), AppError> {
         let use_case = UseCase::begin(Some(drawer), Some(snack));
-        let span = use_case.span(|| info_span!("take_snack_from_drawer", ?caller, ?drawer, ?snack));
+        let span = use_case.span(|| {
+            info_span!(
+                "take_snack_from_drawer",
+                caller = caller.get(),
+                drawer = drawer.get(),
+                snack = snack.get()
+            )
+        });
         use_case.run(span, self.inner.take_snack_from_drawer(caller, drawer, snack), nothing).await
     }
 
     async fn delete_drawer(&self, caller: UserId, drawer: DrawerId) -> Result<(), AppError> {
         let use_case = UseCase::begin(Some(drawer), None);
-        let span = use_case.span(|| info_span!("delete_drawer", ?caller, ?drawer));
+        let span = use_case
+            .span(|| info_span!("delete_drawer", caller = caller.get(), drawer = drawer.get()));
         use_case.run(span, self.inner.delete_drawer(caller, drawer), nothing).await
     }
 }
