@@ -3,95 +3,27 @@
 //! caller's trace, the JSON logs carry the same trace id, 5xx (not 4xx) marks a span as an
 //! error, and no password or token appears anywhere.
 
+use crate::otlp_receiver::{Received, attribute, grpc_receiver, hex, http_receiver};
 use crate::support::TestApp;
 use crate::support::server::RunningServer;
 use crate::support::stores::StoreKind;
-use axum::Router;
-use axum::body::Bytes;
 use axum::http::HeaderMap;
-use axum::response::IntoResponse;
-use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as SpanStatus;
-use prost::Message;
 use serde_json::{Value, json};
 use snackdrawer::telemetry;
 use snackdrawer::telemetry::request_trace::TraceSampler;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 const PASSWORD: &str = "tr0ub4dor&3-never-logged";
-
-/// Every export request the receiver got, with its headers.
-type Received = Arc<Mutex<Vec<(HeaderMap, ExportTraceServiceRequest)>>>;
-
-async fn http_receiver(received: Received) -> SocketAddr {
-    let app = Router::new().route(
-        "/v1/traces",
-        post(move |headers: HeaderMap, body: Bytes| async move {
-            let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
-            received.lock().unwrap().push((headers, request));
-            ExportTraceServiceResponse::default().encode_to_vec().into_response()
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    address
-}
-
-struct GrpcReceiver(Received);
-
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let headers = request.metadata().clone().into_headers();
-        self.0.lock().unwrap().push((headers, request.into_inner()));
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-async fn grpc_receiver(received: Received) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(GrpcReceiver(received)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
-    address
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
-    let value = attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?.value.as_ref()?;
-    Some(match value {
-        AnyValue::StringValue(text) => text.clone(),
-        AnyValue::IntValue(number) => number.to_string(),
-        AnyValue::BoolValue(flag) => flag.to_string(),
-        AnyValue::DoubleValue(number) => number.to_string(),
-        other => format!("{other:?}"),
-    })
-}
 
 struct Exported {
     spans: Vec<Span>,
@@ -100,20 +32,13 @@ struct Exported {
 }
 
 impl Exported {
+    /// The spans of every trace export, and each export's headers and resource service name.
     fn from(received: &Received) -> Self {
-        let received = received.lock().unwrap();
-        let mut exported = Self { spans: vec![], service_names: vec![], headers: vec![] };
-        for (headers, request) in received.iter() {
-            exported.headers.push(headers.clone());
-            for resource_spans in &request.resource_spans {
-                let resource = resource_spans.resource.as_ref().map(|r| r.attributes.as_slice());
-                exported.service_names.extend(attribute(resource.unwrap_or(&[]), "service.name"));
-                for scope in &resource_spans.scope_spans {
-                    exported.spans.extend(scope.spans.iter().cloned());
-                }
-            }
+        Self {
+            spans: received.spans().into_iter().map(|(_, span)| span).collect(),
+            service_names: received.resource_attribute("service.name"),
+            headers: received.requests().into_iter().map(|(_, headers)| headers).collect(),
         }
-        exported
     }
 
     /// The one span named `name` whose parent is `parent` (any parent when `None`).
@@ -337,14 +262,14 @@ async fn the_trace_is_whole(
 #[tokio::test]
 async fn traces_export_over_grpc() {
     let received = Received::default();
-    let receiver = grpc_receiver(received.clone()).await;
+    let receiver = grpc_receiver(received.clone(), None).await;
     the_trace_is_whole("grpc", receiver, received, None).await;
 }
 
 #[tokio::test]
 async fn traces_export_over_http_protobuf() {
     let received = Received::default();
-    let receiver = http_receiver(received.clone()).await;
+    let receiver = http_receiver(received.clone(), None).await;
     the_trace_is_whole("http/protobuf", receiver, received, Some("snackdrawer-under-test")).await;
 }
 
@@ -427,7 +352,7 @@ fn fault_event(span: &Span) -> &[KeyValue] {
 #[tokio::test]
 async fn an_injected_fault_is_an_event_on_the_span_it_hit_and_marks_its_request() {
     let received = Received::default();
-    let receiver = http_receiver(received.clone()).await;
+    let receiver = http_receiver(received.clone(), None).await;
     let endpoint = format!("http://{receiver}");
     let mut server = RunningServer::start(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
