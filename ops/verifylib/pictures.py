@@ -57,7 +57,7 @@ GRAPHS = [
     ("error-share.png", "Server errors (5xx), share of requests", "5xx share", 860),
 ]
 ALERTS = ("alerts.png", 560)
-LOAD_REPORT = ("load-report.png", 1300)
+LOAD_REPORT = ("load-report.png", 1060)
 LAB = "lab.txt"
 SCREENSHOT_TIMEOUT = 60
 LAB_TIMEOUT = 60
