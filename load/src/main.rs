@@ -19,7 +19,8 @@
 //!   went wrong (`violation`); the nosy neighbour's pairs feed the side-channel tests
 //!   (`side_channel`); the audit (`audit`) reads every owner's drawers at the end.
 //! - **Output**: one line per interval while it runs (`progress`), then the report, verdict
-//!   first (`report`, from `summary`). Goose's own tables are off; its `--report-file` works.
+//!   first (`report`, from `summary`). Goose's own tables are off; its `--report-file` works,
+//!   and an HTML one is finished (`html_report`): its charts work offline, the verdict on top.
 //!
 //! The modules name each other in one direction, from `transport`, `reply` and `violation` at
 //! the bottom to `run` at the top (the test `tests/modules.rs` keeps it so).
@@ -30,6 +31,7 @@ mod contract;
 mod deadline;
 mod exchange;
 mod forgery;
+mod html_report;
 mod ledger;
 mod personas;
 mod progress;

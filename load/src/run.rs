@@ -14,6 +14,7 @@
 use crate::audit::{AuditError, audit};
 use crate::cli::Cli;
 use crate::deadline::{self, Watchdog};
+use crate::html_report::{self, ReportError};
 use crate::ledger::Ledger;
 use crate::personas;
 use crate::progress::{self, DEFAULT_PERIOD};
@@ -40,6 +41,8 @@ pub enum RunError {
     Audit(#[from] AuditError),
     #[error("cannot write the summary to {path}: {source}")]
     Summary { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
@@ -61,6 +64,9 @@ pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
     let public_only = cli.only.as_deref().is_some_and(personas::is_public_step);
     let ledger = Arc::new(if public_only { Ledger::without_drawers() } else { Ledger::default() });
     let plan = origin.as_ref().and_then(|_| deadline::planned(&cli.goose));
+    let html_reports = html_report::named_in(&cli.goose);
+    // A report rendered from an earlier run's JSON is not this run's to judge.
+    let judges_reports = cli.goose.render_report.is_none();
     let watchdog = plan.map(|plan| {
         let (ledger, summary_json) = (Arc::clone(&ledger), cli.summary_json.clone());
         Watchdog::arm(plan + cli.grace, move || {
@@ -99,6 +105,7 @@ pub async fn run(mut cli: Cli) -> Result<Summary, RunError> {
     if let Some(path) = cli.summary_json {
         write_summary(&summary, &path)?;
     }
+    html_report::finish_files(&html_reports, judges_reports.then_some(&summary))?;
     Ok(summary)
 }
 

@@ -29,6 +29,10 @@ ops/verify-fleet, several replicas on one PostgreSQL, uses services and its own:
   proxy          a round-robin proxy in front of them that keeps every acknowledged write
 ops/verify-k8s, the Kubernetes manifests with no cluster:
   k8s            kustomize builds rendered, validated against their schemas, compared with ops/
+ops/pictures, the pictures in the docs, uses faults' episode settings and its own:
+  pictures       a short lazy-mode episode of the release binaries, photographed by headless
+                 Chromium from Prometheus's own pages and the load generator's HTML report
+  png            proof, with the standard library, that each picture decodes and shows something
 Their tests (test_*.py; .ci/run runs them): python3 -m unittest discover -s ops -t ops
 """
 

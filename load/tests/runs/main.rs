@@ -204,6 +204,50 @@ fn a_foreign_drawer_shown_is_a_leak() {
     assert_caught(Breakage::ShowsForeignDrawers, "leak");
 }
 
+/// Goose's HTML report of a run that saw a leak, as the generator leaves it: nothing loaded
+/// from elsewhere (goose's template fetches ECharts from a CDN, and its charts were blank
+/// offline), the vendored ECharts inline where goose's charts can call it, and the verdict,
+/// with the leak's example request, as the first thing in the page.
+#[test]
+fn the_html_report_works_offline_and_opens_with_the_verdict() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let host = runtime.block_on(broken_target::serve(Breakage::ShowsForeignDrawers));
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("report.html");
+    let report_file = ["--report-file", path.to_str().unwrap()];
+    let (code, summary) = run_load(&host, directory.path(), &report_file);
+    assert_eq!(code, 1, "{summary:#}");
+    let html = std::fs::read_to_string(&path).unwrap();
+
+    for tag in
+        html.split('<').skip(1).filter(|tag| tag.starts_with("script") || tag.starts_with("link"))
+    {
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        assert!(
+            !tag.contains("http:") && !tag.contains("https:") && !tag.contains("//"),
+            "<{tag}>"
+        );
+    }
+    let echarts = include_str!("../../vendor/echarts/echarts.min.js");
+    let inline = html.find(&format!("<script>\n{echarts}\n</script>")).expect("ECharts inline");
+    let body = html.find("<body>").unwrap();
+    let first_chart = html.find("echarts.init(").expect("goose's charts");
+    assert!(inline < body && body < first_chart);
+
+    let page = &html[body + "<body>".len()..];
+    let first_block = page.find("<div").unwrap();
+    assert!(
+        page[first_block..].starts_with(r#"<div class="container verdict fail" id="verdict">"#)
+    );
+    assert!(page.trim_start().starts_with("<style>"), "{}", &page[..first_block]);
+    let verdict = &page[first_block..page.find("Goose Attack Report").unwrap()];
+    assert!(verdict.contains("Verdict: the run failed (snackdrawer-load exit 1)"), "{verdict}");
+    let example = summary["violations"]["leak"]["example"]["request"].as_str().unwrap();
+    let shown = example.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let shown = shown.replace('\n', "\n      ");
+    assert!(verdict.contains("  leak: ") && verdict.contains(&shown), "{verdict}");
+}
+
 #[test]
 fn an_unsigned_token_accepted_is_forged_accepted() {
     assert_caught(Breakage::AcceptsUnsignedTokens, "forged-accepted");
