@@ -1,0 +1,28 @@
+//! `snackdrawer-lab`: parses the command line, makes sure a panic stops every child, and runs
+//! the lab (src/run.rs).
+
+use clap::Parser as _;
+use snackdrawer_lab::cli::Cli;
+use snackdrawer_lab::run;
+use snackdrawer_lab::supervise::child;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    child::stop_all_on_panic();
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("snackdrawer-lab: cannot start its runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    match runtime.block_on(run::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("snackdrawer-lab: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
