@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub name: String,
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
     pub value: f64,
 }
 
@@ -51,8 +51,10 @@ fn sample(line: &str) -> Result<Sample, &'static str> {
     Ok(Sample { name, labels, value: number(value)? })
 }
 
+type Labels = Vec<(String, String)>;
+
 /// The labels after `{`, and what follows the closing `}`.
-fn labels(mut rest: &str) -> Result<(Vec<(String, String)>, &str), &'static str> {
+fn labels(mut rest: &str) -> Result<(Labels, &str), &'static str> {
     let mut labels = Vec::new();
     loop {
         rest = rest.trim_start_matches([',', ' ']);

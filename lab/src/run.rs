@@ -274,10 +274,10 @@ impl Lab {
                 () = &mut stop => break Ok(()),
                 event = events.recv() => match event {
                     Some(Event::Key(key)) if key.kind == KeyEventKind::Press => {
-                        if let Some(command) = app.key(key, &screen) {
-                            if self.command(command).await {
-                                break Ok(());
-                            }
+                        if let Some(command) = app.key(key, &screen)
+                            && self.command(command).await
+                        {
+                            break Ok(());
                         }
                     }
                     Some(_) => {}

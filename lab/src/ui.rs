@@ -314,7 +314,7 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
 fn trace_row(trace: &TraceSummary, width: usize) -> String {
     let fault = if trace.fault { "!" } else { " " };
     let head = format!("{:>7} {:>3}{fault}", duration(Some(trace.duration_s)), trace.status);
-    format!("{head} {}", fit(&trace.route, width.saturating_sub(head.chars().count() + 2)))
+    format!("{head} {}", fit(&trace.name, width.saturating_sub(head.chars().count() + 2)))
 }
 
 fn trace_list_lines(screen: &Screen, app: &App, width: usize, rows: usize) -> Vec<Line<'static>> {

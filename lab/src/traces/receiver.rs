@@ -49,18 +49,18 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, format!("{message}\n")).into_response()
 }
 
-/// Protobuf and uncompressed, or why not.
-fn check(headers: &HeaderMap) -> Result<(), Response> {
+/// Protobuf and uncompressed, or the status and message that refuse it.
+fn check(headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if content_type.is_some_and(|t| !t.starts_with("application/x-protobuf")) {
-        return Err(refuse(
+        return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "this receiver reads application/x-protobuf only (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)",
         ));
     }
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
     if encoding.is_some_and(|e| e != "identity") {
-        return Err(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "compressed exports are not read"));
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "compressed exports are not read"));
     }
     Ok(())
 }
@@ -70,8 +70,8 @@ fn answer(body: Vec<u8>) -> Response {
 }
 
 async fn traces(State(store): State<SharedStore>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = check(&headers) {
-        return refused;
+    if let Err((status, message)) = check(&headers) {
+        return refuse(status, message);
     }
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return refuse(StatusCode::BAD_REQUEST, "not an OTLP ExportTraceServiceRequest");
@@ -110,8 +110,8 @@ async fn traces(State(store): State<SharedStore>, headers: HeaderMap, body: Byte
 }
 
 async fn logs(State(store): State<SharedStore>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = check(&headers) {
-        return refused;
+    if let Err((status, message)) = check(&headers) {
+        return refuse(status, message);
     }
     let Ok(request) = ExportLogsServiceRequest::decode(body) else {
         return refuse(StatusCode::BAD_REQUEST, "not an OTLP ExportLogsServiceRequest");
