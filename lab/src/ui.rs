@@ -268,7 +268,9 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
     let top = |values: &[Option<f64>]| values.iter().flatten().copied().fold(0.0, f64::max);
     let (p95_top, error_top) = (top(&p95), top(&errors));
     let last = |values: &[Option<f64>]| values.last().copied().flatten();
-    let mut marks = vec![' '; points.len()];
+    // The lazy level (0 to 1) as its ramp draws it, with a mark where the faults changed.
+    let levels: Vec<_> = points.iter().map(|p| Some(p.lazy_level)).collect();
+    let mut marks: Vec<char> = strip(&levels, 1.0).chars().collect();
     let mut labels = String::new();
     for (at, what) in &screen.marks {
         if *at >= first {
@@ -285,7 +287,10 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
         heading(format!(
             "{:<label$}{}",
             "CHARTS",
-            fit(&format!("last {}s, ▲ fault change, top = max", points.len()), columns)
+            fit(
+                &format!("last {}s; p95, 5xx: top = max; lazy: 0 to 1, ▲ a change", points.len()),
+                columns
+            )
         )),
         Line::from(vec![
             Span::raw(format!("{:<label$}", "p95")),
@@ -304,7 +309,7 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
             Span::raw(format!(" {}", percent(last(&errors)))),
         ]),
         Line::from(vec![
-            Span::raw(format!("{:<label$}", "faults")),
+            Span::raw(format!("{:<label$}", "lazy")),
             Span::styled(marks, bold().fg(Color::Yellow)),
             Span::raw(format!(" {}", fit(&labels, columns.saturating_sub(points.len()).max(20)))),
         ]),

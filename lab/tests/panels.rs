@@ -14,7 +14,7 @@ use snackdrawer_lab::traces::store::{Event, LogLine, SpanRecord, TraceStore};
 
 /// `/metrics` with `ok` fast answers and `refused` slow 503s on GET /snacks/, and `posts` on
 /// POST /drawers/.
-fn metrics(ok: u32, refused: u32, posts: u32) -> String {
+fn metrics(ok: u32, refused: u32, posts: u32, lazy: f64) -> String {
     let route = |route: &str, method: &str, status: u32, fast: u32, all: u32| {
         let labels = format!(
             "http_route=\"{route}\",http_request_method=\"{method}\",http_response_status_code=\"{status}\""
@@ -32,15 +32,15 @@ fn metrics(ok: u32, refused: u32, posts: u32) -> String {
          http_server_active_requests{{http_request_method=\"GET\"}} 7\n\
          function_calls_concurrent{{function=\"PasswordHasher::hash\",module=\"m\",service_name=\"s\"}} 3\n\
          function_calls_concurrent{{function=\"SnackRepository::list\",module=\"m\",service_name=\"s\"}} 2\n\
-         snackdrawer_lazy_mode 1\n",
+         snackdrawer_lazy_mode {lazy}\n",
         route("/snacks/", "GET", 200, ok, ok),
         route("/snacks/", "GET", 503, 0, refused),
         route("/drawers/", "POST", 201, posts, posts),
     )
 }
 
-fn reading(ok: u32, refused: u32, posts: u32) -> Scrape {
-    Scrape::from_samples(&parse(&metrics(ok, refused, posts)).unwrap())
+fn reading(ok: u32, refused: u32, posts: u32, lazy: f64) -> Scrape {
+    Scrape::from_samples(&parse(&metrics(ok, refused, posts, lazy)).unwrap())
 }
 
 fn lazy_status(on: bool) -> FaultStatus {
@@ -66,16 +66,14 @@ fn observed() -> Observed {
     let mut observed = Observed::default();
     observed.set_faults(0.0, lazy_status(false));
     for second in 0..=10 {
-        observed.add_reading(f64::from(second), reading(second * 40, 0, second * 2), 10.0);
+        observed.add_reading(f64::from(second), reading(second * 40, 0, second * 2, 0.0), 10.0);
     }
     observed.set_faults(10.5, lazy_status(true));
     for second in 11..=20 {
         let lazy = second - 10;
-        observed.add_reading(
-            f64::from(second),
-            reading(400 + lazy * 36, lazy * 4, 20 + lazy * 2),
-            10.0,
-        );
+        let level = (f64::from(lazy) / 4.0).min(1.0); // a 4 s ramp
+        let now = reading(400 + lazy * 36, lazy * 4, 20 + lazy * 2, level);
+        observed.add_reading(f64::from(second), now, 10.0);
     }
     observed
 }
@@ -184,7 +182,9 @@ fn the_overview_shows_every_panel_in_80_by_24() {
     assert!(text.contains("lazy ON, level 1.00"));
     assert!(text.contains("injected 40"));
     // The annotation where lazy mode went on, and the traces.
-    assert!(text.contains("▲") && text.contains("lazy on 10s ago"), "{text}");
+    let lazy = text.lines().find(|l| l.starts_with("lazy ")).expect("the lazy row");
+    // Ten seconds at 0, the mark where it went on, the ramp, then 1.
+    assert!(lazy.contains("          ▲▄▆███████ lazy on 10s ago"), "{lazy}");
     assert!(text.contains("2.40s 200! GET /snacks/"), "the slowest, a nap: {text}");
     assert!(text.contains("1.0ms 503  GET /snacks/"), "the failed one: {text}");
 }
@@ -255,7 +255,7 @@ fn keys_open_the_menu_the_help_and_the_waterfall() {
 fn a_healthy_service_pages_nobody() {
     let mut observed = Observed::default();
     for second in 0..=20 {
-        observed.add_reading(f64::from(second), reading(second * 40, 0, second), 10.0);
+        observed.add_reading(f64::from(second), reading(second * 40, 0, second, 0.0), 10.0);
     }
     let screen = screen::build(&observed, &TraceStore::new(10), &context(""));
     let text = render_text(&screen, &App::default(), None, 80, 24);
