@@ -89,6 +89,9 @@ impl Trace {
     }
 }
 
+/// The route Prometheus and the lab scrape.
+const SCRAPES: &str = "/metrics";
+
 /// Spans and log records kept per trace at most, so one runaway trace cannot fill the store.
 const PER_TRACE: usize = 500;
 
@@ -151,10 +154,16 @@ impl TraceStore {
         }
     }
 
-    /// Every trace with a request span, whose route contains `filter`.
+    /// Every trace of a request to the API whose route or name contains `filter`: not the
+    /// scrapes of `/metrics` (the lab's own and Prometheus's), nor work outside a request
+    /// (the catalogue's seeding at start-up).
     pub fn summaries(&self, filter: &str) -> Vec<TraceSummary> {
         self.traces
             .iter()
+            .filter(|(_, trace)| {
+                let route = trace.root().and_then(|r| r.attribute("http.route"));
+                route.is_some_and(|r| r != SCRAPES)
+            })
             .filter_map(|(id, trace)| trace.summary(*id))
             .filter(|s| s.route.contains(filter) || s.name.contains(filter))
             .collect()
@@ -211,9 +220,10 @@ pub mod tests {
         let mut faulty = request("/snacks/", "200", 400);
         faulty.events.push(Event { name: "fault.injected".into(), time_ns: 0, attributes: vec![] });
         store.add_span([3; 16], faulty);
-        store.add_span([4; 16], span(7, Some(9), "orphan", (0, 1))); // its parent not here yet
+        store.add_span([4; 16], span(7, Some(9), "seed", (0, 1))); // no request
+        store.add_span([5; 16], request("/metrics", "200", 5000)); // a scrape
         let all = store.summaries("");
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 3, "neither the seeding nor the scrape: {all:?}");
         let slow = slowest(all.clone(), 2);
         assert_eq!(
             slow.iter().map(|s| s.route.as_str()).collect::<Vec<_>>(),
