@@ -104,10 +104,6 @@ impl Admin {
         Self { base: base.trim_end_matches('/').to_owned(), token, client: reqwest::Client::new() }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// Sends `request`; the status after it, as every answer of the API is.
     pub async fn send(&self, request: &AdminRequest) -> Result<FaultStatus, AdminError> {
         let (method, path, body) = request.parts();

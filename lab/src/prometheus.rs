@@ -92,11 +92,4 @@ impl Prometheus {
                 .collect(),
         })
     }
-
-    /// Whether it answers ready.
-    pub async fn ready(&self) -> bool {
-        let url = format!("{}/-/ready", self.base);
-        let answer = self.client.get(url).timeout(Duration::from_secs(1)).send().await;
-        answer.is_ok_and(|r| r.status().is_success())
-    }
 }

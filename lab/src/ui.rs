@@ -18,7 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 /// The fixed lines of the overview besides the route and trace rows.
-const FIXED_LINES: usize = 16;
+const FIXED_LINES: usize = 17;
 const ERROR_LINE: f64 = 0.001;
 const LATENCY_LINE: f64 = 0.25;
 
@@ -263,10 +263,11 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
     let columns = width.saturating_sub(label + 8).max(1);
     let points: Vec<&Point> = screen.timeline.iter().rev().take(columns).rev().collect();
     let first = points.first().map_or(screen.now, |p| p.at);
+    let rate: Vec<_> = points.iter().map(|p| Some(p.rate)).collect();
     let p95: Vec<_> = points.iter().map(|p| p.p95).collect();
     let errors: Vec<_> = points.iter().map(|p| p.error_share).collect();
     let top = |values: &[Option<f64>]| values.iter().flatten().copied().fold(0.0, f64::max);
-    let (p95_top, error_top) = (top(&p95), top(&errors));
+    let (rate_top, p95_top, error_top) = (top(&rate), top(&p95), top(&errors));
     let last = |values: &[Option<f64>]| values.last().copied().flatten();
     // The lazy level (0 to 1) as its ramp draws it, with a mark where the faults changed.
     let levels: Vec<_> = points.iter().map(|p| Some(p.lazy_level)).collect();
@@ -288,10 +289,18 @@ fn chart_lines(screen: &Screen, width: usize) -> Vec<Line<'static>> {
             "{:<label$}{}",
             "CHARTS",
             fit(
-                &format!("last {}s; p95, 5xx: top = max; lazy: 0 to 1, ▲ a change", points.len()),
+                &format!("last {}s; top = max on screen; lazy 0 to 1, ▲ a change", points.len()),
                 columns
             )
         )),
+        Line::from(vec![
+            Span::raw(format!("{:<label$}", "req/s")),
+            Span::styled(
+                format!("{:<columns$}", strip(&rate, rate_top)),
+                Style::new().fg(Color::Green),
+            ),
+            Span::raw(format!(" {:.1}", last(&rate).unwrap_or_default())),
+        ]),
         Line::from(vec![
             Span::raw(format!("{:<label$}", "p95")),
             Span::styled(
@@ -361,7 +370,7 @@ fn footer(screen: &Screen, app: &App, width: usize) -> Line<'static> {
     let text = match screen.notes.last() {
         Some(note) => note.clone(),
         None if app.filter.is_empty() => {
-            "l lazy · f faults · p pause load · / filter · ↑↓ Tab Enter trace · ? help · q quit"
+            "l lazy · f faults · p pause · / filter · ↑↓ Tab Enter trace · ? help · q quit"
                 .to_owned()
         }
         None => format!("filter /{} (Esc clears) · ? help · q quit", app.filter),
@@ -454,7 +463,9 @@ fn trace_lines(
         for event in &span.events {
             let attributes: Vec<_> =
                 event.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            details.push(format!("  event {} {}", event.name, attributes.join(" ")));
+            let at = event.time_ns.saturating_sub(span.start_ns) as f64 / 1e9;
+            let at = duration(Some(at));
+            details.push(format!("  event {} at +{at}: {}", event.name, attributes.join(" ")));
         }
         let room = height.saturating_sub(lines.len() + 3 + waterfall.logs.len().min(height / 4));
         lines.extend(details.into_iter().take(room.max(2)).map(|d| Line::from(fit(&d, width))));

@@ -240,7 +240,9 @@ fn keys_open_the_menu_the_help_and_the_waterfall() {
         text.contains("  list_snacks") && text.contains("    SELECT snacks"),
         "children indented: {text}"
     );
-    assert!(text.contains("event fault.injected fault.kind=latency fault.delay_ms=2390"));
+    assert!(
+        text.contains("event fault.injected at +0.0ms: fault.kind=latency fault.delay_ms=2390")
+    );
     assert!(text.contains("INFO request served status=200"));
     assert!(text.contains("PAGE ErrorBudgetBurnFast"), "the page stays in sight: {text}");
     app.key(key(KeyCode::Esc), &screen);
