@@ -408,10 +408,11 @@ fn trace_lines(
         heading(format!("TRACE {}", hex_id(&waterfall.id))),
         Line::from(fit(
             &format!(
-                "{} · {status} · {} · {} spans · {faults} with fault.injected",
+                "{} · {status} · {} · {} span{} · {faults} with fault.injected",
                 root.map_or("?", |r| r.name.as_str()),
                 duration(Some(waterfall.total_s)),
-                waterfall.spans.len()
+                waterfall.spans.len(),
+                if waterfall.spans.len() == 1 { "" } else { "s" }
             ),
             width,
         )),
