@@ -130,10 +130,23 @@ mod tests {
             && !state.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
     }
 
-    /// A shell that starts a grandchild in its group and waits: both must go.
+    /// Whether `pid` is gone within two seconds (a kill is delivered, not waited for).
+    fn gone(pid: u32) -> bool {
+        for _ in 0..100 {
+            if !alive(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// A shell that starts a grandchild in its group, one that ignores SIGTERM, and waits:
+    /// both must go.
     fn sleeper(dir: &Path) -> Supervised {
         let mut command = Command::new("sh");
-        command.args(["-c", "sleep 300 & echo $! > grandchild; wait"]).current_dir(dir);
+        let script = "(trap '' TERM; exec sleep 300) & echo $! > grandchild; wait";
+        command.args(["-c", script]).current_dir(dir);
         Supervised::spawn("sleeper", command, &dir.join("log")).unwrap()
     }
 
@@ -158,8 +171,8 @@ mod tests {
         let (pid, grandchild) = (child.pid(), grandchild(dir.path()));
         assert!(alive(pid) && alive(grandchild));
         drop(child);
-        assert!(!alive(pid), "the child outlived the drop");
-        assert!(!alive(grandchild), "the grandchild outlived the drop");
+        assert!(gone(pid), "the child outlived the drop");
+        assert!(gone(grandchild), "the grandchild outlived the drop");
     }
 
     #[test]
@@ -175,7 +188,7 @@ mod tests {
         });
         assert!(holder.join().is_err(), "the thread panicked");
         let (pid, grandchild) = pids.1.recv().unwrap();
-        assert!(!alive(pid) && !alive(grandchild));
+        assert!(gone(pid) && gone(grandchild));
     }
 
     #[test]
@@ -195,13 +208,7 @@ mod tests {
         assert!(state().contains(") T"), "SIGSTOP reached the group: {}", state());
         child.set_paused(false).unwrap();
         kill_all();
-        for _ in 0..100 {
-            if !alive(grandchild) && !child.running() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!alive(grandchild), "kill_all left the group alive");
-        assert!(!child.running(), "kill_all left the child alive");
+        assert!(gone(grandchild), "kill_all left the group alive");
+        assert!(gone(child.pid()) && !child.running(), "kill_all left the child alive");
     }
 }
