@@ -43,8 +43,13 @@ impl Drop for Service {
 }
 
 fn start_service(otlp: SocketAddr) -> Service {
+    start_service_with(otlp, &[])
+}
+
+fn start_service_with(otlp: SocketAddr, settings: &[(&str, &str)]) -> Service {
     let mut child = Command::new(binary("snackdrawer", "snackdrawer"))
         .env_clear()
+        .envs(settings.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", "memory")
         .env("SNACKDRAWER_LISTEN", "127.0.0.1:0")
@@ -264,4 +269,48 @@ fn ctrl_c_stops_every_child() {
             "{child} outlived the lab"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_it_watches_a_running_service_and_its_faults() {
+    let token = "an-admin-token-of-at-least-32-bytes-long";
+    let admin_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let admin_address = admin_port.to_string();
+    let service = start_service_with(
+        "127.0.0.1:9".parse().unwrap(),
+        &[("SNACKDRAWER_ADMIN_LISTEN", &admin_address), ("SNACKDRAWER_ADMIN_TOKEN", token)],
+    );
+    let admin_url = format!("http://{admin_address}");
+    let plan = PRESETS[1].1.unwrap();
+    Admin::new(&admin_url, token.to_owned())
+        .send(&AdminRequest::SetPlan(plan.to_owned()))
+        .await
+        .unwrap();
+    let traffic = {
+        let url = format!("{}/snacks/", service.url);
+        tokio::spawn(async move {
+            loop {
+                let _ = reqwest::get(&url).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let output = tokio::task::block_in_place(|| {
+        Command::new(env!("CARGO_BIN_EXE_snackdrawer-lab"))
+            .args(["--attach", &service.url, "--admin-url", &admin_url, "--admin-token", token])
+            .args(["--otlp-listen", "127.0.0.1:0", "--once", "--settle", "4s"])
+            .output()
+            .unwrap()
+    });
+    traffic.abort();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.starts_with(&format!("snackdrawer-lab attached {}", service.url)), "{text}");
+    assert!(
+        text.contains(&format!("plan: {plan}")),
+        "the faults panel reads the admin API: {text}"
+    );
+    let snacks = text.lines().find(|l| l.starts_with("GET /snacks/")).expect("a GET /snacks/ row");
+    assert!(snacks.contains("ms"), "with latencies: {snacks}");
+    assert!(text.contains("no load") && text.contains("no --prometheus-url"), "{text}");
 }
