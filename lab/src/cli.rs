@@ -42,7 +42,8 @@ pub struct Cli {
 
     /// Where the built-in OTLP/HTTP receiver listens. Default: a free loopback port when the
     /// lab starts the service (it is told), 127.0.0.1:4318 with --attach (point the service's
-    /// OTEL_EXPORTER_OTLP_ENDPOINT at http://127.0.0.1:4318).
+    /// OTEL_EXPORTER_OTLP_ENDPOINT at http://127.0.0.1:4318), or a free port when that one is
+    /// taken; the traces panel names it.
     #[arg(long, value_name = "HOST:PORT")]
     pub otlp_listen: Option<SocketAddr>,
 

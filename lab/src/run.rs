@@ -53,13 +53,20 @@ pub async fn run(cli: Cli) -> Result<(), LabError> {
     let store: SharedStore = Arc::new(Mutex::new(TraceStore::new(
         usize::try_from(cli.keep_traces).unwrap_or(usize::MAX),
     )));
+    let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     let listen = cli.otlp_listen.unwrap_or_else(|| match cli.attach {
         Some(_) => SocketAddr::from(ATTACHED_RECEIVER),
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+        None => any_port,
     });
-    let receiver = receiver::start(listen, store.clone())
-        .await
-        .map_err(|source| LabError::Receiver { address: listen, source })?;
+    let receiver = match receiver::start(listen, store.clone()).await {
+        Ok(address) => address,
+        // The attached default taken (a collector runs there): any port will do, and the
+        // traces panel names it.
+        Err(_) if cli.otlp_listen.is_none() => receiver::start(any_port, store.clone())
+            .await
+            .map_err(|source| LabError::Receiver { address: any_port, source })?,
+        Err(source) => return Err(LabError::Receiver { address: listen, source }),
+    };
     let window_s = cli.window.as_secs_f64();
     let (started, sources) = match &cli.attach {
         Some(url) => {
