@@ -17,5 +17,6 @@ pub mod screen;
 pub mod slo;
 pub mod state;
 pub mod supervise;
+pub mod terminal;
 pub mod traces;
 pub mod ui;

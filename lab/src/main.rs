@@ -5,6 +5,7 @@ use clap::Parser as _;
 use snackdrawer_lab::cli::Cli;
 use snackdrawer_lab::run;
 use snackdrawer_lab::supervise::child;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -14,14 +15,15 @@ fn main() -> ExitCode {
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(runtime) => runtime,
             Err(error) => {
-                eprintln!("snackdrawer-lab: cannot start its runtime: {error}");
+                let _ = writeln!(std::io::stderr(), "snackdrawer-lab: no runtime: {error}");
                 return ExitCode::FAILURE;
             }
         };
     match runtime.block_on(run::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("snackdrawer-lab: {error}");
+            // Not eprintln!: stderr may be a terminal that has gone, and that would panic.
+            let _ = writeln!(std::io::stderr(), "snackdrawer-lab: {error}");
             ExitCode::FAILURE
         }
     }

@@ -13,11 +13,11 @@ use crate::screen::{self, Context, LoadState, Screen};
 use crate::supervise::{self, Binaries, LoadSettings, Plan, StartError, Started};
 use crate::traces::receiver::{self, SharedStore};
 use crate::traces::store::TraceStore;
-use crate::ui;
+use crate::{terminal, ui};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -112,7 +112,7 @@ pub async fn run(cli: Cli) -> Result<(), LabError> {
         Lab { started, sources, observed, store, receiver, clock, window_s, message: None };
     let outcome = if cli.once {
         tokio::time::sleep(cli.settle).await;
-        println!("{}", lab.text(&App::default(), 100, 40));
+        let _ = writeln!(std::io::stdout(), "{}", lab.text(&App::default(), 100, 40));
         Ok(())
     } else if std::io::stdout().is_terminal() {
         lab.interactive().await
@@ -123,10 +123,9 @@ pub async fn run(cli: Cli) -> Result<(), LabError> {
         let kept = cli.keep_scratch.then(|| started.scratch().to_owned());
         tokio::task::block_in_place(|| drop(started));
         if let Some(folder) = kept {
-            eprintln!(
-                "snackdrawer-lab: the scratch folder, with every log, is {}",
-                folder.display()
-            );
+            // Not eprintln!: stderr may be a terminal that has gone, and that would panic.
+            let folder = folder.display();
+            let _ = writeln!(std::io::stderr(), "snackdrawer-lab: the scratch folder is {folder}");
         }
     }
     outcome
@@ -253,7 +252,7 @@ impl Lab {
     }
 
     async fn interactive(&mut self) -> Result<(), LabError> {
-        let mut terminal = ratatui::try_init()?;
+        let mut terminal = terminal::open()?;
         let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || {
             while let Ok(event) = event::read() {
@@ -292,7 +291,7 @@ impl Lab {
                 },
             }
         };
-        ratatui::restore();
+        terminal::close();
         outcome
     }
 
@@ -303,7 +302,13 @@ impl Lab {
         ticker.tick().await;
         loop {
             tokio::select! {
-                _ = ticker.tick() => println!("{}\n", self.text(&App::default(), 100, 40)),
+                _ = ticker.tick() => {
+                    let text = self.text(&App::default(), 100, 40);
+                    // A reader that has gone (a closed pipe) ends the lab, as Ctrl-C does.
+                    if writeln!(std::io::stdout(), "{text}\n").is_err() {
+                        return Ok(());
+                    }
+                }
                 () = &mut stop => return Ok(()),
             }
         }

@@ -242,8 +242,9 @@ fn once_prints_every_panel_as_plain_text() {
     assert!(!text.contains('\u{1b}'), "plain text has no escape sequences");
 }
 
-#[test]
-fn ctrl_c_stops_every_child() {
+/// Starts the lab, waits for its first snapshot, sends it `signal`: it must exit 0 and leave
+/// none of its children running.
+fn a_signal_stops_every_child(signal: nix::sys::signal::Signal) {
     let mut lab =
         lab(&["--print-every", "1s"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let pid = lab.id();
@@ -256,19 +257,24 @@ fn ctrl_c_stops_every_child() {
     }
     let children = children_of(pid);
     assert_eq!(children.len(), 2, "the service and the load: {children:?}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
     let status = lab.wait().unwrap();
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "{signal}: {status}");
     for child in children {
-        assert!(
-            !PathBuf::from(format!("/proc/{child}")).exists() || zombie(child),
-            "{child} outlived the lab"
-        );
+        let gone = !PathBuf::from(format!("/proc/{child}")).exists() || zombie(child);
+        assert!(gone, "{child} outlived the lab's {signal}");
     }
+}
+
+#[test]
+fn ctrl_c_stops_every_child() {
+    a_signal_stops_every_child(nix::sys::signal::Signal::SIGINT);
+}
+
+#[test]
+fn a_closed_terminal_or_sigterm_stops_every_child() {
+    a_signal_stops_every_child(nix::sys::signal::Signal::SIGHUP);
+    a_signal_stops_every_child(nix::sys::signal::Signal::SIGTERM);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
