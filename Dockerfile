@@ -14,12 +14,14 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src src
 COPY benches benches
-# The workspace's second package; the service binary does not depend on it.
+# The workspace's other packages; the service binary depends on neither. The lab (lab/) is
+# copied only so the workspace loads: it is not built, since it is for a terminal, not an image.
 COPY load load
+COPY lab lab
 # The image has no .git; build.rs stamps build_info with this instead.
 ARG SNACKDRAWER_BUILD_COMMIT=unknown
 ENV SNACKDRAWER_BUILD_COMMIT=${SNACKDRAWER_BUILD_COMMIT}
-RUN cargo build --release --locked --workspace --bins \
+RUN cargo build --release --locked -p snackdrawer -p snackdrawer-load --bins \
     && strip target/release/snackdrawer target/release/snackdrawer-load
 
 FROM debian:bookworm-slim

@@ -1,0 +1,266 @@
+//! The screen drawn on ratatui's TestBackend from fixed readings of `/metrics`, a fixed fault
+//! status and fixed traces: every panel must show what those readings mean, in 80×24 and
+//! larger, and the keys must open the menu, the help and a trace's waterfall.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use snackdrawer_lab::admin::{AdminRequest, FaultStatus, Injected, Lazy, Plan};
+use snackdrawer_lab::app::{App, Command, View};
+use snackdrawer_lab::exposition::parse;
+use snackdrawer_lab::run::render_text;
+use snackdrawer_lab::scrape::Scrape;
+use snackdrawer_lab::screen::{self, Context, LoadState, Screen};
+use snackdrawer_lab::state::Observed;
+use snackdrawer_lab::traces::store::{Event, LogLine, SpanRecord, TraceStore};
+
+/// `/metrics` with `ok` fast answers and `refused` slow 503s on GET /snacks/, and `posts` on
+/// POST /drawers/.
+fn metrics(ok: u32, refused: u32, posts: u32, lazy: f64) -> String {
+    let route = |route: &str, method: &str, status: u32, fast: u32, all: u32| {
+        let labels = format!(
+            "http_route=\"{route}\",http_request_method=\"{method}\",http_response_status_code=\"{status}\""
+        );
+        format!(
+            "http_server_request_duration_seconds_bucket{{le=\"0.005\",{labels}}} {fast}\n\
+             http_server_request_duration_seconds_bucket{{le=\"0.25\",{labels}}} {fast}\n\
+             http_server_request_duration_seconds_bucket{{le=\"2.5\",{labels}}} {all}\n\
+             http_server_request_duration_seconds_bucket{{le=\"+Inf\",{labels}}} {all}\n\
+             http_server_request_duration_seconds_count{{{labels}}} {all}\n"
+        )
+    };
+    format!(
+        "# TYPE http_server_request_duration_seconds histogram\n{}{}{}\
+         http_server_active_requests{{http_request_method=\"GET\"}} 7\n\
+         function_calls_concurrent{{function=\"PasswordHasher::hash\",module=\"m\",service_name=\"s\"}} 3\n\
+         function_calls_concurrent{{function=\"SnackRepository::list\",module=\"m\",service_name=\"s\"}} 2\n\
+         snackdrawer_lazy_mode {lazy}\n",
+        route("/snacks/", "GET", 200, ok, ok),
+        route("/snacks/", "GET", 503, 0, refused),
+        route("/drawers/", "POST", 201, posts, posts),
+    )
+}
+
+fn reading(ok: u32, refused: u32, posts: u32, lazy: f64) -> Scrape {
+    Scrape::from_samples(&parse(&metrics(ok, refused, posts, lazy)).unwrap())
+}
+
+fn lazy_status(on: bool) -> FaultStatus {
+    FaultStatus {
+        plan: Plan { text: String::new() },
+        lazy: Lazy {
+            on,
+            level: if on { 1.0 } else { 0.0 },
+            remaining_s: None,
+            settings: "naps p=0.5, refuses p=0.1, ramp 5s".into(),
+        },
+        injected: vec![Injected {
+            target: "GET /snacks/".into(),
+            kind: "unavailable".into(),
+            count: 40,
+        }],
+    }
+}
+
+/// Ten healthy seconds, lazy mode on, then ten seconds in which 40 of 400 GET /snacks/ answer
+/// a slow 503.
+fn observed() -> Observed {
+    let mut observed = Observed::default();
+    observed.set_faults(0.0, lazy_status(false));
+    for second in 0..=10 {
+        observed.add_reading(f64::from(second), reading(second * 40, 0, second * 2, 0.0), 10.0);
+    }
+    observed.set_faults(10.5, lazy_status(true));
+    for second in 11..=20 {
+        let lazy = second - 10;
+        let level = (f64::from(lazy) / 4.0).min(1.0); // a 4 s ramp
+        let now = reading(400 + lazy * 36, lazy * 4, 20 + lazy * 2, level);
+        observed.add_reading(f64::from(second), now, 10.0);
+    }
+    observed
+}
+
+fn span(id: u8, parent: Option<u8>, name: &str, start_ms: u64, end_ms: u64) -> SpanRecord {
+    SpanRecord {
+        span_id: [id; 8],
+        parent: parent.map(|p| [p; 8]),
+        name: name.into(),
+        start_ns: start_ms * 1_000_000,
+        end_ns: end_ms * 1_000_000,
+        error: false,
+        attributes: vec![],
+        events: vec![],
+    }
+}
+
+fn traces() -> TraceStore {
+    let mut store = TraceStore::new(100);
+    let mut nap = span(1, None, "GET /snacks/", 0, 2400);
+    nap.attributes = vec![
+        ("http.route".into(), "/snacks/".into()),
+        ("http.response.status_code".into(), "200".into()),
+        ("fault.injected".into(), "true".into()),
+    ];
+    nap.events.push(Event {
+        name: "fault.injected".into(),
+        time_ns: 0,
+        attributes: vec![
+            ("fault.kind".into(), "latency".into()),
+            ("fault.delay_ms".into(), "2390".into()),
+        ],
+    });
+    store.add_span([0xab; 16], span(2, Some(1), "list_snacks", 2390, 2399));
+    store.add_span([0xab; 16], span(3, Some(2), "SELECT snacks", 2391, 2398));
+    store.add_span([0xab; 16], nap);
+    store.add_log(
+        [0xab; 16],
+        LogLine {
+            time_ns: 2_400_000_000,
+            severity: "INFO".into(),
+            body: "request served".into(),
+            span_id: Some([1; 8]),
+            attributes: vec![("status".into(), "200".into())],
+        },
+    );
+    let mut refused = span(1, None, "GET /snacks/", 100, 101);
+    refused.error = true;
+    refused.attributes = vec![
+        ("http.route".into(), "/snacks/".into()),
+        ("http.response.status_code".into(), "503".into()),
+    ];
+    store.add_span([0xcd; 16], refused);
+    let mut post = span(1, None, "POST /drawers/", 0, 12);
+    post.attributes = vec![
+        ("http.route".into(), "/drawers/".into()),
+        ("http.response.status_code".into(), "201".into()),
+    ];
+    store.add_span([0xef; 16], post);
+    store
+}
+
+fn context(filter: &str) -> Context<'_> {
+    Context {
+        title: "snackdrawer-lab 127.0.0.1:8000 0m20s".into(),
+        load: LoadState::Running,
+        window_s: 10.0,
+        filter,
+        pool_size: Some("8".into()),
+        no_prometheus: Some("no `prometheus` on the PATH".into()),
+        prometheus_url: None,
+        receiver: "http://127.0.0.1:4318".into(),
+        trace_rows: 20,
+        message: None,
+    }
+}
+
+fn built(filter: &str) -> Screen {
+    screen::build(&observed(), &traces(), &context(filter))
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+#[test]
+fn the_overview_shows_every_panel_in_80_by_24() {
+    let text = render_text(&built(""), &App::default(), None, 80, 24);
+    println!("{text}");
+    assert_eq!(text.lines().count(), 24, "fills the 24 lines:\n{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80));
+    // Golden signals over the last 10 s: GET /snacks/ had 400 requests, 40 of them 503.
+    assert!(text.contains("GOLDEN SIGNALS last 10s"));
+    let snacks = text.lines().find(|l| l.starts_with("GET /snacks/")).expect("a GET /snacks/ row");
+    assert!(snacks.contains("40.0") && snacks.contains("10.00%"), "{snacks}");
+    let all = text.lines().find(|l| l.starts_with("all routes")).expect("an all-routes row");
+    assert!(all.contains("42.0"), "{all}");
+    // The SLO panel says where its figures come from, and the page fires on this history.
+    assert!(
+        text.contains("computed in the lab by rules.yml's formulas: no `prometheus` on the PATH")
+    );
+    assert!(text.contains("PAGE ErrorBudgetBurnFast"), "{text}");
+    assert!(text.contains("FIRING"));
+    // Saturation and faults.
+    assert!(text.contains("in flight 7 · hashing 3 · store calls 2/8 pool"));
+    assert!(text.contains("lazy ON, level 1.00"));
+    assert!(text.contains("injected 40"));
+    // The annotation where lazy mode went on, and the traces.
+    let lazy = text.lines().find(|l| l.starts_with("lazy ")).expect("the lazy row");
+    // Ten seconds at 0, the mark where it went on, the ramp, then 1.
+    assert!(lazy.contains("          ▲▄▆███████ lazy on 10s ago"), "{lazy}");
+    assert!(text.contains("2.40s 200! GET /snacks/"), "the slowest, a nap: {text}");
+    assert!(text.contains("1.0ms 503  GET /snacks/"), "the failed one: {text}");
+}
+
+#[test]
+fn a_taller_wider_terminal_shows_more_rows() {
+    let small = render_text(&built(""), &App::default(), None, 80, 24);
+    let large = render_text(&built(""), &App::default(), None, 160, 48);
+    assert!(large.contains("POST /drawers/"), "every route fits:\n{large}");
+    assert!(large.lines().count() == 48 && small.lines().count() == 24);
+}
+
+#[test]
+fn the_filter_keeps_matching_routes_and_traces() {
+    let text = render_text(&built("drawers"), &App::default(), None, 100, 30);
+    assert!(text.contains("POST /drawers/") && !text.contains("GET /snacks/"), "{text}");
+    assert!(text.contains("12ms 201  POST /drawers/"), "{text}");
+}
+
+#[test]
+fn keys_open_the_menu_the_help_and_the_waterfall() {
+    let screen = built("");
+    let mut app = App::default();
+    assert_eq!(
+        app.key(key(KeyCode::Char('l')), &screen),
+        Some(Command::Admin(AdminRequest::LazyOff))
+    );
+    assert_eq!(app.key(key(KeyCode::Char('f')), &screen), None);
+    let menu = render_text(&screen, &app, None, 80, 24);
+    assert!(menu.contains("fault presets") && menu.contains("slow snack list"), "{menu}");
+    assert_eq!(
+        app.key(key(KeyCode::Char('1')), &screen),
+        Some(Command::Admin(AdminRequest::SetPlan("GET /snacks/ latency=200ms±50ms".into())))
+    );
+    app.key(key(KeyCode::Char('?')), &screen);
+    let help = render_text(&screen, &app, None, 80, 24);
+    assert!(
+        help.contains("lazy mode on / off") && help.contains("pause / resume the load"),
+        "{help}"
+    );
+    app.key(key(KeyCode::Char('x')), &screen);
+    assert!(!app.help);
+    assert_eq!(app.key(key(KeyCode::Char('p')), &screen), Some(Command::TogglePause));
+    // Enter opens the slowest trace, selected from the start.
+    app.key(key(KeyCode::Enter), &screen);
+    assert_eq!(app.view, View::Trace { id: [0xab; 16], span: 0 });
+    let waterfall = screen::waterfall(&traces(), [0xab; 16]).unwrap();
+    let text = render_text(&screen, &app, Some(&waterfall), 80, 24);
+    println!("{text}");
+    assert!(text.contains(&format!("TRACE {}", "ab".repeat(16))), "{text}");
+    assert!(text.contains("3 spans · 1 with fault.injected"));
+    assert!(
+        text.contains("  list_snacks") && text.contains("    SELECT snacks"),
+        "children indented: {text}"
+    );
+    assert!(
+        text.contains("event fault.injected at +0.0ms: fault.kind=latency fault.delay_ms=2390")
+    );
+    assert!(text.contains("INFO request served status=200"));
+    assert!(text.contains("PAGE ErrorBudgetBurnFast"), "the page stays in sight: {text}");
+    app.key(key(KeyCode::Esc), &screen);
+    assert_eq!(app.view, View::Overview);
+    assert_eq!(
+        app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), &screen),
+        Some(Command::Quit)
+    );
+}
+
+#[test]
+fn a_healthy_service_pages_nobody() {
+    let mut observed = Observed::default();
+    for second in 0..=20 {
+        observed.add_reading(f64::from(second), reading(second * 40, 0, second, 0.0), 10.0);
+    }
+    let screen = screen::build(&observed, &TraceStore::new(10), &context(""));
+    let text = render_text(&screen, &App::default(), None, 80, 24);
+    assert!(text.contains("no page") && !text.contains("FIRING"), "{text}");
+    assert!(text.contains("no trace yet"));
+}
