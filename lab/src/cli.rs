@@ -11,8 +11,10 @@ use std::time::Duration;
 /// Alone, it starts the release service (SQLite in a scratch folder, the admin API on loopback
 /// with a token made here, traces and logs exported to the lab), snackdrawer-load with the
 /// default persona mix, and Prometheus with ops/prometheus/rules.yml when `prometheus` is on the
-/// PATH; everything stops when the lab does (q, Ctrl-C, a signal, or a panic). Build them first:
-/// `cargo build --release --workspace`.
+/// PATH; everything stops when the lab does (q, Ctrl-C, a signal, or a panic). Run by
+/// `cargo run --release -p snackdrawer-lab`, it builds the service and the load generator
+/// first; run any other way, it takes the ones beside it (target/release) or --service-bin and
+/// --load-bin.
 ///
 /// Keys: l lazy mode on/off, f fault presets, p pause the load, / filter by route, Tab ↑↓
 /// Enter open a trace, ? help, q quit. When stdout is not a terminal it prints plain text

@@ -49,6 +49,8 @@ pub enum StartError {
          `cargo build{1} --workspace`, or name one with --service-bin / --load-bin"
     )]
     MissingBinary(PathBuf, &'static str),
+    #[error("`{0}` failed ({1}); its errors are above")]
+    BuildFailed(String, std::process::ExitStatus),
     #[error("cannot make the scratch folder or start {what}: {source}")]
     Io { what: String, source: std::io::Error },
     #[error("{what} did not start within {seconds} s; its log, {log}:\n{tail}")]
@@ -72,11 +74,38 @@ impl Binaries {
         let here = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_owned));
         let here = here.unwrap_or_default();
         let profile = if here.ends_with("release") { " --release" } else { "" };
+        if service.is_none() && load.is_none() {
+            build_when_run_by_cargo(profile)?;
+        }
         let pick = |given: Option<PathBuf>, name: &str| {
             let path = given.unwrap_or_else(|| here.join(name));
             if path.is_file() { Ok(path) } else { Err(StartError::MissingBinary(path, profile)) }
         };
         Ok(Self { service: pick(service, "snackdrawer")?, load: pick(load, "snackdrawer-load")? })
+    }
+}
+
+/// Started by `cargo run -p snackdrawer-lab`, the lab brings the two binaries it starts up to
+/// date with the same cargo and profile, so that the README's one command works on a fresh
+/// clone and never runs a service older than its source. Run any other way (the binary itself,
+/// a test), it builds nothing.
+fn build_when_run_by_cargo(profile: &str) -> Result<(), StartError> {
+    let (Some(cargo), Ok("snackdrawer-lab")) =
+        (std::env::var_os("CARGO"), std::env::var("CARGO_PKG_NAME").as_deref())
+    else {
+        return Ok(());
+    };
+    let command = format!("cargo build{profile} -p snackdrawer -p snackdrawer-load");
+    eprintln!("snackdrawer-lab: {command} (the service and the load generator it starts)");
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "-p", "snackdrawer", "-p", "snackdrawer-load"]);
+    if !profile.is_empty() {
+        build.arg("--release");
+    }
+    match build.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(StartError::BuildFailed(command, status)),
+        Err(source) => Err(StartError::Io { what: command, source }),
     }
 }
 
