@@ -61,6 +61,7 @@ LOAD_REPORT = ("load-report.png", 1060)
 LAB = "lab.txt"
 SCREENSHOT_TIMEOUT = 60
 LAB_TIMEOUT = 60
+LAB_SETTLE = "10s"  # long enough for a window of readings and a few batches of traces
 # Debian's packages for the tools; Chromium is the one that cannot be done without.
 CHROMIUM = ("chromium", "chromium")
 OPTIMISERS = [("pngquant", "pngquant"), ("optipng", "optipng")]
@@ -172,15 +173,23 @@ def graph_url(graph_page, expr, range_seconds):
     return f"{graph_page}?{urllib.parse.urlencode(params)}"
 
 
-def capture_lab(base, out):
-    """The lab's screen, once, attached to the service at `base`; None when the lab is not
-    built."""
+def capture_lab(base, admin, prometheus_url, otlp, out):
+    """The lab's screen, once, attached to the service at `base` with everything it can read:
+    the admin API, Prometheus, and the traces the service exports to `otlp`, where the lab's
+    receiver listens while it watches. None when the lab is not built."""
     lab = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release" / "snackdrawer-lab"
     if not os.access(lab, os.X_OK):
         print(f"     the lab is not built ({lab} is absent): no {LAB}")
         return None
     result = subprocess.run(
-        [lab, "--attach", base, "--once"], capture_output=True, text=True, timeout=LAB_TIMEOUT
+        [
+            lab, "--attach", base, "--once", "--settle", LAB_SETTLE,
+            "--admin-url", admin.url, "--admin-token", admin.token,
+            "--prometheus-url", prometheus_url, "--otlp-listen", otlp,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=LAB_TIMEOUT,
     )
     if result.returncode:
         fail(f"snackdrawer-lab --attach {base} --once exited {result.returncode}:\n{result.stderr}")
@@ -231,10 +240,12 @@ def run(out):
         expr = grafana.substitute(grafana.find_query(dashboard, panel, legend), grafana.BUILTINS)
         queries.append((name, expr, height))
     camera, admin = Camera(workdir), Admin(f"127.0.0.1:{free_port()}")
+    otlp = f"127.0.0.1:{free_port()}"  # the lab's receiver, while it takes its snapshot
     processes, load_process, made = [], None, []
     report_html = workdir / "load-report.html"
     try:
-        service, base = start_snackdrawer(binary, workdir, {**admin.env(), **LAZY})
+        exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp}", "OTEL_BSP_SCHEDULE_DELAY": "500"}
+        service, base = start_snackdrawer(binary, workdir, {**admin.env(), **LAZY, **exporting})
         processes.append(service)
         prometheus_process, url = start_prometheus(
             base.removeprefix("http://"), workdir, overlay_path
@@ -263,7 +274,7 @@ def run(out):
         name, height = ALERTS
         camera.shoot(page(url, "/alerts"), out / name, height)
         made.append(out / name)
-        lab = capture_lab(base, out)
+        lab = capture_lab(base, admin, url, otlp, out)
         admin.lazy_off()
         t_off = time.time()
         ok(f"lazy mode off after {t_off - t_on:.0f} s")
