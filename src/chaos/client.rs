@@ -1,5 +1,5 @@
-//! `snackdrawer faults show|set|clear|lazy|stop-schedule`: the admin API from the command line, for a
-//! service running elsewhere. It prints the state the service answers with, as text for
+//! `snackdrawer faults show|set|clear|lazy|stop-schedule|mystery|guess|reveal`: the admin API
+//! from the command line, for a service running elsewhere. It prints the state the service answers with, as text for
 //! people or, with `--json`, as the API gives it.
 
 use super::admin::AdminToken;
@@ -36,6 +36,19 @@ pub enum FaultsAction {
     },
     /// Stop the lazy schedule: no more episodes, and the one under way ends.
     StopSchedule,
+    /// Start an incident of the catalogue without saying which (docs/incidents.md).
+    Mystery {
+        /// Pick the incident repeatably.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Guess the mystery's incident by its name: right or wrong.
+    Guess {
+        /// An incident's name, e.g. slow-hashing.
+        name: String,
+    },
+    /// Give up: the mystery's incident, its plan and the time taken.
+    Reveal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +97,13 @@ pub async fn run(
             (reqwest::Method::POST, "/lazy", Some(json!({ "for": lasting })))
         }
         FaultsAction::StopSchedule => (reqwest::Method::DELETE, "/lazy/schedule", None),
+        FaultsAction::Mystery { seed } => {
+            (reqwest::Method::POST, "/faults/mystery", Some(json!({ "seed": seed })))
+        }
+        FaultsAction::Guess { name } => {
+            (reqwest::Method::POST, "/faults/guess", Some(json!({ "name": name })))
+        }
+        FaultsAction::Reveal => (reqwest::Method::POST, "/faults/reveal", None),
     };
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let unreachable = |source| ClientError::Unreachable { url: url.clone(), source };
@@ -118,8 +138,37 @@ fn describe_schedule(schedule: &Value) -> String {
     }
 }
 
+/// A told mystery (a right guess, a reveal, or `GET /faults` after them), for people.
+fn describe_answer(answer: &Value) -> String {
+    let how = if answer["solved"].as_bool() == Some(true) { "found" } else { "revealed" };
+    format!(
+        "{} ({}), {how} after {:.0} s\n  plan: {}",
+        answer["name"].as_str().unwrap_or(""),
+        answer["symptom"].as_str().unwrap_or(""),
+        answer["took_s"].as_f64().unwrap_or_default(),
+        answer["plan"].as_str().unwrap_or("")
+    )
+}
+
+/// Any of the admin API's answers, for people.
+fn describe(answer: &Value) -> String {
+    if answer["mystery"] == "running" {
+        let since = answer["started_at"].as_str().unwrap_or("");
+        return format!("mystery:   running since {since}; its signals are all you get\n");
+    }
+    match answer["right"].as_bool() {
+        Some(true) => return format!("right: {}\n", describe_answer(answer)),
+        Some(false) => return format!("wrong ({} guesses so far)\n", answer["guesses"]),
+        None => {}
+    }
+    if answer.get("took_s").is_some() {
+        return format!("mystery:   {}\n", describe_answer(answer));
+    }
+    describe_status(answer)
+}
+
 /// `GET /faults`'s answer, for people.
-fn describe(status: &Value) -> String {
+fn describe_status(status: &Value) -> String {
     let mut text = String::new();
     let plan = status["plan"]["text"].as_str().filter(|plan| !plan.is_empty());
     let _ = writeln!(text, "plan:      {}", plan.unwrap_or("no rules"));
@@ -151,6 +200,9 @@ fn describe(status: &Value) -> String {
                 count["count"]
             );
         }
+    }
+    if status["mystery"].is_object() {
+        let _ = writeln!(text, "mystery:   {}", describe_answer(&status["mystery"]));
     }
     text
 }

@@ -43,6 +43,11 @@ impl Dice {
         }
     }
 
+    /// One of `0..count`, each as likely (`count` > 0).
+    pub fn pick(&self, count: usize) -> usize {
+        self.rng().random_range(0..count)
+    }
+
     fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -129,7 +129,7 @@ where
                 Some(outcome) => Ok(failed(outcome)),
             }
         };
-        let injected_already = decision.is_some();
+        let injected_already = decision.is_some() && self.injector.shows_injections();
         RouteFuture::Watched {
             inner: Box::pin(async move {
                 let (served, injected) = FaultInjector::watch(served, injected_already).await;

@@ -10,14 +10,17 @@
 //! changed at runtime through the admin API (`admin`, and `client` for the command line).
 
 pub mod admin;
+mod background;
 pub mod client;
 mod dice;
 mod faulty;
 mod http;
+pub mod incidents;
 mod injector;
 pub mod lazy;
+pub mod mystery;
 pub mod plan;
 
 pub use faulty::Faulty;
 pub use http::FaultLayer;
-pub use injector::{ChangedBy, FaultInjector};
+pub use injector::{ChangedBy, FaultInjector, MysteryError, View};
