@@ -7,7 +7,8 @@
 //! - `PUT /faults`: a new plan, `{"text": "…"}` in the compact form or `{"rules": [...]}`;
 //! - `DELETE /faults`: no rules, no laziness and no lazy schedule, at once;
 //! - `POST /lazy`, optionally `{"for": "2m"}`, and `DELETE /lazy` (which ramps out);
-//! - `DELETE /lazy/schedule`: no more scheduled episodes;
+//! - `DELETE /lazy/schedule`: no more scheduled episodes; `DELETE /incidents/schedule`: no
+//!   more scheduled incidents;
 //! - `POST /faults/mystery`, optionally `{"seed": N}`: an incident of the catalogue, untold
 //!   (201); `POST /faults/guess`, `{"name": "…"}`: right or wrong; `POST /faults/reveal`: the
 //!   answer. While a mystery is a secret, every answer about the state is only that it runs.
@@ -78,6 +79,7 @@ pub fn router(injector: Arc<FaultInjector>, token: AdminToken) -> Router {
         .route("/faults/mystery", post(start_mystery))
         .route("/faults/guess", post(guess))
         .route("/faults/reveal", post(reveal))
+        .route("/incidents/schedule", delete(stop_incidents))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -170,6 +172,11 @@ async fn lazy_on(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Vi
 
 async fn lazy_off(State(admin): State<Admin>) -> Json<View> {
     admin.injector.lazy_off(ChangedBy::Admin);
+    Json(admin.injector.view())
+}
+
+async fn stop_incidents(State(admin): State<Admin>) -> Json<View> {
+    admin.injector.stop_incidents();
     Json(admin.injector.view())
 }
 

@@ -36,6 +36,8 @@ pub enum FaultsAction {
     },
     /// Stop the lazy schedule: no more episodes, and the one under way ends.
     StopSchedule,
+    /// Stop the incident schedule: no more incidents, and the one under way ends.
+    StopIncidents,
     /// Start an incident of the catalogue without saying which (docs/incidents.md).
     Mystery {
         /// Pick the incident repeatably.
@@ -97,6 +99,7 @@ pub async fn run(
             (reqwest::Method::POST, "/lazy", Some(json!({ "for": lasting })))
         }
         FaultsAction::StopSchedule => (reqwest::Method::DELETE, "/lazy/schedule", None),
+        FaultsAction::StopIncidents => (reqwest::Method::DELETE, "/incidents/schedule", None),
         FaultsAction::Mystery { seed } => {
             (reqwest::Method::POST, "/faults/mystery", Some(json!({ "seed": seed })))
         }
@@ -135,6 +138,17 @@ fn describe_schedule(schedule: &Value) -> String {
     match schedule["next"].as_str() {
         Some("off") => format!("{text}, this episode ends in {next_in:.0} s"),
         _ => format!("{text}, next episode in {next_in:.0} s"),
+    }
+}
+
+/// The incident schedule in `GET /faults`'s answer: `every 10m for 2m..5m, slow-commits ends
+/// in 143 s`.
+fn describe_incidents(schedule: &Value) -> String {
+    let Some(text) = schedule["text"].as_str() else { return "no schedule".to_owned() };
+    let next_in = schedule["next_in_s"].as_f64().unwrap_or_default();
+    match schedule["incident"].as_str() {
+        Some(incident) => format!("{text}, {incident} ends in {next_in:.0} s"),
+        None => format!("{text}, next incident in {next_in:.0} s"),
     }
 }
 
@@ -186,6 +200,7 @@ fn describe_status(status: &Value) -> String {
         lazy["settings"].as_str().unwrap_or("")
     );
     let _ = writeln!(text, "schedule:  {}", describe_schedule(&lazy["schedule"]));
+    let _ = writeln!(text, "incidents: {}", describe_incidents(&status["incident_schedule"]));
     let injected = status["injected"].as_array().map(Vec::as_slice).unwrap_or_default();
     if injected.is_empty() {
         let _ = writeln!(text, "injected:  nothing yet");

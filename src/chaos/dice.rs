@@ -48,6 +48,11 @@ impl Dice {
         self.rng().random_range(0..count)
     }
 
+    /// A fraction in `[0, 1)`, each as likely.
+    pub fn fraction(&self) -> f64 {
+        self.rng().random::<f64>()
+    }
+
     fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -10,10 +10,11 @@
 
 use super::background::Background;
 use super::dice::Dice;
-use super::incidents::{self, UnknownIncident};
+use super::incidents::{self, Incident, UnknownIncident};
 use super::lazy::{self, Laziness, LazySchedule, LazySettings, RunningSchedule, ScheduleStatus};
 use super::mystery::{Answer, Guess, Mystery, Running};
 use super::plan::{Fault, Plan, PlanError, RuleSpec};
+use super::schedule::{IncidentSchedule, IncidentScheduleStatus, RunningIncidents};
 use crate::telemetry::faults as shown;
 use serde::Serialize;
 use std::cell::Cell;
@@ -97,6 +98,11 @@ pub struct FaultInjector {
     mystery: Mutex<Option<Mystery>>,
     /// While a mystery is a secret: its injections are not shown (`report`).
     disguised: AtomicBool,
+    /// The incident schedule, until stopped; locked before the plan, the mystery and the
+    /// background faults when it starts or ends an incident.
+    incidents: Mutex<Option<RunningIncidents>>,
+    /// Wakes `run_incident_schedule` to end when the schedule is stopped.
+    incidents_stopped: Notify,
 }
 
 #[derive(Clone, Copy)]
@@ -142,9 +148,18 @@ impl FaultInjector {
             background: Mutex::default(),
             mystery: Mutex::default(),
             disguised: AtomicBool::new(false),
+            incidents: Mutex::default(),
+            incidents_stopped: Notify::new(),
         };
         injector.refresh();
         injector
+    }
+
+    /// The same injector, running `schedule` of incidents, its dice seeded by `seed`.
+    #[must_use]
+    pub fn with_incident_schedule(self, schedule: IncidentSchedule, seed: Option<u64>) -> Self {
+        *self.incidents_state() = Some(RunningIncidents::starting(schedule, seed, Instant::now()));
+        self
     }
 
     /// Whether anything may be injected now. When not, a decorator calls straight through.
@@ -261,6 +276,7 @@ impl FaultInjector {
     /// No rules, no laziness (at once, no ramp) and no lazy schedule.
     pub fn clear(&self, by: ChangedBy) {
         self.take_schedule();
+        self.take_incidents();
         *self.lazy_state() = LazyState { laziness: Laziness::off(Instant::now()), by };
         self.replace_plan(Plan::default(), by);
         shown::lazy_changed(false, None, self.settings, by);
@@ -280,6 +296,60 @@ impl FaultInjector {
         shown::lazy_changed(false, None, self.settings, by);
         drop(lazy);
         self.refresh();
+    }
+
+    /// No more incidents from the schedule; the one under way, if any, ends.
+    pub fn stop_incidents(&self) {
+        let mut incidents = self.incidents_state();
+        let current = incidents.take().and_then(|running| running.current);
+        self.incidents_stopped.notify_one();
+        if let Some((incident, _)) = current {
+            self.end_scheduled(incident);
+        }
+    }
+
+    fn take_incidents(&self) {
+        self.incidents_state().take();
+        self.incidents_stopped.notify_one();
+    }
+
+    /// Runs the incident schedule, if there is one, until it is stopped.
+    pub async fn run_incident_schedule(self: Arc<Self>) {
+        loop {
+            let Some(due) = self.incidents_state().as_ref().map(RunningIncidents::next_change)
+            else {
+                return;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
+                () = self.incidents_stopped.notified() => {}
+            }
+            // Held while an incident starts or ends, so that a stop cannot slip in between.
+            let mut incidents = self.incidents_state();
+            let Some(running) = incidents.as_mut() else { return };
+            let now = Instant::now();
+            if now < running.next_change() {
+                continue;
+            }
+            match running.current.take() {
+                Some((incident, _)) => self.end_scheduled(incident),
+                // A learner is at work: no incident on top of the mystery.
+                None if self.mystery_state().is_some() => running.skip(now),
+                None => {
+                    let (incident, _) = running.start(now);
+                    let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
+                    self.replace_plan(plan, ChangedBy::Schedule);
+                }
+            }
+        }
+    }
+
+    /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile.
+    fn end_scheduled(&self, incident: &Incident) {
+        let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
+        if *self.plan() == plan {
+            self.replace_plan(Plan::default(), ChangedBy::Schedule);
+        }
     }
 
     fn take_schedule(&self) -> Option<RunningSchedule> {
@@ -478,6 +548,7 @@ impl FaultInjector {
                 .map(|(&(target, kind), &count)| Injected { target, kind, count })
                 .collect(),
             mystery: mystery.map(|mystery| mystery.answer(now)),
+            incident_schedule: self.incidents_state().as_ref().map(|running| running.status(now)),
         }
     }
 
@@ -495,6 +566,10 @@ impl FaultInjector {
 
     fn mystery_state(&self) -> std::sync::MutexGuard<'_, Option<Mystery>> {
         self.mystery.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn incidents_state(&self) -> std::sync::MutexGuard<'_, Option<RunningIncidents>> {
+        self.incidents.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn background_state(&self) -> std::sync::MutexGuard<'_, Background> {
@@ -533,6 +608,8 @@ pub struct Status {
     pub injected: Vec<Injected>,
     /// The mystery whose plan is in force, once told (a right guess or a reveal).
     pub mystery: Option<Answer>,
+    /// The incident schedule, until stopped.
+    pub incident_schedule: Option<IncidentScheduleStatus>,
 }
 
 #[derive(Debug, Serialize)]

@@ -20,6 +20,7 @@ mod injector;
 pub mod lazy;
 pub mod mystery;
 pub mod plan;
+pub mod schedule;
 
 pub use faulty::Faulty;
 pub use http::FaultLayer;

@@ -17,6 +17,7 @@ use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::app::Snackdrawer;
 use snackdrawer::chaos::lazy::{LazySchedule, LazySettings};
 use snackdrawer::chaos::plan::{Delay, Plan};
+use snackdrawer::chaos::schedule::IncidentSchedule;
 use snackdrawer::chaos::{ChangedBy, FaultInjector, admin, incidents};
 use snackdrawer::ports::Catalogue;
 use snackdrawer::startup::{decorated_ports, http_api, observed_use_cases};
@@ -791,4 +792,48 @@ async fn replacing_the_plan_ends_a_mystery_untold() {
     api.set_plan("GET /snacks/ latency=1ms");
     assert!(api.injector.status().mystery.is_none());
     assert!(api.injector.reveal().is_err());
+}
+
+#[tokio::test]
+async fn the_incident_schedule_starts_and_ends_incidents_shows_them_and_stops() {
+    let schedule = IncidentSchedule::parse("every 1s for 400ms").unwrap();
+    let injector = FaultInjector::new(ROUTES, LazySettings::default(), None, Some(7))
+        .with_incident_schedule(schedule, Some(11));
+    let injector = Arc::new(injector);
+    tokio::spawn(injector.clone().run_incident_schedule());
+    let admin = admin::router(injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    let call = |method, path| admin_call(&admin, method, path, Some(TOKEN), None);
+
+    let waiting = call("GET", "/faults").await.json["incident_schedule"].clone();
+    assert_eq!(waiting["text"], "every 1s for 400ms");
+    assert_eq!((waiting["next"].clone(), waiting["incident"].clone()), (json!("on"), Value::Null));
+    tokio::time::sleep(Duration::from_millis(1150)).await;
+    let during = call("GET", "/faults").await.json;
+    let name = during["incident_schedule"]["incident"].as_str().expect("an incident is on");
+    assert_eq!(during["incident_schedule"]["next"], "off");
+    let plan = incidents::find(name).unwrap().plan(ROUTES).unwrap().to_string();
+    assert_eq!(during["plan"]["text"], plan, "its plan shows: it is no mystery");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let after = call("GET", "/faults").await.json;
+    assert_eq!(after["plan"]["text"], "", "the incident ended with its time");
+    assert_eq!(after["incident_schedule"]["incident"], Value::Null);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(call("GET", "/faults").await.json["incident_schedule"]["incident"].is_string());
+    let stopped = call("DELETE", "/incidents/schedule").await.json;
+    assert_eq!(stopped["incident_schedule"], Value::Null);
+    assert_eq!(stopped["plan"]["text"], "", "the incident under way ended");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(call("GET", "/faults").await.json["plan"]["text"], "", "no more incidents");
+}
+
+#[tokio::test]
+async fn clearing_all_faults_stops_the_incident_schedule_too() {
+    let schedule = IncidentSchedule::parse("every 10m for 2..5m").unwrap();
+    let injector = FaultInjector::new(ROUTES, LazySettings::default(), None, None)
+        .with_incident_schedule(schedule, None);
+    let injector = Arc::new(injector);
+    assert!(injector.status().incident_schedule.is_some());
+    injector.clear(ChangedBy::Admin);
+    assert!(injector.status().incident_schedule.is_none());
 }
