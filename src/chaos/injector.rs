@@ -273,7 +273,8 @@ impl FaultInjector {
         self.refresh();
     }
 
-    /// No rules, no laziness (at once, no ramp) and no lazy schedule.
+    /// No rules (their background faults stopped), no laziness (at once, no ramp), no mystery,
+    /// and no lazy or incident schedule.
     pub fn clear(&self, by: ChangedBy) {
         self.take_schedule();
         self.take_incidents();
