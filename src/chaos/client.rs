@@ -172,7 +172,7 @@ fn describe(answer: &Value) -> String {
     }
     match answer["right"].as_bool() {
         Some(true) => return format!("right: {}\n", describe_answer(answer)),
-        Some(false) => return format!("wrong ({} guesses so far)\n", answer["guesses"]),
+        Some(false) => return format!("wrong (guesses so far: {})\n", answer["guesses"]),
         None => {}
     }
     if answer.get("took_s").is_some() {
@@ -220,4 +220,33 @@ fn describe_status(status: &Value) -> String {
         let _ = writeln!(text, "mystery:   {}", describe_answer(&status["mystery"]));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mystery_s_answers_read_as_text_and_a_secret_one_tells_nothing() {
+        let running = json!({"mystery": "running", "started_at": "2026-12-07T05:12:03.412Z"});
+        assert_eq!(
+            describe(&running),
+            "mystery:   running since 2026-12-07T05:12:03.412Z; its signals are all you get\n"
+        );
+        let secret = json!({"active": true, "mystery": "running", "started_at": "t"});
+        assert!(describe(&secret).starts_with("mystery:   running since t"));
+        assert_eq!(describe(&json!({"right": false, "guesses": 2})), "wrong (guesses so far: 2)\n");
+        let answer = json!({"name": "slow-hashing", "symptom": "logins slow", "took_s": 311.6,
+                            "plan": "PasswordHasher::* latency=900ms±300ms", "solved": true});
+        let mut right = answer.clone();
+        right["right"] = json!(true);
+        assert_eq!(
+            describe(&right),
+            "right: slow-hashing (logins slow), found after 312 s\n  \
+             plan: PasswordHasher::* latency=900ms±300ms\n"
+        );
+        let mut revealed = answer;
+        revealed["solved"] = json!(false);
+        assert!(describe(&revealed).starts_with("mystery:   slow-hashing (logins slow), revealed"));
+    }
 }

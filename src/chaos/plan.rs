@@ -538,7 +538,8 @@ fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
             let threads: u16 = values["threads"]
                 .parse()
                 .map_err(|_| format!("cpu(…): threads={:?} is not a number", values["threads"]))?;
-            in_range("threads", (1..=MAX_BURN_THREADS).contains(&threads), "1 to 16")?;
+            let most = format!("1 to {MAX_BURN_THREADS}");
+            in_range("threads", (1..=MAX_BURN_THREADS).contains(&threads), &most)?;
             let share = parse_probability(values["share"])?;
             let share_percent = (share * 100.0).round() as u8;
             in_range("share", share_percent >= 1, "at least 1%")?;
@@ -549,12 +550,10 @@ fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
                 .strip_suffix("/s")
                 .ok_or_else(|| format!("leak(…): rate={:?} needs /s, as 4MiB/s", values["rate"]))?;
             let (bytes_per_second, cap) = (parse_size(rate)?, parse_size(values["cap"])?);
-            in_range(
-                "rate",
-                (1..=MAX_LEAK_RATE).contains(&bytes_per_second),
-                "above 0 and at most 64MiB/s",
-            )?;
-            in_range("cap", (1..=MAX_LEAK_CAP).contains(&cap), "above 0 and at most 2GiB")?;
+            let most = format!("above 0 and at most {}/s", Bytes(MAX_LEAK_RATE));
+            in_range("rate", (1..=MAX_LEAK_RATE).contains(&bytes_per_second), &most)?;
+            let most = format!("above 0 and at most {}", Bytes(MAX_LEAK_CAP));
+            in_range("cap", (1..=MAX_LEAK_CAP).contains(&cap), &most)?;
             Ok(Fault::Leak { bytes_per_second, cap })
         }
         _ => {
@@ -566,7 +565,8 @@ fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
                     )
                 },
             )?;
-            in_range("rate", (1..=MAX_FLOOD_RATE).contains(&rate), "1/s to 5000/s")?;
+            let most = format!("1/s to {MAX_FLOOD_RATE}/s");
+            in_range("rate", (1..=MAX_FLOOD_RATE).contains(&rate), &most)?;
             Ok(Fault::LogFlood { lines_per_second: rate })
         }
     }
