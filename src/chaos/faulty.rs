@@ -55,6 +55,7 @@ impl<P> Faulty<P> {
     /// flag and a branch (no second box, no second poll layer); otherwise a future that asks
     /// the injector when it is first polled (inside the caller's span, where the injection
     /// then shows) and applies the answer around the call.
+    #[inline]
     fn route<'a, T: Send + 'a, E: InjectedError + Send + 'a>(
         &self,
         name: &'static str,
@@ -63,6 +64,17 @@ impl<P> Faulty<P> {
         if !self.injector.is_active() {
             return call;
         }
+        self.route_with_faults(name, call)
+    }
+
+    /// `route` while faults are active: kept out of line, so that the idle path inlines into
+    /// every port method as the flag and a branch.
+    #[inline(never)]
+    fn route_with_faults<'a, T: Send + 'a, E: InjectedError + Send + 'a>(
+        &self,
+        name: &'static str,
+        call: PortFuture<'a, T, E>,
+    ) -> PortFuture<'a, T, E> {
         let injector = self.injector.clone();
         Box::pin(async move {
             match injector.port_call(name) {
