@@ -289,8 +289,12 @@ pub fn fault_injector(
         return Ok(None);
     }
     let lazy = settings.lazy_settings().map_err(StartupError::LazySettings)?;
-    let injector =
+    let mut injector =
         FaultInjector::new(http::ROUTES, lazy, settings.lazy_schedule, settings.faults_seed);
+    if let Some(schedule) = settings.incident_schedule {
+        let seed = settings.incident_seed.or(settings.faults_seed);
+        injector = injector.with_incident_schedule(schedule, seed);
+    }
     let plan = match (&settings.faults, &settings.faults_file) {
         (Some(text), _) => Some(Plan::parse(text, http::ROUTES)?),
         (None, Some(path)) => {
@@ -310,6 +314,7 @@ pub fn fault_injector(
     let injector = Arc::new(injector);
     tokio::spawn(injector.clone().run_refresh());
     tokio::spawn(injector.clone().run_schedule());
+    tokio::spawn(injector.clone().run_incident_schedule());
     Ok(Some(injector))
 }
 

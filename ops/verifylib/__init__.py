@@ -24,6 +24,9 @@ ops/verify-faults, the fault-injection experiment, uses the same parts and its o
   otlp           an OTLP receiver, to follow exemplars to traces carrying `fault.injected`
                  and traces to their log records (also ops/otlp-receiver, which prints them)
   episode        the run's counters as a `promtool test rules` case of the production rules
+ops/verify-incidents, the incident catalogue live, uses services, admin, otlp and faults's
+load settings, and its own:
+  incidents      each incident's plan in, its signature timed, every other one's held still
 ops/verify-fleet, several replicas on one PostgreSQL, uses services and its own:
   fleet          a fresh database, replicas on fixed ports, what the database and logs hold
   proxy          a round-robin proxy in front of them that keeps every acknowledged write

@@ -7,9 +7,14 @@
 //! - `PUT /faults`: a new plan, `{"text": "…"}` in the compact form or `{"rules": [...]}`;
 //! - `DELETE /faults`: no rules, no laziness and no lazy schedule, at once;
 //! - `POST /lazy`, optionally `{"for": "2m"}`, and `DELETE /lazy` (which ramps out);
-//! - `DELETE /lazy/schedule`: no more scheduled episodes.
+//! - `DELETE /lazy/schedule`: no more scheduled episodes; `DELETE /incidents/schedule`: no
+//!   more scheduled incidents;
+//! - `POST /faults/mystery`, optionally `{"seed": N}`: an incident of the catalogue, untold
+//!   (201); `POST /faults/guess`, `{"name": "…"}`: right or wrong; `POST /faults/reveal`: the
+//!   answer. While a mystery is a secret, every answer about the state is only that it runs.
 
-use super::injector::{ChangedBy, FaultInjector, Status};
+use super::injector::{ChangedBy, FaultInjector, MysteryError, View};
+use super::mystery::{Answer, Guess, Running};
 use super::plan::{self, Plan, RuleSpec};
 use crate::adapters::http::{ApiError, BODY_LIMIT_BYTES};
 use crate::ports::AppError;
@@ -71,6 +76,10 @@ pub fn router(injector: Arc<FaultInjector>, token: AdminToken) -> Router {
         .route("/faults", get(show).put(replace).delete(clear))
         .route("/lazy", post(lazy_on).delete(lazy_off))
         .route("/lazy/schedule", delete(stop_schedule))
+        .route("/faults/mystery", post(start_mystery))
+        .route("/faults/guess", post(guess))
+        .route("/faults/reveal", post(reveal))
+        .route("/incidents/schedule", delete(stop_incidents))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -93,8 +102,8 @@ async fn bearer_only(State(admin): State<Admin>, request: Request, next: Next) -
     }
 }
 
-async fn show(State(admin): State<Admin>) -> Json<Status> {
-    Json(admin.injector.status())
+async fn show(State(admin): State<Admin>) -> Json<View> {
+    Json(admin.injector.view())
 }
 
 /// A new plan: its compact text or its rules, not both.
@@ -121,7 +130,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-async fn replace(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Status>, ApiError> {
+async fn replace(State(admin): State<Admin>, Body(body): Body) -> Result<Json<View>, ApiError> {
     let body: PlanBody = json(&body)?;
     let routes = admin.injector.routes();
     let plan = match (body.text, body.rules) {
@@ -131,12 +140,12 @@ async fn replace(State(admin): State<Admin>, Body(body): Body) -> Result<Json<St
     }
     .map_err(|error| ApiError::BadBody(error.to_string()))?;
     admin.injector.replace_plan(plan, ChangedBy::Admin);
-    Ok(Json(admin.injector.status()))
+    Ok(Json(admin.injector.view()))
 }
 
-async fn clear(State(admin): State<Admin>) -> Json<Status> {
+async fn clear(State(admin): State<Admin>) -> Json<View> {
     admin.injector.clear(ChangedBy::Admin);
-    Json(admin.injector.status())
+    Json(admin.injector.view())
 }
 
 #[derive(Deserialize, Default)]
@@ -147,9 +156,8 @@ struct LazyBody {
     lasting: Option<String>,
 }
 
-async fn lazy_on(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Status>, ApiError> {
-    let body: LazyBody =
-        if body.iter().all(u8::is_ascii_whitespace) { LazyBody::default() } else { json(&body)? };
+async fn lazy_on(State(admin): State<Admin>, Body(body): Body) -> Result<Json<View>, ApiError> {
+    let body: LazyBody = optional_json(&body)?;
     let lasting = body
         .lasting
         .map(|text| plan::parse_duration(&text))
@@ -159,17 +167,62 @@ async fn lazy_on(State(admin): State<Admin>, Body(body): Body) -> Result<Json<St
         return Err(ApiError::BadBody("\"for\" must be longer than 0".into()));
     }
     admin.injector.lazy_on(lasting, ChangedBy::Admin);
-    Ok(Json(admin.injector.status()))
+    Ok(Json(admin.injector.view()))
 }
 
-async fn lazy_off(State(admin): State<Admin>) -> Json<Status> {
+async fn lazy_off(State(admin): State<Admin>) -> Json<View> {
     admin.injector.lazy_off(ChangedBy::Admin);
-    Json(admin.injector.status())
+    Json(admin.injector.view())
 }
 
-async fn stop_schedule(State(admin): State<Admin>) -> Json<Status> {
+async fn stop_incidents(State(admin): State<Admin>) -> Json<View> {
+    admin.injector.stop_incidents();
+    Json(admin.injector.view())
+}
+
+async fn stop_schedule(State(admin): State<Admin>) -> Json<View> {
     admin.injector.stop_schedule(ChangedBy::Admin);
-    Json(admin.injector.status())
+    Json(admin.injector.view())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MysteryBody {
+    /// Picks the incident repeatably.
+    seed: Option<u64>,
+}
+
+async fn start_mystery(
+    State(admin): State<Admin>,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<Running>), ApiError> {
+    let body: MysteryBody = optional_json(&body)?;
+    Ok((StatusCode::CREATED, Json(admin.injector.start_mystery(body.seed, ChangedBy::Admin))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuessBody {
+    name: String,
+}
+
+async fn guess(State(admin): State<Admin>, Body(body): Body) -> Result<Json<Guess>, ApiError> {
+    let body: GuessBody = json(&body)?;
+    admin.injector.guess(body.name.trim()).map(Json).map_err(mystery_error)
+}
+
+async fn reveal(State(admin): State<Admin>) -> Result<Json<Answer>, ApiError> {
+    admin.injector.reveal().map(Json).map_err(mystery_error)
+}
+
+/// No mystery to guess or reveal, or a name outside the catalogue: the client's mistake.
+fn mystery_error(error: MysteryError) -> ApiError {
+    ApiError::BadBody(error.to_string())
+}
+
+/// The body as `T`, or `T::default()` when it is empty.
+fn optional_json<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { json(body) }
 }
 
 /// The body as a JSON object of shape `T` (serde would also take an array for a struct).

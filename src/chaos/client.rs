@@ -1,5 +1,5 @@
-//! `snackdrawer faults show|set|clear|lazy|stop-schedule`: the admin API from the command line, for a
-//! service running elsewhere. It prints the state the service answers with, as text for
+//! `snackdrawer faults show|set|clear|lazy|stop-schedule|mystery|guess|reveal`: the admin API
+//! from the command line, for a service running elsewhere. It prints the state the service answers with, as text for
 //! people or, with `--json`, as the API gives it.
 
 use super::admin::AdminToken;
@@ -36,6 +36,21 @@ pub enum FaultsAction {
     },
     /// Stop the lazy schedule: no more episodes, and the one under way ends.
     StopSchedule,
+    /// Stop the incident schedule: no more incidents, and the one under way ends.
+    StopIncidents,
+    /// Start an incident of the catalogue without saying which (docs/incidents.md).
+    Mystery {
+        /// Pick the incident repeatably.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Guess the mystery's incident by its name: right or wrong.
+    Guess {
+        /// An incident's name, e.g. slow-hashing.
+        name: String,
+    },
+    /// Give up: the mystery's incident, its plan and the time taken.
+    Reveal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +99,14 @@ pub async fn run(
             (reqwest::Method::POST, "/lazy", Some(json!({ "for": lasting })))
         }
         FaultsAction::StopSchedule => (reqwest::Method::DELETE, "/lazy/schedule", None),
+        FaultsAction::StopIncidents => (reqwest::Method::DELETE, "/incidents/schedule", None),
+        FaultsAction::Mystery { seed } => {
+            (reqwest::Method::POST, "/faults/mystery", Some(json!({ "seed": seed })))
+        }
+        FaultsAction::Guess { name } => {
+            (reqwest::Method::POST, "/faults/guess", Some(json!({ "name": name })))
+        }
+        FaultsAction::Reveal => (reqwest::Method::POST, "/faults/reveal", None),
     };
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let unreachable = |source| ClientError::Unreachable { url: url.clone(), source };
@@ -118,8 +141,48 @@ fn describe_schedule(schedule: &Value) -> String {
     }
 }
 
+/// The incident schedule in `GET /faults`'s answer: `every 10m for 2m..5m, slow-commits ends
+/// in 143 s`.
+fn describe_incidents(schedule: &Value) -> String {
+    let Some(text) = schedule["text"].as_str() else { return "no schedule".to_owned() };
+    let next_in = schedule["next_in_s"].as_f64().unwrap_or_default();
+    match schedule["incident"].as_str() {
+        Some(incident) => format!("{text}, {incident} ends in {next_in:.0} s"),
+        None => format!("{text}, next incident in {next_in:.0} s"),
+    }
+}
+
+/// A told mystery (a right guess, a reveal, or `GET /faults` after them), for people.
+fn describe_answer(answer: &Value) -> String {
+    let how = if answer["solved"].as_bool() == Some(true) { "found" } else { "revealed" };
+    format!(
+        "{} ({}), {how} after {:.0} s\n  plan: {}",
+        answer["name"].as_str().unwrap_or(""),
+        answer["symptom"].as_str().unwrap_or(""),
+        answer["took_s"].as_f64().unwrap_or_default(),
+        answer["plan"].as_str().unwrap_or("")
+    )
+}
+
+/// Any of the admin API's answers, for people.
+fn describe(answer: &Value) -> String {
+    if answer["mystery"] == "running" {
+        let since = answer["started_at"].as_str().unwrap_or("");
+        return format!("mystery:   running since {since}; its signals are all you get\n");
+    }
+    match answer["right"].as_bool() {
+        Some(true) => return format!("right: {}\n", describe_answer(answer)),
+        Some(false) => return format!("wrong (guesses so far: {})\n", answer["guesses"]),
+        None => {}
+    }
+    if answer.get("took_s").is_some() {
+        return format!("mystery:   {}\n", describe_answer(answer));
+    }
+    describe_status(answer)
+}
+
 /// `GET /faults`'s answer, for people.
-fn describe(status: &Value) -> String {
+fn describe_status(status: &Value) -> String {
     let mut text = String::new();
     let plan = status["plan"]["text"].as_str().filter(|plan| !plan.is_empty());
     let _ = writeln!(text, "plan:      {}", plan.unwrap_or("no rules"));
@@ -137,6 +200,7 @@ fn describe(status: &Value) -> String {
         lazy["settings"].as_str().unwrap_or("")
     );
     let _ = writeln!(text, "schedule:  {}", describe_schedule(&lazy["schedule"]));
+    let _ = writeln!(text, "incidents: {}", describe_incidents(&status["incident_schedule"]));
     let injected = status["injected"].as_array().map(Vec::as_slice).unwrap_or_default();
     if injected.is_empty() {
         let _ = writeln!(text, "injected:  nothing yet");
@@ -152,5 +216,37 @@ fn describe(status: &Value) -> String {
             );
         }
     }
+    if status["mystery"].is_object() {
+        let _ = writeln!(text, "mystery:   {}", describe_answer(&status["mystery"]));
+    }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mystery_s_answers_read_as_text_and_a_secret_one_tells_nothing() {
+        let running = json!({"mystery": "running", "started_at": "2026-12-07T05:12:03.412Z"});
+        assert_eq!(
+            describe(&running),
+            "mystery:   running since 2026-12-07T05:12:03.412Z; its signals are all you get\n"
+        );
+        let secret = json!({"active": true, "mystery": "running", "started_at": "t"});
+        assert!(describe(&secret).starts_with("mystery:   running since t"));
+        assert_eq!(describe(&json!({"right": false, "guesses": 2})), "wrong (guesses so far: 2)\n");
+        let answer = json!({"name": "slow-hashing", "symptom": "logins slow", "took_s": 311.6,
+                            "plan": "PasswordHasher::* latency=900ms±300ms", "solved": true});
+        let mut right = answer.clone();
+        right["right"] = json!(true);
+        assert_eq!(
+            describe(&right),
+            "right: slow-hashing (logins slow), found after 312 s\n  \
+             plan: PasswordHasher::* latency=900ms±300ms\n"
+        );
+        let mut revealed = answer;
+        revealed["solved"] = json!(false);
+        assert!(describe(&revealed).starts_with("mystery:   slow-hashing (logins slow), revealed"));
+    }
 }

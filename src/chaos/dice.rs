@@ -43,6 +43,16 @@ impl Dice {
         }
     }
 
+    /// One of `0..count`, each as likely (`count` > 0).
+    pub fn pick(&self, count: usize) -> usize {
+        self.rng().random_range(0..count)
+    }
+
+    /// A fraction in `[0, 1)`, each as likely.
+    pub fn fraction(&self) -> f64 {
+        self.rng().random::<f64>()
+    }
+
     fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

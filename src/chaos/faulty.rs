@@ -3,8 +3,10 @@
 //! from `ports::methods` (`DrawerRepository::add_snack`), what each call gets.
 //!
 //! `startup` puts it inside `Observed`, so an injected delay or error is measured, traced and
-//! logged exactly as a real one. A fault other than `error-after` replaces the call before it
-//! starts (the inner future is dropped unpolled), so it never touches the store.
+//! logged exactly as a real one. A fault other than `error-after` and `slow-commit` replaces the
+//! call before it starts (the inner future is dropped unpolled), so it never touches the store;
+//! a slow commit lets the write land and holds its answer back. A verified token tells the
+//! injector whose request it is, for rules narrowed to one user.
 
 use super::injector::{Decision, FaultInjector, Outcome};
 use crate::domain::{
@@ -53,6 +55,7 @@ impl<P> Faulty<P> {
     /// flag and a branch (no second box, no second poll layer); otherwise a future that asks
     /// the injector when it is first polled (inside the caller's span, where the injection
     /// then shows) and applies the answer around the call.
+    #[inline]
     fn route<'a, T: Send + 'a, E: InjectedError + Send + 'a>(
         &self,
         name: &'static str,
@@ -61,6 +64,17 @@ impl<P> Faulty<P> {
         if !self.injector.is_active() {
             return call;
         }
+        self.route_with_faults(name, call)
+    }
+
+    /// `route` while faults are active: kept out of line, so that the idle path inlines into
+    /// every port method as the flag and a branch.
+    #[inline(never)]
+    fn route_with_faults<'a, T: Send + 'a, E: InjectedError + Send + 'a>(
+        &self,
+        name: &'static str,
+        call: PortFuture<'a, T, E>,
+    ) -> PortFuture<'a, T, E> {
         let injector = self.injector.clone();
         Box::pin(async move {
             match injector.port_call(name) {
@@ -94,7 +108,8 @@ impl<P> Faulty<P> {
     }
 }
 
-/// A call that gets `decision`: a delay first, then the call or an outcome in its place.
+/// A call that gets `decision`: a delay first, then the call or an outcome in its place, and
+/// after the call the wait of a slow commit.
 async fn injected<T, E: InjectedError>(
     name: &'static str,
     decision: Decision,
@@ -103,15 +118,18 @@ async fn injected<T, E: InjectedError>(
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
-    match decision.outcome {
+    let made = match decision.outcome {
         None => call.await,
         Some(Outcome::Hang) => std::future::pending().await,
         Some(Outcome::ErrorAfter) => {
-            call.await?;
-            Err(E::injected(name, Outcome::ErrorAfter))
+            call.await.and_then(|_| Err(E::injected(name, Outcome::ErrorAfter)))
         }
-        Some(outcome) => Err(E::injected(name, outcome)),
+        Some(outcome) => return Err(E::injected(name, outcome)),
+    };
+    if !decision.after.is_zero() {
+        tokio::time::sleep(decision.after).await;
     }
+    made
 }
 
 /// The cause an injected error carries, so that logs and traces say it was injected.
@@ -207,7 +225,14 @@ impl<P: TokenService> TokenService for Faulty<P> {
         self.call_now(methods::TOKEN_SERVICE_ISSUE, || self.inner.issue(user))
     }
 
+    /// Also tells the injector whose request it is, for `user=` rules; only while faults are
+    /// active, so the idle path stays the flag and the call.
     fn verify(&self, token: &str) -> Result<TokenSubject, AuthError> {
-        self.call_now(methods::TOKEN_SERVICE_VERIFY, || self.inner.verify(token))
+        if !self.injector.is_active() {
+            return self.inner.verify(token);
+        }
+        let subject = self.call_now(methods::TOKEN_SERVICE_VERIFY, || self.inner.verify(token))?;
+        FaultInjector::note_user(subject.user.get());
+        Ok(subject)
     }
 }

@@ -94,6 +94,19 @@ where
         if !self.injector.is_active() {
             return RouteFuture::Untouched { inner: self.inner.call(request) };
         }
+        RouteFuture::Watched { inner: self.with_faults(request) }
+    }
+}
+
+impl<S> FaultyRoute<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    /// `call` while faults are active: kept out of line, so that the idle path stays the flag
+    /// and the inner call.
+    #[inline(never)]
+    fn with_faults(&mut self, request: Request) -> Faulted {
         let route = request_route(&request);
         let operational = OPERATIONAL_PATHS.contains(&route.template());
         let target = route.name();
@@ -129,18 +142,16 @@ where
                 Some(outcome) => Ok(failed(outcome)),
             }
         };
-        let injected_already = decision.is_some();
-        RouteFuture::Watched {
-            inner: Box::pin(async move {
-                let (served, injected) = FaultInjector::watch(served, injected_already).await;
-                let Ok(mut response) = served;
-                if injected {
-                    response.extensions_mut().insert(FaultInjected);
-                    let marked = HeaderValue::from_static("true");
-                    response.headers_mut().insert(FAULT_INJECTED_HEADER, marked);
-                }
-                Ok(response)
-            }),
-        }
+        let injected_already = decision.is_some() && self.injector.shows_injections();
+        Box::pin(async move {
+            let (served, injected) = FaultInjector::watch(served, injected_already).await;
+            let Ok(mut response) = served;
+            if injected {
+                response.extensions_mut().insert(FaultInjected);
+                let marked = HeaderValue::from_static("true");
+                response.headers_mut().insert(FAULT_INJECTED_HEADER, marked);
+            }
+            Ok(response)
+        })
     }
 }

@@ -4,10 +4,17 @@
 //! Its hot path is `is_active`, one atomic load: while no rule is set and lazy mode is off,
 //! the decorators ask nothing else. Every change (of plan or lazy state) goes through here,
 //! so each is told to telemetry with who made it, and the active flag and gauges stay right.
+//! It also owns what runs beside the requests: the plan's background faults (`background`)
+//! and a mystery (`mystery`), whose plan it runs disguised: its injections are counted for the
+//! reveal but not shown, so that only the service's own signals tell what is wrong.
 
+use super::background::Background;
 use super::dice::Dice;
+use super::incidents::{self, Incident, UnknownIncident};
 use super::lazy::{self, Laziness, LazySchedule, LazySettings, RunningSchedule, ScheduleStatus};
+use super::mystery::{Answer, Guess, Mystery, Running};
 use super::plan::{Fault, Plan, PlanError, RuleSpec};
+use super::schedule::{IncidentSchedule, IncidentScheduleStatus, RunningIncidents};
 use crate::telemetry::faults as shown;
 use serde::Serialize;
 use std::cell::Cell;
@@ -36,11 +43,13 @@ impl fmt::Display for ChangedBy {
     }
 }
 
-/// What a call or request gets: a delay first, then perhaps an outcome other than its own.
+/// What a call or request gets: a delay first, then perhaps an outcome other than its own,
+/// and a wait after a write (a slow commit).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Decision {
     pub delay: Duration,
     pub outcome: Option<Outcome>,
+    pub after: Duration,
 }
 
 /// An injected outcome, instead of (or, for `ErrorAfter`, after) the real one.
@@ -83,6 +92,17 @@ pub struct FaultInjector {
     /// targets are names the process made (port methods, and the routes as the telemetry
     /// names requests), never text a client sent, so the map is bounded.
     injected: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// The plan's background faults (CPU burn, leak, log flood), running.
+    background: Mutex<Background>,
+    /// The mystery, from its start until the plan is replaced or cleared.
+    mystery: Mutex<Option<Mystery>>,
+    /// While a mystery is a secret: its injections are not shown (`report`).
+    disguised: AtomicBool,
+    /// The incident schedule, until stopped; locked before the plan, the mystery and the
+    /// background faults when it starts or ends an incident.
+    incidents: Mutex<Option<RunningIncidents>>,
+    /// Wakes `run_incident_schedule` to end when the schedule is stopped.
+    incidents_stopped: Notify,
 }
 
 #[derive(Clone, Copy)]
@@ -92,9 +112,17 @@ struct LazyState {
     by: ChangedBy,
 }
 
+/// What the injector knows of the request under way, while faults are active.
+struct RequestFaults {
+    /// Whether a fault was injected into it, or into a call it made.
+    injected: Cell<bool>,
+    /// The user its token named, once verified (for `user=` rules).
+    user: Cell<Option<i64>>,
+}
+
 tokio::task_local! {
-    /// Set while a request runs under active faults: whether any was injected into it.
-    static INJECTED: Cell<bool>;
+    /// Set while a request runs under active faults.
+    static REQUEST: RequestFaults;
 }
 
 impl FaultInjector {
@@ -117,14 +145,32 @@ impl FaultInjector {
             dice: Dice::new(seed),
             routes,
             injected: Mutex::default(),
+            background: Mutex::default(),
+            mystery: Mutex::default(),
+            disguised: AtomicBool::new(false),
+            incidents: Mutex::default(),
+            incidents_stopped: Notify::new(),
         };
         injector.refresh();
         injector
     }
 
+    /// The same injector, running `schedule` of incidents, its dice seeded by `seed`.
+    #[must_use]
+    pub fn with_incident_schedule(self, schedule: IncidentSchedule, seed: Option<u64>) -> Self {
+        *self.incidents_state() = Some(RunningIncidents::starting(schedule, seed, Instant::now()));
+        self
+    }
+
     /// Whether anything may be injected now. When not, a decorator calls straight through.
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Relaxed)
+    }
+
+    /// Whether an injection is to be shown (counted, marked on spans and answers): always but
+    /// while a mystery is a secret.
+    pub fn shows_injections(&self) -> bool {
+        !self.disguised.load(Ordering::Relaxed)
     }
 
     pub fn routes(&self) -> &'static [&'static str] {
@@ -135,10 +181,75 @@ impl FaultInjector {
         Plan::parse(text, self.routes)
     }
 
+    /// A new plan, in force at once; a mystery under way ends, untold.
     pub fn replace_plan(&self, plan: Plan, by: ChangedBy) {
+        self.end_mystery(by);
         shown::plan_changed(&plan.to_string(), plan.rules.len(), by);
+        self.install(plan);
+    }
+
+    /// `plan` in force, its background faults started and the old plan's stopped.
+    fn install(&self, plan: Plan) {
+        let started = self.background_state().replace(&plan);
         *self.plan.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(plan);
+        for kind in started {
+            self.report("process", kind, None);
+        }
         self.refresh();
+    }
+
+    /// Starts one incident of the catalogue, picked at random (by `seed` when given), as a
+    /// mystery: its plan replaces the plan in force, and what it injects is not shown until a
+    /// right guess or a reveal.
+    pub fn start_mystery(&self, seed: Option<u64>, by: ChangedBy) -> Running {
+        let pick = match seed {
+            Some(seed) => Dice::new(Some(seed)).pick(incidents::CATALOGUE.len()),
+            None => self.dice.pick(incidents::CATALOGUE.len()),
+        };
+        let incident = &incidents::CATALOGUE[pick];
+        let plan = incident.plan(self.routes).expect("the catalogue's plans parse (tested)");
+        self.end_mystery(by);
+        let mystery = Mystery::new(incident, Instant::now());
+        let running = mystery.running();
+        shown::mystery_started(by);
+        self.disguised.store(true, Ordering::Relaxed);
+        *self.mystery_state() = Some(mystery);
+        self.install(plan);
+        running
+    }
+
+    /// A guess at the mystery; a right one ends its secrecy.
+    pub fn guess(&self, name: &str) -> Result<Guess, MysteryError> {
+        let mut mystery = self.mystery_state();
+        let mystery = mystery.as_mut().ok_or(MysteryError::NoMystery)?;
+        let guess = mystery.guess(name, Instant::now())?;
+        if let Some(answer) = &guess.answer {
+            self.disguised.store(false, Ordering::Relaxed);
+            shown::mystery_told(answer.name, answer.solved, answer.took_s);
+        }
+        Ok(guess)
+    }
+
+    /// Ends the mystery's secrecy and tells it.
+    pub fn reveal(&self) -> Result<Answer, MysteryError> {
+        let mut mystery = self.mystery_state();
+        let mystery = mystery.as_mut().ok_or(MysteryError::NoMystery)?;
+        let was_secret = mystery.is_secret();
+        let answer = mystery.reveal(Instant::now());
+        self.disguised.store(false, Ordering::Relaxed);
+        if was_secret {
+            shown::mystery_told(answer.name, answer.solved, answer.took_s);
+        }
+        Ok(answer)
+    }
+
+    /// The mystery, if any, is over: told or not, its plan is about to go.
+    fn end_mystery(&self, by: ChangedBy) {
+        let ended = self.mystery_state().take();
+        self.disguised.store(false, Ordering::Relaxed);
+        if ended.is_some_and(|mystery| mystery.is_secret()) {
+            shown::mystery_abandoned(by);
+        }
     }
 
     /// Lazy mode on, for `lasting` or until turned off, ramping in from the current level.
@@ -162,9 +273,11 @@ impl FaultInjector {
         self.refresh();
     }
 
-    /// No rules, no laziness (at once, no ramp) and no lazy schedule.
+    /// No rules (their background faults stopped), no laziness (at once, no ramp), no mystery,
+    /// and no lazy or incident schedule.
     pub fn clear(&self, by: ChangedBy) {
         self.take_schedule();
+        self.take_incidents();
         *self.lazy_state() = LazyState { laziness: Laziness::off(Instant::now()), by };
         self.replace_plan(Plan::default(), by);
         shown::lazy_changed(false, None, self.settings, by);
@@ -186,6 +299,60 @@ impl FaultInjector {
         self.refresh();
     }
 
+    /// No more incidents from the schedule; the one under way, if any, ends.
+    pub fn stop_incidents(&self) {
+        let mut incidents = self.incidents_state();
+        let current = incidents.take().and_then(|running| running.current);
+        self.incidents_stopped.notify_one();
+        if let Some((incident, _)) = current {
+            self.end_scheduled(incident);
+        }
+    }
+
+    fn take_incidents(&self) {
+        self.incidents_state().take();
+        self.incidents_stopped.notify_one();
+    }
+
+    /// Runs the incident schedule, if there is one, until it is stopped.
+    pub async fn run_incident_schedule(self: Arc<Self>) {
+        loop {
+            let Some(due) = self.incidents_state().as_ref().map(RunningIncidents::next_change)
+            else {
+                return;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
+                () = self.incidents_stopped.notified() => {}
+            }
+            // Held while an incident starts or ends, so that a stop cannot slip in between.
+            let mut incidents = self.incidents_state();
+            let Some(running) = incidents.as_mut() else { return };
+            let now = Instant::now();
+            if now < running.next_change() {
+                continue;
+            }
+            match running.current.take() {
+                Some((incident, _)) => self.end_scheduled(incident),
+                // A learner is at work: no incident on top of the mystery.
+                None if self.mystery_state().is_some() => running.skip(now),
+                None => {
+                    let (incident, _) = running.start(now);
+                    let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
+                    self.replace_plan(plan, ChangedBy::Schedule);
+                }
+            }
+        }
+    }
+
+    /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile.
+    fn end_scheduled(&self, incident: &Incident) {
+        let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
+        if *self.plan() == plan {
+            self.replace_plan(Plan::default(), ChangedBy::Schedule);
+        }
+    }
+
     fn take_schedule(&self) -> Option<RunningSchedule> {
         let taken = self.schedule_state().take();
         self.schedule_stopped.notify_one();
@@ -197,6 +364,9 @@ impl FaultInjector {
     pub fn refresh(&self) {
         let now = Instant::now();
         let rules = self.plan().rules.len();
+        // A mystery's plan counts as one rule, whatever its size, so the gauge says only that
+        // something is armed.
+        let shown_rules = if self.disguised.load(Ordering::Relaxed) { 1 } else { rules };
         let mut lazy = self.lazy_state();
         if let Some(until) = lazy.laziness.until().filter(|until| now >= *until) {
             lazy.laziness = lazy.laziness.turned_off(until, self.settings.ramp);
@@ -206,7 +376,7 @@ impl FaultInjector {
         let lazy_now = lazy.laziness.is_on(now) || level > 0.0;
         drop(lazy);
         self.active.store(rules > 0 || lazy_now, Ordering::Relaxed);
-        shown::fault_state(rules, level);
+        shown::fault_state(shown_rules, level);
     }
 
     /// Runs the lazy schedule, if there is one, until it is stopped: an episode every
@@ -242,8 +412,14 @@ impl FaultInjector {
     /// What a call of the port method `name` gets, if anything.
     pub fn port_call(&self, name: &'static str) -> Option<Decision> {
         let plan = self.plan();
-        let rules = plan.rules.iter().filter(|rule| rule.target.hits_port_call(name));
+        let user = REQUEST.try_with(|request| request.user.get()).ok().flatten();
+        let rules = plan.rules.iter().filter(|rule| rule.hits_port_call(name, user));
         self.decide(name, rules.map(|rule| (rule.fault, rule.probability)))
+    }
+
+    /// The request under way is `user`'s (its token was verified), for `user=` rules.
+    pub fn note_user(user: i64) {
+        let _ = REQUEST.try_with(|request| request.user.set(Some(user)));
     }
 
     /// What a request to `route` (`GET /drawers/{id}`) gets, if anything; lazy mode and `*`
@@ -284,10 +460,18 @@ impl FaultInjector {
             }
             let (delay, outcome) = match fault {
                 Fault::Latency(delay) => (Some(self.dice.delay(&delay)), None),
+                Fault::SlowCommit(delay) => {
+                    let after = self.dice.delay(&delay);
+                    decision.after += after;
+                    self.report(target, fault.kind(), Some(after));
+                    continue;
+                }
                 Fault::Unavailable => (None, Some(Outcome::Unavailable)),
                 Fault::Internal => (None, Some(Outcome::Internal)),
                 Fault::Hang => (None, Some(Outcome::Hang)),
                 Fault::ErrorAfter => (None, Some(Outcome::ErrorAfter)),
+                // Run in the background (`install`); no call or request is targeted by them.
+                Fault::CpuBurn { .. } | Fault::Leak { .. } | Fault::LogFlood { .. } => continue,
             };
             if outcome.is_some() && decision.outcome.is_some() {
                 continue;
@@ -299,6 +483,8 @@ impl FaultInjector {
         (decision != Decision::default()).then_some(decision)
     }
 
+    /// Counts an injection for `GET /faults` and shows it (counter, span event, header),
+    /// unless a mystery is a secret: then nothing tells it apart from a real failure.
     fn report(&self, target: &'static str, kind: &'static str, delay: Option<Duration>) {
         *self
             .injected
@@ -306,19 +492,35 @@ impl FaultInjector {
             .unwrap_or_else(PoisonError::into_inner)
             .entry((target, kind))
             .or_default() += 1;
-        let _ = INJECTED.try_with(|injected| injected.set(true));
+        if !self.shows_injections() {
+            return;
+        }
+        let _ = REQUEST.try_with(|request| request.injected.set(true));
         shown::injected(target, kind, delay);
     }
 
     /// Runs `request` noting whether a fault is injected into it (or into a port call it
     /// makes); returns that with its output.
     pub async fn watch<T>(request: impl Future<Output = T>, injected_already: bool) -> (T, bool) {
-        INJECTED
-            .scope(Cell::new(injected_already), async {
+        let state = RequestFaults { injected: Cell::new(injected_already), user: Cell::new(None) };
+        REQUEST
+            .scope(state, async {
                 let output = request.await;
-                (output, INJECTED.with(Cell::get))
+                (output, REQUEST.with(|request| request.injected.get()))
             })
             .await
+    }
+
+    /// `GET /faults` as the admin API answers it: everything, or while a mystery is a secret,
+    /// only that it runs.
+    pub fn view(&self) -> View {
+        let mystery = *self.mystery_state();
+        match mystery {
+            Some(mystery) if mystery.is_secret() => {
+                View::Secret { active: self.is_active(), running: mystery.running() }
+            }
+            _ => View::Open(Box::new(self.status())),
+        }
     }
 
     pub fn status(&self) -> Status {
@@ -327,6 +529,7 @@ impl FaultInjector {
         let schedule = *self.schedule_state();
         let lazy = *self.lazy_state();
         let episode_end = lazy.laziness.until().filter(|_| lazy.by == ChangedBy::Schedule);
+        let mystery = *self.mystery_state();
         let injected = self.injected.lock().unwrap_or_else(PoisonError::into_inner);
         Status {
             active: self.is_active(),
@@ -345,6 +548,8 @@ impl FaultInjector {
                 .iter()
                 .map(|(&(target, kind), &count)| Injected { target, kind, count })
                 .collect(),
+            mystery: mystery.map(|mystery| mystery.answer(now)),
+            incident_schedule: self.incidents_state().as_ref().map(|running| running.status(now)),
         }
     }
 
@@ -359,6 +564,40 @@ impl FaultInjector {
     fn lazy_state(&self) -> std::sync::MutexGuard<'_, LazyState> {
         self.lazy.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn mystery_state(&self) -> std::sync::MutexGuard<'_, Option<Mystery>> {
+        self.mystery.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn incidents_state(&self) -> std::sync::MutexGuard<'_, Option<RunningIncidents>> {
+        self.incidents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn background_state(&self) -> std::sync::MutexGuard<'_, Background> {
+        self.background.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why a guess or a reveal has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum MysteryError {
+    #[error("no mystery is running: start one with POST /faults/mystery")]
+    NoMystery,
+    #[error(transparent)]
+    Unknown(#[from] UnknownIncident),
+}
+
+/// `GET /faults`, as the admin API shows it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum View {
+    /// A mystery is a secret: that it runs, since when, and whether anything is armed.
+    Secret {
+        active: bool,
+        #[serde(flatten)]
+        running: Running,
+    },
+    Open(Box<Status>),
 }
 
 /// `GET /faults`: the plan, lazy mode and what was injected so far.
@@ -368,6 +607,10 @@ pub struct Status {
     pub plan: PlanStatus,
     pub lazy: LazyStatus,
     pub injected: Vec<Injected>,
+    /// The mystery whose plan is in force, once told (a right guess or a reveal).
+    pub mystery: Option<Answer>,
+    /// The incident schedule, until stopped.
+    pub incident_schedule: Option<IncidentScheduleStatus>,
 }
 
 #[derive(Debug, Serialize)]

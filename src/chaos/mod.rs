@@ -8,16 +8,23 @@
 //! shows (the injection counters, the `fault.injected` span events, the log lines of each
 //! change) it hands to `telemetry::faults`. The plan is set at start (`plan`, `lazy`) and
 //! changed at runtime through the admin API (`admin`, and `client` for the command line).
+//! Faults of the whole process (a CPU burn, a leak, a log flood) run beside the requests
+//! (`background`). Named incidents (`incidents`) are plans to practise on: started untold as a
+//! mystery (`mystery`), or unattended by a schedule (`schedule`).
 
 pub mod admin;
+mod background;
 pub mod client;
 mod dice;
 mod faulty;
 mod http;
+pub mod incidents;
 mod injector;
 pub mod lazy;
+pub mod mystery;
 pub mod plan;
+pub mod schedule;
 
 pub use faulty::Faulty;
 pub use http::FaultLayer;
-pub use injector::{ChangedBy, FaultInjector};
+pub use injector::{ChangedBy, FaultInjector, MysteryError, View};

@@ -7,7 +7,10 @@
 //! ```
 //!
 //! or as TOML (`--faults-file`) and JSON (the admin API), where each rule is a table of
-//! `target`, `fault` (the compact fault text) and `probability`. Every form is checked against
+//! `target`, `fault` (the compact fault text), `probability` and `user`. Besides the faults
+//! of one call, a `process` rule starts a fault of the whole process (a CPU burn, a leak, a log
+//! flood: `background`), and `user=ID` narrows a port rule to one user's calls. Every form is
+//! checked against
 //! the ports and routes the service has, so a typo stops the start instead of silently never
 //! matching, and the error names the rule and where in it the problem is.
 
@@ -15,6 +18,16 @@ use crate::ports::methods;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
+
+/// The port methods that write: the only calls a `slow-commit` delays.
+const WRITES: &[&str] = &[
+    methods::USER_REPOSITORY_CREATE,
+    methods::SNACK_REPOSITORY_CREATE,
+    methods::DRAWER_REPOSITORY_CREATE,
+    methods::DRAWER_REPOSITORY_ADD_SNACK,
+    methods::DRAWER_REPOSITORY_REMOVE_SNACK,
+    methods::DRAWER_REPOSITORY_DELETE,
+];
 
 /// The ports whose methods return at once, without a future to delay; a rule can name every
 /// port method in `methods::ALL`, but these ports' methods it can only make fail.
@@ -31,6 +44,8 @@ pub enum Target {
     Port(&'static str),
     /// One port method, `DrawerRepository::add_snack`.
     PortMethod(&'static str),
+    /// The process itself, for the faults of no one call (`cpu`, `leak`, `log-flood`).
+    Process,
 }
 
 impl Target {
@@ -39,7 +54,7 @@ impl Target {
         match self {
             Self::PortMethod(method) => *method == name,
             Self::Port(port) => name.strip_prefix(port).is_some_and(|rest| rest.starts_with("::")),
-            Self::EveryRequest | Self::Route(_) => false,
+            Self::EveryRequest | Self::Route(_) | Self::Process => false,
         }
     }
 
@@ -49,7 +64,7 @@ impl Target {
         match self {
             Self::EveryRequest => !operational,
             Self::Route(template) => *template == route,
-            Self::Port(_) | Self::PortMethod(_) => false,
+            Self::Port(_) | Self::PortMethod(_) | Self::Process => false,
         }
     }
 
@@ -57,7 +72,7 @@ impl Target {
         let port = match self {
             Self::Port(port) => port,
             Self::PortMethod(method) => method.split("::").next().unwrap_or_default(),
-            Self::EveryRequest | Self::Route(_) => return false,
+            Self::EveryRequest | Self::Route(_) | Self::Process => return false,
         };
         SYNCHRONOUS_PORTS.contains(&port)
     }
@@ -70,6 +85,7 @@ impl fmt::Display for Target {
             Self::Route(route) => f.write_str(route),
             Self::Port(port) => write!(f, "{port}::*"),
             Self::PortMethod(method) => f.write_str(method),
+            Self::Process => f.write_str("process"),
         }
     }
 }
@@ -116,6 +132,14 @@ pub enum Fault {
     /// The call is made, and then the caller is told it failed (500): the one fault that lets
     /// a write land.
     ErrorAfter,
+    /// A write is made, and its answer then waits, as a slow commit's would.
+    SlowCommit(Delay),
+    /// `threads` threads each busy for `share_percent` % of the time.
+    CpuBurn { threads: u16, share_percent: u8 },
+    /// Memory held at `bytes_per_second`, up to `cap` bytes, freed when the fault ends.
+    Leak { bytes_per_second: u64, cap: u64 },
+    /// WARN lines at `lines_per_second`.
+    LogFlood { lines_per_second: u32 },
 }
 
 impl Fault {
@@ -127,7 +151,16 @@ impl Fault {
             Self::Internal => "internal",
             Self::Hang => "hang",
             Self::ErrorAfter => "error-after",
+            Self::SlowCommit(_) => "slow-commit",
+            Self::CpuBurn { .. } => "cpu",
+            Self::Leak { .. } => "leak",
+            Self::LogFlood { .. } => "log-flood",
         }
+    }
+
+    /// Whether it is a fault of the whole process, run in the background, not one of a call.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Self::CpuBurn { .. } | Self::Leak { .. } | Self::LogFlood { .. })
     }
 }
 
@@ -139,6 +172,16 @@ impl fmt::Display for Fault {
             Self::Internal => f.write_str("error=internal"),
             Self::Hang => f.write_str("hang"),
             Self::ErrorAfter => f.write_str("error-after"),
+            Self::SlowCommit(delay) => write!(f, "slow-commit={delay}"),
+            Self::CpuBurn { threads, share_percent } => {
+                write!(f, "cpu(threads={threads},share={share_percent}%)")
+            }
+            Self::Leak { bytes_per_second, cap } => {
+                write!(f, "leak(rate={}/s,cap={})", Bytes(*bytes_per_second), Bytes(*cap))
+            }
+            Self::LogFlood { lines_per_second } => {
+                write!(f, "log-flood(rate={lines_per_second}/s)")
+            }
         }
     }
 }
@@ -149,6 +192,17 @@ pub struct Rule {
     pub fault: Fault,
     /// Of each targeted call, the share that gets the fault: more than 0, at most 1.
     pub probability: f64,
+    /// Only the calls made for this user (by id), once the request's token named them.
+    pub user: Option<i64>,
+}
+
+impl Rule {
+    /// Whether a call of the port method `name`, made for `user` (if known), is targeted.
+    pub fn hits_port_call(&self, name: &str, user: Option<i64>) -> bool {
+        self.target.hits_port_call(name)
+            && (!matches!(self.fault, Fault::SlowCommit(_)) || WRITES.contains(&name))
+            && self.user.is_none_or(|only| user == Some(only))
+    }
 }
 
 impl fmt::Display for Rule {
@@ -156,6 +210,9 @@ impl fmt::Display for Rule {
         write!(f, "{} {}", self.target, self.fault)?;
         if self.probability < 1.0 {
             write!(f, " p={}", self.probability)?;
+        }
+        if let Some(user) = self.user {
+            write!(f, " user={user}")?;
         }
         Ok(())
     }
@@ -200,6 +257,8 @@ pub struct RuleSpec {
     pub fault: String,
     #[serde(default = "always")]
     pub probability: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
 }
 
 fn always() -> f64 {
@@ -212,6 +271,7 @@ impl From<&Rule> for RuleSpec {
             target: rule.target.to_string(),
             fault: rule.fault.to_string(),
             probability: rule.probability,
+            user: rule.user,
         }
     }
 }
@@ -284,14 +344,19 @@ impl Plan {
         let target = parse_target(spec.target.trim(), routes)?;
         let fault = parse_fault(spec.fault.trim()).map_err(|(_, problem)| problem)?;
         let probability = check_probability(spec.probability)?;
-        check_fits(&target, &fault)?;
-        Ok(Rule { target, fault, probability })
+        let rule =
+            Rule { target, fault, probability, user: spec.user.map(check_user).transpose()? };
+        check_fits(&rule)?;
+        Ok(rule)
     }
 }
 
 impl PlanError {
     fn in_spec(index: usize, spec: &RuleSpec, position: String, problem: String) -> Self {
-        let text = format!("{} {} p={}", spec.target, spec.fault, spec.probability);
+        let mut text = format!("{} {} p={}", spec.target, spec.fault, spec.probability);
+        if let Some(user) = spec.user {
+            text += &format!(" user={user}");
+        }
         Self { rule: index + 1, text, position, problem }
     }
 }
@@ -315,15 +380,25 @@ fn parse_rule(piece: &str, routes: &[&'static str]) -> Result<Rule, Located> {
     let target = parse_target(target_text, routes).map_err(|problem| (target_start, problem))?;
     let (fault_at, fault_text) = words[target_words];
     let fault = parse_fault(fault_text).map_err(|(at, problem)| (fault_at + at, problem))?;
-    let mut probability = 1.0;
+    let mut rule = Rule { target, fault, probability: 1.0, user: None };
     for &(at, option) in &words[target_words + 1..] {
-        let value = option.strip_prefix("p=").ok_or_else(|| {
-            (at, format!("unexpected {option:?}; after the fault only p=PROBABILITY may follow"))
-        })?;
-        probability = parse_probability(value).map_err(|problem| (at + 2, problem))?;
+        if let Some(value) = option.strip_prefix("p=") {
+            rule.probability = parse_probability(value).map_err(|problem| (at + 2, problem))?;
+        } else if let Some(value) = option.strip_prefix("user=") {
+            let id = value.parse().map_err(|_| (at + 5, format!("{value:?} is not a user id")))?;
+            rule.user = Some(check_user(id).map_err(|problem| (at + 5, problem))?);
+        } else {
+            return Err((
+                at,
+                format!(
+                    "unexpected {option:?}; after the fault only p=PROBABILITY and user=ID may \
+                     follow"
+                ),
+            ));
+        }
     }
-    check_fits(&target, &fault).map_err(|problem| (fault_at, problem))?;
-    Ok(Rule { target, fault, probability })
+    check_fits(&rule).map_err(|problem| (fault_at, problem))?;
+    Ok(rule)
 }
 
 /// The whitespace-separated words of `text` with their byte offsets.
@@ -338,6 +413,9 @@ fn is_http_method(word: &str) -> bool {
 fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
     if text == "*" {
         return Ok(Target::EveryRequest);
+    }
+    if text == "process" {
+        return Ok(Target::Process);
     }
     if let Some((method, path)) = text.split_once(' ') {
         let route = format!("{method} {}", path.trim());
@@ -372,8 +450,8 @@ fn parse_target(text: &str, routes: &[&'static str]) -> Result<Target, String> {
     }
     Err(format!(
         "unknown target {text:?}: expected *, a route (`GET /drawers/{{id}}`), a port \
-         (`DrawerRepository::*`) or a port method (`DrawerRepository::add_snack`); routes are \
-         {}; ports are {}",
+         (`DrawerRepository::*`), a port method (`DrawerRepository::add_snack`) or process; \
+         routes are {}; ports are {}",
         routes.join(", "),
         port_names().join(", ")
     ))
@@ -398,16 +476,130 @@ fn parse_fault(text: &str) -> Result<Fault, Located> {
         let at = "latency=".len();
         return parse_delay(delay).map(Fault::Latency).map_err(|(offset, p)| (at + offset, p));
     }
+    if let Some(delay) = text.strip_prefix("slow-commit=") {
+        let at = "slow-commit=".len();
+        return parse_delay(delay).map(Fault::SlowCommit).map_err(|(offset, p)| (at + offset, p));
+    }
     if let Some(kind) = text.strip_prefix("error=") {
         return Err((6, format!("unknown error {kind:?}: expected unavailable or internal")));
+    }
+    if let Some((name, settings)) = text.split_once('(') {
+        let at = name.len() + 1;
+        let settings = settings
+            .strip_suffix(')')
+            .ok_or((text.len(), format!("{name}(…) needs its closing parenthesis")))?;
+        return parse_background(name, settings).map_err(|problem| (at, problem));
     }
     Err((
         0,
         format!(
             "unknown fault {text:?}: expected latency=DELAY, error=unavailable, \
-             error=internal, hang or error-after"
+             error=internal, hang, error-after, slow-commit=DELAY, or for the target process \
+             {BACKGROUND_FORMS}"
         ),
     ))
+}
+
+/// How the background faults are written.
+const BACKGROUND_FORMS: &str =
+    "cpu(threads=N,share=P%), leak(rate=SIZE/s,cap=SIZE) or log-flood(rate=N/s)";
+
+/// The most a background fault may ask for: enough to show on any dashboard, not enough to
+/// take a host down.
+const MAX_BURN_THREADS: u16 = 16;
+const MAX_LEAK_RATE: u64 = 64 << 20;
+const MAX_LEAK_CAP: u64 = 2 << 30;
+const MAX_FLOOD_RATE: u32 = 5_000;
+
+/// `cpu(threads=2,share=50%)`, `leak(rate=4MiB/s,cap=256MiB)` or `log-flood(rate=200/s)`.
+fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
+    let mut values = std::collections::BTreeMap::new();
+    for setting in settings.split(',') {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("{name}(…): {setting:?} is not KEY=VALUE"))?;
+        values.insert(key, value);
+    }
+    let expected: &[&str] = match name {
+        "cpu" => &["share", "threads"],
+        "leak" => &["cap", "rate"],
+        "log-flood" => &["rate"],
+        "lognormal" => return Err("lognormal(…) is a delay: write latency=lognormal(…)".into()),
+        _ => return Err(format!("unknown fault {name:?}(…): expected {BACKGROUND_FORMS}")),
+    };
+    if !values.keys().copied().eq(expected.iter().copied()) {
+        return Err(format!("{name}(…) takes {} (once each)", expected.join(" and ")));
+    }
+    let in_range = |what: &str, ok: bool, range: &str| {
+        if ok { Ok(()) } else { Err(format!("{name}(…): {what} must be {range}")) }
+    };
+    match name {
+        "cpu" => {
+            let threads: u16 = values["threads"]
+                .parse()
+                .map_err(|_| format!("cpu(…): threads={:?} is not a number", values["threads"]))?;
+            let most = format!("1 to {MAX_BURN_THREADS}");
+            in_range("threads", (1..=MAX_BURN_THREADS).contains(&threads), &most)?;
+            let share = parse_probability(values["share"])?;
+            let share_percent = (share * 100.0).round() as u8;
+            in_range("share", share_percent >= 1, "at least 1%")?;
+            Ok(Fault::CpuBurn { threads, share_percent })
+        }
+        "leak" => {
+            let rate = values["rate"]
+                .strip_suffix("/s")
+                .ok_or_else(|| format!("leak(…): rate={:?} needs /s, as 4MiB/s", values["rate"]))?;
+            let (bytes_per_second, cap) = (parse_size(rate)?, parse_size(values["cap"])?);
+            let most = format!("above 0 and at most {}/s", Bytes(MAX_LEAK_RATE));
+            in_range("rate", (1..=MAX_LEAK_RATE).contains(&bytes_per_second), &most)?;
+            let most = format!("above 0 and at most {}", Bytes(MAX_LEAK_CAP));
+            in_range("cap", (1..=MAX_LEAK_CAP).contains(&cap), &most)?;
+            Ok(Fault::Leak { bytes_per_second, cap })
+        }
+        _ => {
+            let rate = values["rate"].strip_suffix("/s").and_then(|n| n.parse().ok()).ok_or_else(
+                || {
+                    format!(
+                        "log-flood(…): rate={:?} is not lines a second, as 200/s",
+                        values["rate"]
+                    )
+                },
+            )?;
+            let most = format!("1/s to {MAX_FLOOD_RATE}/s");
+            in_range("rate", (1..=MAX_FLOOD_RATE).contains(&rate), &most)?;
+            Ok(Fault::LogFlood { lines_per_second: rate })
+        }
+    }
+}
+
+/// The binary units sizes are written in, largest first.
+const SIZE_UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+
+/// `512KiB`, `4MiB`, `1GiB`, or a bare number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = SIZE_UNITS
+        .iter()
+        .find_map(|&(suffix, unit)| text.strip_suffix(suffix).map(|number| (number, unit)))
+        .unwrap_or((text, 1));
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .ok_or_else(|| format!("{text:?} is not a size (try 512KiB, 4MiB or 1GiB)"))
+}
+
+/// A size as `parse_size` reads it, in the largest unit that divides it.
+struct Bytes(u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit =
+            SIZE_UNITS.iter().find(|(_, unit)| self.0 >= *unit && self.0.is_multiple_of(*unit));
+        match unit {
+            Some((suffix, unit)) => write!(f, "{}{suffix}", self.0 / unit),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 fn parse_delay(text: &str) -> Result<Delay, Located> {
@@ -482,11 +674,53 @@ fn check_probability(value: f64) -> Result<f64, String> {
     }
 }
 
-fn check_fits(target: &Target, fault: &Fault) -> Result<(), String> {
-    if target.is_synchronous_port() && matches!(fault, Fault::Latency(_) | Fault::Hang) {
+fn check_user(id: i64) -> Result<i64, String> {
+    if id >= 1 { Ok(id) } else { Err(format!("user={id}: user ids start at 1")) }
+}
+
+/// Whether the rule's fault, probability and user make sense for its target.
+fn check_fits(rule: &Rule) -> Result<(), String> {
+    let Rule { target, fault, probability, user } = rule;
+    let delays = matches!(fault, Fault::Latency(_) | Fault::Hang | Fault::SlowCommit(_));
+    if target.is_synchronous_port() && delays {
         return Err(format!(
             "{target} answers synchronously and cannot be delayed or hung; use error=… or \
              error-after"
+        ));
+    }
+    match (target, fault.is_background()) {
+        (Target::Process, false) => {
+            return Err(format!("the target process takes {BACKGROUND_FORMS}, not {fault}"));
+        }
+        (Target::Process, true) if *probability < 1.0 || user.is_some() => {
+            return Err(format!(
+                "{} runs in the background, for no one call: no p= or user=",
+                fault.kind()
+            ));
+        }
+        (Target::Process, true) => return Ok(()),
+        (_, true) => {
+            return Err(format!(
+                "{} is a fault of the process: write process {fault}",
+                fault.kind()
+            ));
+        }
+        _ => {}
+    }
+    let on_port = matches!(target, Target::Port(_) | Target::PortMethod(_));
+    if matches!(fault, Fault::SlowCommit(_)) {
+        let writes = WRITES.iter().any(|write| target.hits_port_call(write));
+        if !writes {
+            return Err(format!(
+                "slow-commit delays writes, and {target} makes none; writes are {}",
+                WRITES.join(", ")
+            ));
+        }
+    }
+    if user.is_some() && (!on_port || target.is_synchronous_port()) {
+        return Err(format!(
+            "user= narrows a rule on a port (not TokenService) to the calls made once a \
+             request's token named the user; {target} is decided before that"
         ));
     }
     Ok(())
@@ -620,6 +854,67 @@ mod tests {
             "fault plan, rule 2 (\"* latency=5xs\"), column 21: \"5xs\" is not a duration \
              (try 250ms, 2s or 1m)"
         );
+    }
+
+    #[test]
+    fn process_faults_slow_commits_and_user_rules_parse_and_read_back() {
+        let text = "process cpu(threads=2,share=50%); process leak(rate=4MiB/s,cap=1GiB); \
+                    process log-flood(rate=200/s); DrawerRepository::* slow-commit=300ms±100ms; \
+                    DrawerRepository::find error=internal p=0.5 user=3";
+        let plan = parse(text).unwrap();
+        assert_eq!(plan.to_string(), text);
+        assert_eq!(
+            plan.rules.iter().map(|rule| rule.fault).take(3).collect::<Vec<_>>(),
+            [
+                Fault::CpuBurn { threads: 2, share_percent: 50 },
+                Fault::Leak { bytes_per_second: 4 << 20, cap: 1 << 30 },
+                Fault::LogFlood { lines_per_second: 200 },
+            ]
+        );
+        assert_eq!(plan.rules[4].user, Some(3));
+        assert_eq!(parse(&plan.to_string()).unwrap(), plan);
+        assert_eq!(Plan::from_specs(&plan.specs(), ROUTES).unwrap(), plan);
+        let share = parse("process cpu(share=0.25,threads=1)").unwrap();
+        assert_eq!(share.to_string(), "process cpu(threads=1,share=25%)");
+    }
+
+    #[test]
+    fn slow_commits_hit_writes_and_user_rules_only_their_user() {
+        let plan =
+            parse("DrawerRepository::* slow-commit=1s; SnackRepository::* hang user=7").unwrap();
+        let (commit, hang) = (&plan.rules[0], &plan.rules[1]);
+        assert!(commit.hits_port_call("DrawerRepository::add_snack", None));
+        assert!(!commit.hits_port_call("DrawerRepository::find", None), "a read");
+        assert!(hang.hits_port_call("SnackRepository::list", Some(7)));
+        assert!(!hang.hits_port_call("SnackRepository::list", Some(8)));
+        assert!(!hang.hits_port_call("SnackRepository::list", None), "no token, no user");
+    }
+
+    #[test]
+    fn bad_process_commit_and_user_rules_say_what_exists() {
+        let cases = [
+            ("process hang", "the target process takes cpu(threads=N,share=P%), leak("),
+            ("* cpu(threads=1,share=5%)", "cpu is a fault of the process: write process cpu("),
+            ("process cpu(threads=1,share=5%) p=0.5", "no p= or user="),
+            ("process cpu(threads=0,share=5%)", "threads must be 1 to 16"),
+            ("process cpu(threads=2)", "cpu(…) takes share and threads"),
+            ("process leak(rate=4MiB,cap=1GiB)", "needs /s"),
+            ("process leak(rate=4MiB/s,cap=9GiB)", "cap must be"),
+            ("process leak(rate=4MB/s,cap=1GiB)", "\"4MB\" is not a size"),
+            ("process log-flood(rate=9000/s)", "rate must be 1/s to 5000/s"),
+            ("process fire(rate=1/s)", "unknown fault \"fire\"(…)"),
+            ("process cpu(threads=1,share=5%", "closing parenthesis"),
+            ("DrawerRepository::find slow-commit=1s", "slow-commit delays writes"),
+            ("GET /snacks/ slow-commit=1s", "slow-commit delays writes"),
+            ("GET /snacks/ hang user=1", "user= narrows a rule on a port"),
+            ("DrawerRepository::find hang user=0", "user ids start at 1"),
+            ("DrawerRepository::find hang user=me", "\"me\" is not a user id"),
+            ("* slow", "slow-commit=DELAY, or for the target process cpu("),
+        ];
+        for (text, problem) in cases {
+            let error = parse(text).unwrap_err();
+            assert!(error.problem.contains(problem), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::values::{Setting, duration, number, probability};
 use crate::chaos::lazy::{LazySchedule, LazySettings};
 use crate::chaos::plan;
+use crate::chaos::schedule::IncidentSchedule;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 use std::path::PathBuf;
@@ -27,6 +28,15 @@ pub struct FaultSettings {
     /// Seed for the random draws of fault injection, to make them repeatable.
     #[arg(long, env = "SNACKDRAWER_FAULTS_SEED", value_parser = number(0_u64..))]
     pub faults_seed: Option<u64>,
+
+    /// Incidents from the catalogue, unattended: `every 10m for 2..5m` (docs/incidents.md).
+    #[arg(long, env = "SNACKDRAWER_INCIDENT_SCHEDULE",
+          value_parser = Setting::new(IncidentSchedule::parse))]
+    pub incident_schedule: Option<IncidentSchedule>,
+
+    /// Seed for the incident schedule's picks and lengths (else --faults-seed's).
+    #[arg(long, env = "SNACKDRAWER_INCIDENT_SEED", value_parser = number(0_u64..))]
+    pub incident_seed: Option<u64>,
 
     /// Start lazy: requests nap now and then, and a few are refused with 503.
     /// The variable takes on/off (or true/false).
@@ -73,6 +83,7 @@ impl FaultSettings {
             || self.faults_file.is_some()
             || self.lazy
             || self.lazy_schedule.is_some()
+            || self.incident_schedule.is_some()
             || admin_on
     }
 

@@ -78,3 +78,18 @@ pub fn lazy_request(level: f64) {
 pub fn fault_state(rules: usize, lazy_level: f64) {
     metrics::faults::fault_state(rules, lazy_level);
 }
+
+/// A mystery started: which incident is not said, not even here.
+pub fn mystery_started(by: impl Display) {
+    tracing::info!(changed_by = %by, "a mystery incident started");
+}
+
+/// A mystery was told, by a right guess (`solved`) or a reveal, `took_s` after its start.
+pub fn mystery_told(incident: &str, solved: bool, took_s: f64) {
+    tracing::info!(incident, solved, took_s, "the mystery incident is told");
+}
+
+/// A mystery ended untold: `by` replaced or cleared its plan.
+pub fn mystery_abandoned(by: impl Display) {
+    tracing::info!(changed_by = %by, "the mystery incident ended untold");
+}

@@ -17,7 +17,8 @@ use snackdrawer::adapters::memory::MemoryStore;
 use snackdrawer::app::Snackdrawer;
 use snackdrawer::chaos::lazy::{LazySchedule, LazySettings};
 use snackdrawer::chaos::plan::{Delay, Plan};
-use snackdrawer::chaos::{ChangedBy, FaultInjector, admin};
+use snackdrawer::chaos::schedule::IncidentSchedule;
+use snackdrawer::chaos::{ChangedBy, FaultInjector, admin, incidents};
 use snackdrawer::ports::Catalogue;
 use snackdrawer::startup::{decorated_ports, http_api, observed_use_cases};
 use snackdrawer::telemetry::request_trace::TraceSampler;
@@ -600,4 +601,239 @@ async fn times_and_levels_in_the_admin_api_s_answers_have_no_float_noise() {
         assert!(decimals(level) <= 3 && !level.to_string().contains('e'), "{}", answer.text);
         assert!((599.0..=600.0).contains(&remaining.as_f64().unwrap()), "{}", answer.text);
     }
+}
+
+// Saturation and partial faults, and the mystery mode.
+
+/// Registers `name` and logs in: their id, token and an empty drawer of theirs.
+async fn another_user(api: &FaultyApi, name: &str) -> (i64, String, i64) {
+    let credentials = json!({"username": name, "password": "secret"});
+    let registered = api.client.post("/auth/users").json(credentials.clone()).send().await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text);
+    let login = api.client.post("/auth/login").json(credentials).send().await;
+    let token = login.json["token"].as_str().unwrap().to_owned();
+    let drawer = api.client.post("/drawers/").token(&token).json(json!({"name": "desk"}));
+    let drawer = drawer.send().await.json["drawer"]["id"].as_i64().unwrap();
+    (registered.json["id"].as_i64().unwrap(), token, drawer)
+}
+
+#[tokio::test]
+async fn a_slow_commit_lands_the_write_holds_its_answer_and_spares_the_reads() {
+    let api = FaultyApi::with_plan("").await;
+    let (token, drawer) = api.user_with_drawer().await;
+    api.set_plan("DrawerRepository::* slow-commit=300ms");
+
+    let started = Instant::now();
+    let add =
+        api.client.post(&format!("/drawers/{drawer}")).token(&token).json(json!({"snack": 3}));
+    let reply = add.send().await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    assert_eq!(reply.headers["x-fault-injected"], "true");
+
+    let started = Instant::now();
+    let contents = api.contents(&token, drawer).await;
+    assert!(started.elapsed() < Duration::from_millis(300), "reads are not delayed");
+    assert_eq!(contents.as_array().unwrap().len(), 1, "the write landed: {contents}");
+    assert_eq!(api.injected("DrawerRepository::add_snack", "slow-commit"), 1);
+    assert_eq!(api.injected("DrawerRepository::find_with_contents", "slow-commit"), 0);
+}
+
+#[tokio::test]
+async fn a_user_rule_fails_that_user_s_calls_and_nobody_else_s() {
+    let api = FaultyApi::with_plan("").await;
+    let (unlucky, unlucky_token, unlucky_drawer) = another_user(&api, "una").await;
+    let (_, lucky_token, lucky_drawer) = another_user(&api, "luc").await;
+    api.set_plan(&format!("DrawerRepository::* error=internal user={unlucky}"));
+
+    let get = |token: &str, drawer: i64| {
+        api.client.get(&format!("/drawers/{drawer}")).token(token).send()
+    };
+    let failed = get(&unlucky_token, unlucky_drawer).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", failed.text);
+    assert_eq!(failed.headers["x-fault-injected"], "true");
+    let served = get(&lucky_token, lucky_drawer).await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.text);
+    assert!(!served.headers.contains_key("x-fault-injected"));
+    let snacks = api.client.get("/snacks/").token(&unlucky_token).send().await;
+    assert_eq!(snacks.status, StatusCode::OK, "the user's other ports answer");
+}
+
+#[tokio::test]
+async fn a_process_fault_is_counted_once_as_it_starts_and_stops_with_the_plan() {
+    let api = FaultyApi::with_plan("process log-flood(rate=50/s)").await;
+    assert_eq!(api.injected("process", "log-flood"), 1);
+    assert_eq!(api.client.get("/snacks/").send().await.status, StatusCode::OK);
+    api.set_plan("process cpu(threads=1,share=10%)");
+    assert_eq!(api.injected("process", "cpu"), 1);
+    assert_eq!(api.injected("process", "log-flood"), 1, "not started again");
+    api.injector.clear(ChangedBy::Admin);
+    assert!(!api.injector.is_active());
+}
+
+#[tokio::test]
+async fn process_metrics_are_exported() {
+    let api = FaultyApi::with_plan("").await;
+    let metrics = api.metrics().await;
+    assert!(metrics.contains("\n# TYPE process_cpu_seconds_total counter\n"), "{metrics}");
+    assert!(metrics.contains("\nprocess_cpu_seconds_total "), "{metrics}");
+    assert!(metrics.contains("\nprocess_resident_memory_bytes "), "{metrics}");
+}
+
+/// Starts mysteries with seeds from 0 until one is `incident`; returns its seed.
+fn mystery_of(injector: &FaultInjector, incident: &str) -> u64 {
+    (0..1000)
+        .find(|&seed| {
+            injector.start_mystery(Some(seed), ChangedBy::Admin);
+            injector.status().mystery.is_some_and(|answer| answer.name == incident)
+        })
+        .expect("a seed picks every incident")
+}
+
+#[tokio::test]
+async fn a_mystery_tells_nothing_until_guessed_right_then_everything() {
+    let api = FaultyApi::with_plan("").await;
+    let admin = admin::router(api.injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    let call = |method, path, body| admin_call(&admin, method, path, Some(TOKEN), body);
+
+    let nothing = call("POST", "/faults/guess", Some(json!({"name": "cpu-hog"}))).await;
+    assert_eq!(nothing.status, StatusCode::BAD_REQUEST);
+    assert!(nothing.error().contains("no mystery is running"), "{}", nothing.text);
+    assert_eq!(call("POST", "/faults/reveal", None).await.status, StatusCode::BAD_REQUEST);
+
+    let started = call("POST", "/faults/mystery", Some(json!({"seed": 3}))).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let keys: Vec<_> = started.json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["mystery", "started_at"], "{}", started.text);
+    assert_eq!(started.json["mystery"], "running");
+    let name = api.injector.status().mystery.unwrap().name;
+    let again = call("POST", "/faults/mystery", Some(json!({"seed": 3}))).await;
+    assert_eq!(api.injector.status().mystery.unwrap().name, name, "a seed picks the same");
+
+    let shown = call("GET", "/faults", None).await;
+    assert_eq!(
+        shown.json,
+        json!({"active": true, "mystery": "running",
+                                  "started_at": again.json["started_at"]})
+    );
+    for name in incidents::names() {
+        assert!(!shown.text.contains(name), "{}", shown.text);
+    }
+
+    let unknown = call("POST", "/faults/guess", Some(json!({"name": "gremlins"}))).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.error().contains("incidents are cpu-hog,"), "{}", unknown.text);
+    let wrong_name = incidents::names().into_iter().find(|other| *other != name).unwrap();
+    let wrong = call("POST", "/faults/guess", Some(json!({"name": wrong_name}))).await;
+    assert_eq!(wrong.json, json!({"right": false, "guesses": 1}), "{}", wrong.text);
+    assert_eq!(call("GET", "/faults", None).await.json["mystery"], "running");
+
+    let right = call("POST", "/faults/guess", Some(json!({"name": name}))).await;
+    assert_eq!(
+        (right.json["right"].clone(), right.json["name"].clone()),
+        (json!(true), json!(name))
+    );
+    let incident = incidents::find(name).unwrap();
+    assert_eq!(right.json["plan"], incident.plan);
+    assert_eq!(right.json["solved"], true);
+    assert!(right.json["took_s"].as_f64().unwrap() >= 0.0);
+    let open = call("GET", "/faults", None).await;
+    assert_eq!(open.json["mystery"]["name"], name, "{}", open.text);
+    assert_eq!(open.json["plan"]["text"], incident.plan(ROUTES).unwrap().to_string());
+    let revealed = call("POST", "/faults/reveal", None).await;
+    assert_eq!(
+        (revealed.json["solved"].clone(), revealed.json["took_s"].clone()),
+        (json!(true), right.json["took_s"].clone())
+    );
+
+    let cleared = call("DELETE", "/faults", None).await;
+    assert_eq!(cleared.json["mystery"], Value::Null);
+    assert!(!api.injector.is_active());
+}
+
+#[tokio::test]
+async fn a_secret_mystery_marks_nothing_it_injects_and_spares_probes_and_metrics() {
+    let api = FaultyApi::with_plan("").await;
+    let (token, drawer) = api.user_with_drawer().await;
+    mystery_of(&api.injector, "broken-drawer-page");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(api.client.get(path).send().await.status, StatusCode::OK, "{path}");
+    }
+    let metrics_before = injected_total(&api.metrics().await, "GET /drawers/{id}", "internal");
+    let mut failed = 0;
+    for _ in 0..40 {
+        let reply = api.client.get(&format!("/drawers/{drawer}")).token(&token).send().await;
+        assert!(!reply.headers.contains_key("x-fault-injected"), "a secret mystery marks nothing");
+        failed += usize::from(reply.status == StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    assert!(failed > 0, "the incident runs");
+    assert_eq!(
+        api.injected("GET /drawers/{id}", "internal"),
+        failed as u64,
+        "counted for the reveal"
+    );
+    let metrics = api.metrics().await;
+    assert_eq!(injected_total(&metrics, "GET /drawers/{id}", "internal"), metrics_before);
+
+    api.injector.reveal().unwrap();
+    let mut seen = false;
+    for _ in 0..40 {
+        let reply = api.client.get(&format!("/drawers/{drawer}")).token(&token).send().await;
+        seen |= reply.headers.contains_key("x-fault-injected");
+    }
+    assert!(seen, "once told, its injections show as any others");
+}
+
+#[tokio::test]
+async fn replacing_the_plan_ends_a_mystery_untold() {
+    let api = FaultyApi::with_plan("").await;
+    api.injector.start_mystery(Some(1), ChangedBy::Admin);
+    assert!(matches!(api.injector.view(), snackdrawer::chaos::View::Secret { .. }));
+    api.set_plan("GET /snacks/ latency=1ms");
+    assert!(api.injector.status().mystery.is_none());
+    assert!(api.injector.reveal().is_err());
+}
+
+#[tokio::test]
+async fn the_incident_schedule_starts_and_ends_incidents_shows_them_and_stops() {
+    let schedule = IncidentSchedule::parse("every 1s for 400ms").unwrap();
+    let injector = FaultInjector::new(ROUTES, LazySettings::default(), None, Some(7))
+        .with_incident_schedule(schedule, Some(11));
+    let injector = Arc::new(injector);
+    tokio::spawn(injector.clone().run_incident_schedule());
+    let admin = admin::router(injector.clone(), admin::AdminToken::parse(TOKEN).unwrap());
+    let call = |method, path| admin_call(&admin, method, path, Some(TOKEN), None);
+
+    let waiting = call("GET", "/faults").await.json["incident_schedule"].clone();
+    assert_eq!(waiting["text"], "every 1s for 400ms");
+    assert_eq!((waiting["next"].clone(), waiting["incident"].clone()), (json!("on"), Value::Null));
+    tokio::time::sleep(Duration::from_millis(1150)).await;
+    let during = call("GET", "/faults").await.json;
+    let name = during["incident_schedule"]["incident"].as_str().expect("an incident is on");
+    assert_eq!(during["incident_schedule"]["next"], "off");
+    let plan = incidents::find(name).unwrap().plan(ROUTES).unwrap().to_string();
+    assert_eq!(during["plan"]["text"], plan, "its plan shows: it is no mystery");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let after = call("GET", "/faults").await.json;
+    assert_eq!(after["plan"]["text"], "", "the incident ended with its time");
+    assert_eq!(after["incident_schedule"]["incident"], Value::Null);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(call("GET", "/faults").await.json["incident_schedule"]["incident"].is_string());
+    let stopped = call("DELETE", "/incidents/schedule").await.json;
+    assert_eq!(stopped["incident_schedule"], Value::Null);
+    assert_eq!(stopped["plan"]["text"], "", "the incident under way ended");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(call("GET", "/faults").await.json["plan"]["text"], "", "no more incidents");
+}
+
+#[tokio::test]
+async fn clearing_all_faults_stops_the_incident_schedule_too() {
+    let schedule = IncidentSchedule::parse("every 10m for 2..5m").unwrap();
+    let injector = FaultInjector::new(ROUTES, LazySettings::default(), None, None)
+        .with_incident_schedule(schedule, None);
+    let injector = Arc::new(injector);
+    assert!(injector.status().incident_schedule.is_some());
+    injector.clear(ChangedBy::Admin);
+    assert!(injector.status().incident_schedule.is_none());
 }

@@ -15,6 +15,7 @@
 mod calls;
 mod exposition;
 pub mod faults;
+mod process;
 
 pub use calls::{CallOutcome, Function, Identity, record_call, record_call_sync};
 
@@ -104,6 +105,7 @@ fn registered() -> &'static HttpFamilies {
         );
         calls::register(&mut registry);
         faults::register(&mut registry);
+        process::register(&mut registry);
         HttpFamilies { registry, duration, active }
     })
 }

@@ -1,0 +1,318 @@
+"""The incident catalogue, live: each incident of src/chaos/incidents.rs, set through the admin
+API while snackdrawer-load drives the real binary, must move its own signature (a metric read
+from a real Prometheus, past a threshold) and no other incident's, and must leave the event that
+says which fault it is. It prints, per incident, the seconds from the plan going in to its
+signature crossing the threshold.
+
+The plans are read from the catalogue's source, so the run checks the incidents the binary has.
+One incident needs a user of its own: `one-unlucky-user` fails user 1's drawer calls, so the run
+signs user 1 up before the load starts and has it list its drawers twice a second.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from . import ROOT
+from .admin import Admin
+from .faults import LOAD_ARGS, check_load
+from .otlp import Receiver
+from .prometheus_api import Prometheus
+from .report import fail, ok, section
+from .services import (
+    free_port,
+    load_binary,
+    snackdrawer_binary,
+    start_prometheus,
+    start_snackdrawer,
+    stop,
+)
+
+CATALOGUE = ROOT / "src" / "chaos" / "incidents.rs"
+BASELINE = 20  # seconds of load before the first incident
+DEADLINE = 30  # seconds for an incident's signature to cross its threshold
+HOLD = 5  # seconds an incident stays on after its crossing, every signature watched
+QUIET = 8  # seconds after an incident is cleared before the next: the 5 s rate windows empty
+POLL = 0.5
+MIB = 1 << 20
+
+WRITES = r".+Repository::(create|add_snack|remove_snack|delete)"
+
+
+def drawer_5xx_share():
+    count = "http_server_request_duration_seconds_count"
+    route = 'http_route="/drawers/{id}", http_request_method="GET"'
+    return (
+        f'sum(rate({count}{{{route}, http_response_status_code=~"5.."}}[5s])) '
+        f"/ sum(rate({count}{{{route}}}[5s]))"
+    )
+
+
+class Signature(NamedTuple):
+    """What must move when the incident runs: `metric` (a PromQL query, or None for one the
+    run counts itself) past `threshold`, measured from its value when the incident started
+    when `relative`."""
+
+    what: str
+    metric: object
+    threshold: float
+    relative: bool = False
+
+
+SIGNATURES = {
+    "cpu-hog": Signature(
+        "process CPU, cores above the start", "rate(process_cpu_seconds_total[5s])", 0.5, True
+    ),
+    "memory-leak": Signature(
+        "resident memory above the start, MiB",
+        f"process_resident_memory_bytes / {MIB}",
+        48,
+        True,
+    ),
+    "log-flood": Signature("WARN log records a second, over OTLP", None, 100),
+    "slow-commits": Signature(
+        "p95 of the repositories' writes, s",
+        "histogram_quantile(0.95, sum by (le) (rate(function_calls_duration_seconds_bucket"
+        f'{{function=~"{WRITES}"}}[5s])))',
+        0.25,
+    ),
+    "slow-hashing": Signature(
+        "p95 of PasswordHasher calls, s",
+        "histogram_quantile(0.95, sum by (le) (rate(function_calls_duration_seconds_bucket"
+        '{function=~"PasswordHasher::.+"}[5s])))',
+        0.5,
+    ),
+    "broken-drawer-page": Signature("5xx share of GET /drawers/{id}", drawer_5xx_share(), 0.1),
+    "one-unlucky-user": Signature(
+        "DrawerRepository errors a second",
+        'sum(rate(function_calls_total{function=~"DrawerRepository::.+", result="error"}[5s]))',
+        0.5,
+    ),
+}
+
+# The event each incident must leave: a `fault.injected` span event of this kind on a target
+# starting so, or for a fault of the whole process, its count at target "process".
+EVENTS = {
+    "cpu-hog": ("process", "cpu"),
+    "memory-leak": ("process", "leak"),
+    "log-flood": ("process", "log-flood"),
+    "slow-commits": ("span", "slow-commit", ""),
+    "slow-hashing": ("span", "latency", "PasswordHasher::"),
+    "broken-drawer-page": ("span", "internal", "GET /drawers/{id}"),
+    "one-unlucky-user": ("span", "internal", "DrawerRepository::"),
+}
+
+
+def catalogue():
+    """(name, plan) of each incident, as src/chaos/incidents.rs has them."""
+    text = CATALOGUE.read_text()
+    found = re.findall(r'name: "([^"]+)",\s*symptom: "[^"]*",\s*plan: "((?:[^"\\]|\\.)*)"', text)
+    return [(name, plan.replace('\\"', '"')) for name, plan in found]
+
+
+class Exported:
+    """Counts what the service exports over OTLP as it arrives (the receiver's `show`): WARN log
+    records, and `fault.injected` span events by kind and target."""
+
+    def __init__(self):
+        self.warns = 0
+        self.events = {}  # (kind, target) -> count
+
+    def __call__(self, path, headers, received):
+        for _, one in received:
+            if path == "/v1/logs":
+                self.warns += one.severity_text == "WARN"
+                continue
+            for name, attrs in one.events:
+                if name == "fault.injected":
+                    key = (attrs.get("fault.kind"), str(attrs.get("fault.target", "")))
+                    self.events[key] = self.events.get(key, 0) + 1
+
+    def count(self, kind, target):
+        return sum(n for (k, t), n in list(self.events.items()) if k == kind and t.startswith(target))
+
+
+class Watcher:
+    """Reads every signature; counts WARN records a second itself, from what was exported."""
+
+    def __init__(self, prometheus, exported):
+        self.prometheus, self.exported = prometheus, exported
+        self.warns = []  # (time, WARN records so far)
+
+    def warn_rate(self):
+        count = self.exported.warns
+        now = time.time()
+        self.warns.append((now, count))
+        past = [(t, c) for t, c in self.warns if t <= now - 5] or self.warns[:1]
+        t, c = past[-1]
+        return (count - c) / (now - t) if now > t else 0.0
+
+    def read(self):
+        values = {}
+        warns = self.warn_rate()
+        for name, signature in SIGNATURES.items():
+            if signature.metric is None:
+                values[name] = warns
+            else:
+                numbers = self.prometheus.values(signature.metric)
+                values[name] = numbers[0] if numbers else None
+        return values
+
+
+def crossed(signature, value, start):
+    if value is None:
+        return False
+    base = (start or 0.0) if signature.relative else 0.0
+    return value - base > signature.threshold
+
+
+def injected(prometheus, kind):
+    numbers = prometheus.values(f'snackdrawer_faults_injected_total{{target="process",kind="{kind}"}}')
+    return numbers[0] if numbers else 0.0
+
+
+class UnluckyUser:
+    """User 1, signed up before anyone else, listing its drawers twice a second."""
+
+    def __init__(self, base):
+        self.base, self.stopped = base, threading.Event()
+        credentials = {"username": "unlucky", "password": "unlucky-password"}
+        user = self.call("POST", "/auth/users", credentials)
+        if user.get("id") != 1:
+            raise SystemExit(f"the unlucky user must be user 1, and is {user}")
+        self.token = self.call("POST", "/auth/login", credentials)["token"]
+        self.call("POST", "/drawers/", {"name": "bad luck"})
+        threading.Thread(target=self.browse, daemon=True).start()
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if getattr(self, "token", None):
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            return {"status": error.code}
+
+    def browse(self):
+        while not self.stopped.wait(0.5):
+            self.call("GET", "/drawers/")
+
+
+def run_incident(name, plan, admin, watcher, prometheus, exported):
+    """One incident: its plan in, its signature timed, every other one watched; then out."""
+    own = SIGNATURES[name]
+    start = watcher.read()
+    event = EVENTS[name]
+
+    def seen():
+        return injected(prometheus, event[1]) if event[0] == "process" else exported.count(*event[1:])
+
+    before = seen()
+    t0 = time.time()
+    admin.set_plan(plan)
+    crossing, peaks, others = None, {}, set()
+    while time.time() < t0 + DEADLINE and (crossing is None or time.time() < crossing + HOLD):
+        values = watcher.read()
+        for other, signature in SIGNATURES.items():
+            if crossed(signature, values[other], start[other]):
+                if other == name:
+                    crossing = crossing or time.time()
+                else:
+                    others.add(other)
+            if values[other] is not None:
+                base = (start[other] or 0.0) if signature.relative else 0.0
+                peaks[other] = max(peaks.get(other, float("-inf")), values[other] - base)
+        time.sleep(POLL)
+    admin.call("DELETE", "/faults")
+    time.sleep(1)  # the last spans and counts of the incident are exported
+    after = seen()
+    took = None if crossing is None else crossing - t0
+    peak = peaks.get(name)
+    shown = "never" if took is None else f"{took:5.1f} s"
+    print(f"       {name:<20} {own.what:<40} > {own.threshold:<5} {shown:>8}"
+          f"   peak {'-' if peak is None else f'{peak:.3g}'}")
+    nearest = max(
+        (o for o in SIGNATURES if o != name and o in peaks),
+        key=lambda o: peaks[o] / SIGNATURES[o].threshold,
+    )
+    print(
+        f"{'':28}nearest other: {nearest} at "
+        f"{peaks[nearest] / SIGNATURES[nearest].threshold:.0%} of its threshold"
+    )
+    if took is None:
+        fail(f"{name}: {own.what} did not cross {own.threshold} within {DEADLINE} s")
+    for other in sorted(others):
+        fail(f"{name}: the signature of {other} moved too ({SIGNATURES[other].what}, "
+             f"peak {peaks.get(other):.3g})")
+    if after <= before:
+        what = f"{event[1]} at target process" if event[0] == "process" else (
+            f"a fault.injected span event of kind {event[1]} on {event[2] or 'a port'}")
+        fail(f"{name}: no {what}")
+    return took
+
+
+def run():
+    section("the incident catalogue, live: each incident's signature, and no other's")
+    binary, load = snackdrawer_binary(), load_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-incidents-"))
+    exported = Exported()
+    receiver, admin = Receiver(show=exported), Admin(f"127.0.0.1:{free_port()}")
+    incidents = catalogue()
+    missing = sorted(set(SIGNATURES) ^ {name for name, _ in incidents})
+    if missing or not incidents:
+        fail(f"the catalogue and the signatures here differ: {missing or 'no incident read'}")
+        return
+    processes, load_process, user = [], None, None
+    try:
+        snackdrawer, base = start_snackdrawer(
+            binary, workdir, {**admin.env(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+        )
+        processes.append(snackdrawer)
+        prometheus_process, url = start_prometheus(base.removeprefix("http://"), workdir)
+        processes.append(prometheus_process)
+        user = UnluckyUser(base)
+        summary_path, load_log = workdir / "load-summary.json", workdir / "load.log"
+        load_process = subprocess.Popen(
+            [load, "--host", base, *LOAD_ARGS, "--summary-json", summary_path],
+            stdout=load_log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        prometheus = Prometheus(url)
+        watcher = Watcher(prometheus, exported)
+        ok(f"snackdrawer at {base} (memory store, admin API {admin.url}); Prometheus {url}, "
+           f"every 1s; snackdrawer-load {' '.join(LOAD_ARGS[:8])}; user 1 lists its drawers")
+        deadline = time.time() + BASELINE
+        while time.time() < deadline:
+            watcher.read()
+            time.sleep(POLL)
+        print(f"\n     seconds from the plan going in (PUT /faults) to its signature crossing")
+        for name, plan in incidents:
+            quiet_until = time.time() + QUIET
+            while time.time() < quiet_until:
+                watcher.read()
+                time.sleep(POLL)
+            run_incident(name, plan, admin, watcher, prometheus, exported)
+        user.stopped.set()
+        check_load(load_process, summary_path, load_log)
+        load_process = None
+    finally:
+        if user:
+            user.stopped.set()
+        if load_process:
+            load_process.kill()
+            load_process.wait()
+        for process in reversed(processes):
+            stop(process)
+        receiver.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

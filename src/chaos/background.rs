@@ -1,0 +1,184 @@
+//! Process-level faults: load the whole process carries rather than one call, as a runaway
+//! loop, a leak or a chatty component would. A `process` rule of the plan (`cpu(…)`,
+//! `leak(…)`, `log-flood(…)`) starts one here, and the injector owns it: a new plan stops the
+//! old plan's, and `DELETE /faults` stops them all.
+//!
+//! Each runs on threads of its own, not on tokio's workers, so that a CPU burn competes for the
+//! cores as a noisy neighbour would, and a fault can start without a runtime. Each looks at its
+//! stop flag at least every `TICK` and is bounded by its settings, which the plan checked
+//! (threads, share, rate and cap). The leaked memory belongs to the leak's thread and is freed
+//! when it ends.
+
+use super::plan::{Fault, Plan};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How often each background fault looks at its stop flag; also the CPU burn's period.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The page size the leak touches at, so every page it holds is resident.
+const PAGE: usize = 4096;
+
+/// The background faults of the plan in force.
+#[derive(Default)]
+pub struct Background {
+    /// Raised to stop every thread the current plan started.
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Background {
+    /// Stops the faults running, then starts `plan`'s; returns the kinds started.
+    pub fn replace(&mut self, plan: &Plan) -> Vec<&'static str> {
+        self.stop_all();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut started = Vec::new();
+        for rule in &plan.rules {
+            let spawned = match rule.fault {
+                Fault::CpuBurn { threads, share_percent } => {
+                    let share = f64::from(share_percent) / 100.0;
+                    let burners = (0..threads)
+                        .map(|n| spawn(&format!("fault-cpu-{n}"), &stop, move |s| burn(share, &s)));
+                    burners.filter(|spawned| *spawned).count() == usize::from(threads)
+                }
+                Fault::Leak { bytes_per_second, cap } => {
+                    spawn("fault-leak", &stop, move |s| leak(bytes_per_second, cap, &s))
+                }
+                Fault::LogFlood { lines_per_second } => {
+                    spawn("fault-log-flood", &stop, move |s| flood(lines_per_second, &s))
+                }
+                _ => continue,
+            };
+            if spawned {
+                started.push(rule.fault.kind());
+            }
+        }
+        self.stop = Some(stop);
+        started
+    }
+
+    /// Stops every background fault (each thread ends within a tick).
+    pub fn stop_all(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Runs `work` on a thread named `name` until `stop` is raised; false (and a WARN) when the
+/// system refuses a thread.
+fn spawn(name: &str, stop: &Arc<AtomicBool>, work: impl FnOnce(Stop) + Send + 'static) -> bool {
+    let stop = Stop(stop.clone());
+    match thread::Builder::new().name(name.to_owned()).spawn(move || work(stop)) {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::warn!(%error, thread = name, "could not start a background fault");
+            false
+        }
+    }
+}
+
+/// A background fault's stop flag.
+struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    fn raised(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Busy for `share` of every tick, asleep for the rest.
+fn burn(share: f64, stop: &Stop) {
+    let busy = TICK.mul_f64(share);
+    let mut spin = 0_u64;
+    while !stop.raised() {
+        let start = Instant::now();
+        while start.elapsed() < busy {
+            spin =
+                std::hint::black_box(spin.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+        thread::sleep(TICK.saturating_sub(busy));
+    }
+}
+
+/// Holds `bytes_per_second` more every second, each page touched so it is resident, until
+/// `cap`; frees it all when stopped.
+fn leak(bytes_per_second: u64, cap: u64, stop: &Stop) {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let mut total = 0_u64;
+    let per_tick = (bytes_per_second as f64 * TICK.as_secs_f64()).ceil() as u64;
+    while !stop.raised() {
+        let grow = per_tick.min(cap - total);
+        if grow > 0 {
+            let mut block = vec![0_u8; usize::try_from(grow).unwrap_or(usize::MAX)];
+            block.iter_mut().step_by(PAGE).for_each(|byte| *byte = 1);
+            held.push(block);
+            total += grow;
+        }
+        thread::sleep(TICK);
+    }
+    drop(held);
+}
+
+/// WARN lines at `lines_per_second`, spread over each tick.
+fn flood(lines_per_second: u32, stop: &Stop) {
+    let start = Instant::now();
+    let mut written = 0_u64;
+    while !stop.raised() {
+        let due = (start.elapsed().as_secs_f64() * f64::from(lines_per_second)) as u64;
+        for line in written..due {
+            tracing::warn!(fault.kind = "log-flood", line, "a warning among many (log flood)");
+        }
+        written = written.max(due);
+        thread::sleep(TICK);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This process's threads whose name starts with `prefix` (Linux names them in /proc).
+    fn threads_named(prefix: &str) -> usize {
+        let tasks = std::fs::read_dir("/proc/self/task").expect("Linux");
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with(prefix))
+            .count()
+    }
+
+    fn cpu_seconds() -> f64 {
+        let spent = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        spent.tv_sec as f64 + spent.tv_nsec as f64 / 1e9
+    }
+
+    #[test]
+    fn background_faults_burn_and_every_one_stops_when_told() {
+        let plan = Plan::parse(
+            "process cpu(threads=2,share=100%); process leak(rate=1MiB/s,cap=1MiB); \
+             process log-flood(rate=10/s)",
+            &[],
+        )
+        .unwrap();
+        let mut background = Background::default();
+        let before = cpu_seconds();
+        assert_eq!(background.replace(&plan), ["cpu", "leak", "log-flood"]);
+        thread::sleep(TICK * 3);
+        assert!(cpu_seconds() - before >= TICK.as_secs_f64(), "the burn uses CPU");
+        if cfg!(target_os = "linux") {
+            assert_eq!(threads_named("fault-"), 4);
+        }
+        background.replace(&Plan::default());
+        thread::sleep(TICK * 3);
+        if cfg!(target_os = "linux") {
+            assert_eq!(threads_named("fault-"), 0, "a new plan stopped them all");
+        }
+    }
+}
