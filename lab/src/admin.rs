@@ -26,6 +26,8 @@ pub enum AdminRequest {
     ClearAll,
     LazyOn,
     LazyOff,
+    /// An incident of the service's catalogue, not saying which (`POST /faults/mystery`).
+    StartMystery,
 }
 
 impl AdminRequest {
@@ -37,6 +39,7 @@ impl AdminRequest {
             AdminRequest::ClearAll => (Method::DELETE, "/faults", None),
             AdminRequest::LazyOn => (Method::POST, "/lazy", Some(json!({}))),
             AdminRequest::LazyOff => (Method::DELETE, "/lazy", None),
+            AdminRequest::StartMystery => (Method::POST, "/faults/mystery", Some(json!({}))),
         }
     }
 }
@@ -50,6 +53,9 @@ pub struct FaultStatus {
     pub lazy: Lazy,
     #[serde(default)]
     pub injected: Vec<Injected>,
+    /// `"running"` while a mystery is a secret: then nothing else is told.
+    #[serde(default)]
+    pub mystery: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -80,6 +86,11 @@ impl FaultStatus {
     /// What a change of this status is called on the charts' annotations, if it changed
     /// from `before`: the plan, or lazy mode turned on or off.
     pub fn change_from(&self, before: &FaultStatus) -> Option<String> {
+        if self.mystery != before.mystery {
+            return Some(
+                if self.mystery.is_some() { "a mystery" } else { "mystery over" }.to_owned(),
+            );
+        }
         if self.plan.text != before.plan.text {
             return Some(if self.plan.text.is_empty() {
                 "plan cleared".to_owned()

@@ -1,8 +1,8 @@
 //! The keys and what they do: which view is open, what is selected, the filter being typed,
 //! the fault menu and the help. A key changes this state and may ask for a `Command` that the
 //! run loop carries out (a call to the admin API, pausing the load, quitting). Every key the
-//! lab answers is in `KEYS`, which the help and the footer print, so a new key (issue 25's `m`
-//! for mystery mode, say: a `Command::Admin` with its request) is one row there and one arm in
+//! lab answers is in `KEYS`, which the help and the footer print, so a new key (as `m`, a
+//! mystery: a `Command::Admin` with its request) is one row there and one arm in
 //! `overview_key`.
 
 use crate::admin::{AdminRequest, PRESETS};
@@ -15,6 +15,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("l", "lazy mode on / off"),
     ("f", "fault presets (PUT /faults)"),
     ("p", "pause / resume the load"),
+    ("m", "a mystery: an incident of the catalogue, untold (docs/incidents.md)"),
     ("/", "filter routes and traces (Enter keeps, Esc clears)"),
     ("↑ ↓ Tab", "choose a trace: slowest or failed list"),
     ("Enter", "open the chosen trace's waterfall"),
@@ -165,6 +166,7 @@ impl App {
             }
             KeyCode::Char('f') => self.menu = Some(0),
             KeyCode::Char('p') => return Some(Command::TogglePause),
+            KeyCode::Char('m') => return Some(Command::Admin(AdminRequest::StartMystery)),
             KeyCode::Char('/') => self.typing = Some(self.filter.clone()),
             KeyCode::Char('?') => self.help = true,
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Right => {

@@ -322,6 +322,10 @@ fn describe(request: &AdminRequest) -> String {
         AdminRequest::ClearAll => "everything off: no rules, no laziness, no schedule".to_owned(),
         AdminRequest::LazyOn => "lazy mode on: ramping in".to_owned(),
         AdminRequest::LazyOff => "lazy mode off: ramping out".to_owned(),
+        AdminRequest::StartMystery => {
+            "a mystery is running: find it from the signals, then `snackdrawer faults guess NAME`"
+                .to_owned()
+        }
     }
 }
 

@@ -64,6 +64,7 @@ pub struct FaultsView {
     pub remaining_s: Option<f64>,
     pub settings: String,
     pub injected: u64,
+    pub mystery: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +133,7 @@ pub fn build(observed: &Observed, traces: &TraceStore, context: &Context<'_>) ->
         remaining_s: f.lazy.remaining_s,
         settings: f.lazy.settings.clone(),
         injected: f.injected.iter().map(|i| i.count).sum(),
+        mystery: f.mystery.is_some(),
     });
     let summaries = traces.summaries(context.filter);
     let notes = [

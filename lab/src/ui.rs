@@ -209,6 +209,8 @@ fn saturation_and_fault_lines(screen: &Screen, width: usize) -> Vec<Line<'static
     let f = &screen.faults;
     let plan = if !f.reachable {
         "admin API not reachable".to_owned()
+    } else if f.mystery {
+        "a mystery is running (which incident? snackdrawer faults guess NAME)".to_owned()
     } else if f.plan.is_empty() {
         "no rules".to_owned()
     } else {

@@ -174,6 +174,12 @@ async fn the_supervised_service_takes_every_preset_and_stops_with_the_lab() {
     }
     assert!(admin.send(&AdminRequest::LazyOn).await.unwrap().lazy.on);
     assert!(!admin.send(&AdminRequest::LazyOff).await.unwrap().lazy.on);
+    let mystery = admin.send(&AdminRequest::StartMystery).await.unwrap();
+    assert_eq!(mystery.mystery.as_deref(), Some("running"));
+    let told = admin.send(&AdminRequest::Status).await.unwrap();
+    assert_eq!(told.mystery.as_deref(), Some("running"));
+    assert!(told.plan.text.is_empty() && told.injected.is_empty(), "a mystery tells no plan");
+    assert_eq!(admin.send(&AdminRequest::ClearAll).await.unwrap().mystery, None);
     let wrong = Admin::new(&started.admin_url, "x".repeat(40));
     assert!(wrong.send(&AdminRequest::Status).await.unwrap_err().to_string().contains("401"));
     let metrics = reqwest::get(format!("{}/metrics", started.service_url))

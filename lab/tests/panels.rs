@@ -57,6 +57,7 @@ fn lazy_status(on: bool) -> FaultStatus {
             kind: "unavailable".into(),
             count: 40,
         }],
+        mystery: None,
     }
 }
 
@@ -228,6 +229,10 @@ fn keys_open_the_menu_the_help_and_the_waterfall() {
     app.key(key(KeyCode::Char('x')), &screen);
     assert!(!app.help);
     assert_eq!(app.key(key(KeyCode::Char('p')), &screen), Some(Command::TogglePause));
+    assert_eq!(
+        app.key(key(KeyCode::Char('m')), &screen),
+        Some(Command::Admin(AdminRequest::StartMystery))
+    );
     // Enter opens the slowest trace, selected from the start.
     app.key(key(KeyCode::Enter), &screen);
     assert_eq!(app.view, View::Trace { id: [0xab; 16], span: 0 });
@@ -263,4 +268,16 @@ fn a_healthy_service_pages_nobody() {
     let text = render_text(&screen, &App::default(), None, 80, 24);
     assert!(text.contains("no page") && !text.contains("FIRING"), "{text}");
     assert!(text.contains("no trace yet"));
+}
+
+#[test]
+fn a_mystery_shows_as_one_without_its_plan() {
+    let mut observed = observed();
+    let secret = FaultStatus { mystery: Some("running".into()), ..FaultStatus::default() };
+    observed.set_faults(20.5, secret);
+    let screen = screen::build(&observed, &traces(), &context(""));
+    let text = render_text(&screen, &App::default(), None, 80, 24);
+    assert!(text.contains("plan: a mystery is running"), "{text}");
+    let annotated = text.lines().find(|l| l.starts_with("lazy ")).expect("the lazy row");
+    assert!(annotated.contains("a mystery"), "{annotated}");
 }
