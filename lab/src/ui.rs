@@ -410,11 +410,12 @@ fn trace_lines(
         heading(format!("TRACE {}", hex_id(&waterfall.id))),
         Line::from(fit(
             &format!(
-                "{} · {status} · {} · {} span{} · {faults} with fault.injected",
-                root.map_or("?", |r| r.name.as_str()),
+                // The facts first, the name last: a long route is what gets cut at 80 columns.
+                "{status} · {} · {} span{} · {faults} with fault.injected · {}",
                 duration(Some(waterfall.total_s)),
                 waterfall.spans.len(),
-                if waterfall.spans.len() == 1 { "" } else { "s" }
+                if waterfall.spans.len() == 1 { "" } else { "s" },
+                root.map_or("?", |r| r.name.as_str()),
             ),
             width,
         )),

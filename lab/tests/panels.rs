@@ -240,7 +240,10 @@ fn keys_open_the_menu_the_help_and_the_waterfall() {
     let text = render_text(&screen, &app, Some(&waterfall), 80, 24);
     println!("{text}");
     assert!(text.contains(&format!("TRACE {}", "ab".repeat(16))), "{text}");
-    assert!(text.contains("3 spans · 1 with fault.injected"));
+    assert!(
+        text.contains("200 · 2.40s · 3 spans · 1 with fault.injected · GET /snacks/"),
+        "{text}"
+    );
     assert!(
         text.contains("  list_snacks") && text.contains("    SELECT snacks"),
         "children indented: {text}"
@@ -280,4 +283,19 @@ fn a_mystery_shows_as_one_without_its_plan() {
     assert!(text.contains("plan: a mystery is running"), "{text}");
     let annotated = text.lines().find(|l| l.starts_with("lazy ")).expect("the lazy row");
     assert!(annotated.contains("a mystery"), "{annotated}");
+}
+
+#[test]
+fn a_long_route_leaves_the_waterfall_heading_whole_in_80_columns() {
+    let route = "DELETE /drawers/{id}/snacks/{snack_id}";
+    let mut store = TraceStore::new(10);
+    let mut root = span(1, None, route, 0, 2040);
+    root.attributes = vec![("http.response.status_code".into(), "404".into())];
+    root.events.push(Event { name: "fault.injected".into(), time_ns: 0, attributes: vec![] });
+    store.add_span([0x12; 16], root);
+    let waterfall = screen::waterfall(&store, [0x12; 16]).unwrap();
+    let app = App { view: View::Trace { id: [0x12; 16], span: 0 }, ..App::default() };
+    let text = render_text(&built(""), &app, Some(&waterfall), 80, 24);
+    let heading = text.lines().nth(2).unwrap();
+    assert!(heading.starts_with("404 · 2.04s · 1 span · 1 with fault.injected · DELETE"), "{text}");
 }
