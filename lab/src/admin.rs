@@ -14,6 +14,8 @@ pub enum AdminError {
     Unreachable { url: String, source: reqwest::Error },
     #[error("the admin API answered {status}: {message}")]
     Refused { status: u16, message: String },
+    #[error("the admin API's answer at {url} is not a fault status: {source}")]
+    Unreadable { url: String, source: serde_json::Error },
 }
 
 /// What the lab asks of the admin API.
@@ -53,9 +55,24 @@ pub struct FaultStatus {
     pub lazy: Lazy,
     #[serde(default)]
     pub injected: Vec<Injected>,
-    /// `"running"` while a mystery is a secret: then nothing else is told.
     #[serde(default)]
-    pub mystery: Option<String>,
+    pub mystery: Option<Mystery>,
+}
+
+/// A mystery: a secret while it runs untold (`"running"`, and nothing else is told), or, once
+/// guessed or revealed, the incident's answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Mystery {
+    Secret(String),
+    Told { name: String },
+}
+
+impl FaultStatus {
+    /// A mystery runs and is still a secret.
+    pub fn secret(&self) -> bool {
+        matches!(self.mystery, Some(Mystery::Secret(_)))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -86,10 +103,12 @@ impl FaultStatus {
     /// What a change of this status is called on the charts' annotations, if it changed
     /// from `before`: the plan, or lazy mode turned on or off.
     pub fn change_from(&self, before: &FaultStatus) -> Option<String> {
-        if self.mystery != before.mystery {
-            return Some(
-                if self.mystery.is_some() { "a mystery" } else { "mystery over" }.to_owned(),
-            );
+        if self.secret() != before.secret() {
+            return Some(match &self.mystery {
+                Some(Mystery::Secret(_)) => "a mystery".to_owned(),
+                Some(Mystery::Told { name }) => format!("mystery told: {name}"),
+                None => "mystery over".to_owned(),
+            });
         }
         if self.plan.text != before.plan.text {
             return Some(if self.plan.text.is_empty() {
@@ -136,7 +155,7 @@ impl Admin {
                 answer["error"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
             return Err(AdminError::Refused { status: status.as_u16(), message });
         }
-        Ok(serde_json::from_value(answer).unwrap_or_default())
+        serde_json::from_value(answer).map_err(|source| AdminError::Unreadable { url, source })
     }
 }
 
@@ -175,6 +194,25 @@ mod tests {
         assert_eq!(status.plan.text, "GET /snacks/ latency=200ms");
         assert_eq!(status.lazy.level, 0.42);
         assert_eq!(status.injected[0].count, 118);
+    }
+
+    #[test]
+    fn reads_a_mystery_secret_and_told() {
+        let secret: FaultStatus = serde_json::from_value(json!({
+            "active": true, "mystery": "running", "started_at": "2026-12-07T06:31:49.409Z"
+        }))
+        .unwrap();
+        assert!(secret.secret());
+        let told: FaultStatus = serde_json::from_value(json!({
+            "plan": {"text": "process log-flood(rate=500/s)", "rules": []},
+            "mystery": {"name": "log-flood", "symptom": "…", "plan": "process log-flood(rate=500/s)",
+                        "started_at": "2026-12-07T06:31:49.409Z", "took_s": 3.0, "solved": false}
+        }))
+        .unwrap();
+        assert!(!told.secret());
+        assert_eq!(told.mystery, Some(Mystery::Told { name: "log-flood".into() }));
+        assert_eq!(told.change_from(&secret).as_deref(), Some("mystery told: log-flood"));
+        assert!(serde_json::from_value::<FaultStatus>(json!({"mystery": 7})).is_err());
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn build(observed: &Observed, traces: &TraceStore, context: &Context<'_>) ->
         remaining_s: f.lazy.remaining_s,
         settings: f.lazy.settings.clone(),
         injected: f.injected.iter().map(|i| i.count).sum(),
-        mystery: f.mystery.is_some(),
+        mystery: f.secret(),
     });
     let summaries = traces.summaries(context.filter);
     let notes = [

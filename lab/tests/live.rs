@@ -3,7 +3,7 @@
 //! printing a snapshot and stopping every child on Ctrl-C. The binaries are the debug builds
 //! beside this test (`cargo test --workspace` builds them); missing, they are built here.
 
-use snackdrawer_lab::admin::{Admin, AdminRequest, PRESETS};
+use snackdrawer_lab::admin::{Admin, AdminRequest, Mystery, PRESETS};
 use snackdrawer_lab::supervise::{self, Binaries, LoadSettings, Plan};
 use snackdrawer_lab::traces::receiver;
 use snackdrawer_lab::traces::store::TraceStore;
@@ -174,11 +174,20 @@ async fn the_supervised_service_takes_every_preset_and_stops_with_the_lab() {
     }
     assert!(admin.send(&AdminRequest::LazyOn).await.unwrap().lazy.on);
     assert!(!admin.send(&AdminRequest::LazyOff).await.unwrap().lazy.on);
-    let mystery = admin.send(&AdminRequest::StartMystery).await.unwrap();
-    assert_eq!(mystery.mystery.as_deref(), Some("running"));
+    assert!(admin.send(&AdminRequest::StartMystery).await.unwrap().secret());
+    let secret = admin.send(&AdminRequest::Status).await.unwrap();
+    assert!(secret.secret(), "{secret:?}");
+    assert!(secret.plan.text.is_empty() && secret.injected.is_empty(), "a mystery tells no plan");
+    let revealed = reqwest::Client::new()
+        .post(format!("{}/faults/reveal", started.admin_url))
+        .bearer_auth(&started.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(revealed.status().is_success());
+    // Told, the status names the incident and shows its plan again.
     let told = admin.send(&AdminRequest::Status).await.unwrap();
-    assert_eq!(told.mystery.as_deref(), Some("running"));
-    assert!(told.plan.text.is_empty() && told.injected.is_empty(), "a mystery tells no plan");
+    assert!(matches!(told.mystery, Some(Mystery::Told { .. })) && !told.plan.text.is_empty());
     assert_eq!(admin.send(&AdminRequest::ClearAll).await.unwrap().mystery, None);
     let wrong = Admin::new(&started.admin_url, "x".repeat(40));
     assert!(wrong.send(&AdminRequest::Status).await.unwrap_err().to_string().contains("401"));

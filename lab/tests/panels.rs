@@ -3,7 +3,7 @@
 //! larger, and the keys must open the menu, the help and a trace's waterfall.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use snackdrawer_lab::admin::{AdminRequest, FaultStatus, Injected, Lazy, Plan};
+use snackdrawer_lab::admin::{AdminRequest, FaultStatus, Injected, Lazy, Mystery, Plan};
 use snackdrawer_lab::app::{App, Command, View};
 use snackdrawer_lab::exposition::parse;
 use snackdrawer_lab::run::render_text;
@@ -276,7 +276,8 @@ fn a_healthy_service_pages_nobody() {
 #[test]
 fn a_mystery_shows_as_one_without_its_plan() {
     let mut observed = observed();
-    let secret = FaultStatus { mystery: Some("running".into()), ..FaultStatus::default() };
+    let secret =
+        FaultStatus { mystery: Some(Mystery::Secret("running".into())), ..FaultStatus::default() };
     observed.set_faults(20.5, secret);
     let screen = screen::build(&observed, &traces(), &context(""));
     let text = render_text(&screen, &App::default(), None, 80, 24);

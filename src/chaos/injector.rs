@@ -530,7 +530,17 @@ impl FaultInjector {
         let lazy = *self.lazy_state();
         let episode_end = lazy.laziness.until().filter(|_| lazy.by == ChangedBy::Schedule);
         let mystery = *self.mystery_state();
-        let injected = self.injected.lock().unwrap_or_else(PoisonError::into_inner);
+        // Each lock is taken and let go in turn: the incident schedule holds its own while a
+        // plan it installs reports to `injected`, so holding `injected` here while waiting for
+        // the schedule's would deadlock.
+        let incident_schedule = self.incidents_state().as_ref().map(|running| running.status(now));
+        let injected = self
+            .injected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(&(target, kind), &count)| Injected { target, kind, count })
+            .collect();
         Status {
             active: self.is_active(),
             plan: PlanStatus { text: plan.to_string(), rules: plan.specs() },
@@ -544,12 +554,9 @@ impl FaultInjector {
                 schedule: schedule.map(|running| running.status(now, episode_end)),
                 settings: self.settings.to_string(),
             },
-            injected: injected
-                .iter()
-                .map(|(&(target, kind), &count)| Injected { target, kind, count })
-                .collect(),
+            injected,
             mystery: mystery.map(|mystery| mystery.answer(now)),
-            incident_schedule: self.incidents_state().as_ref().map(|running| running.status(now)),
+            incident_schedule,
         }
     }
 
