@@ -301,17 +301,16 @@ impl FaultInjector {
 
     /// No more incidents from the schedule; the one under way, if any, ends.
     pub fn stop_incidents(&self) {
-        let mut incidents = self.incidents_state();
-        let current = incidents.take().and_then(|running| running.current);
-        self.incidents_stopped.notify_one();
-        if let Some((incident, _)) = current {
+        if let Some((incident, _)) = self.take_incidents().and_then(|running| running.current) {
             self.end_scheduled(incident);
         }
     }
 
-    fn take_incidents(&self) {
-        self.incidents_state().take();
+    /// The incident schedule, taken away: its loop ends.
+    fn take_incidents(&self) -> Option<RunningIncidents> {
+        let taken = self.incidents_state().take();
         self.incidents_stopped.notify_one();
+        taken
     }
 
     /// Runs the incident schedule, if there is one, until it is stopped.
@@ -345,10 +344,11 @@ impl FaultInjector {
         }
     }
 
-    /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile.
+    /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile, a
+    /// mystery included (which may have drawn the same incident).
     fn end_scheduled(&self, incident: &Incident) {
         let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
-        if *self.plan() == plan {
+        if self.mystery_state().is_none() && *self.plan() == plan {
             self.replace_plan(Plan::default(), ChangedBy::Schedule);
         }
     }
@@ -454,6 +454,7 @@ impl FaultInjector {
         faults: impl Iterator<Item = (Fault, f64)>,
     ) -> Option<Decision> {
         let mut decision = Decision::default();
+        let mut slow_commits = Vec::new();
         for (fault, probability) in faults {
             if !self.dice.chance(probability) {
                 continue;
@@ -461,9 +462,7 @@ impl FaultInjector {
             let (delay, outcome) = match fault {
                 Fault::Latency(delay) => (Some(self.dice.delay(&delay)), None),
                 Fault::SlowCommit(delay) => {
-                    let after = self.dice.delay(&delay);
-                    decision.after += after;
-                    self.report(target, fault.kind(), Some(after));
+                    slow_commits.push((fault.kind(), self.dice.delay(&delay)));
                     continue;
                 }
                 Fault::Unavailable => (None, Some(Outcome::Unavailable)),
@@ -479,6 +478,14 @@ impl FaultInjector {
             decision.delay += delay.unwrap_or_default();
             decision.outcome = decision.outcome.or(outcome);
             self.report(target, fault.kind(), delay);
+        }
+        // A slow commit waits after the call has run: counted only when the call will run and
+        // answer (no error in its place, no hang).
+        if matches!(decision.outcome, None | Some(Outcome::ErrorAfter)) {
+            for (kind, after) in slow_commits {
+                decision.after += after;
+                self.report(target, kind, Some(after));
+            }
         }
         (decision != Decision::default()).then_some(decision)
     }

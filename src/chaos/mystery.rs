@@ -27,10 +27,6 @@ impl Mystery {
         Self { incident, started, started_at: SystemTime::now(), guesses: 0, ended: None }
     }
 
-    pub fn incident(&self) -> &'static Incident {
-        self.incident
-    }
-
     /// Whether it is still a secret.
     pub fn is_secret(&self) -> bool {
         self.ended.is_none()

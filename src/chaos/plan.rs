@@ -288,6 +288,7 @@ impl Plan {
     /// Reads a compact plan: rules separated by `;` or new lines, each `TARGET FAULT [p=P]`.
     pub fn parse(text: &str, routes: &[&'static str]) -> Result<Self, PlanError> {
         let mut rules = Vec::new();
+        let mut places = Vec::new();
         let mut start = 0;
         for piece in text.split([';', '\n']) {
             let offset = start;
@@ -304,6 +305,11 @@ impl Plan {
                 problem,
             })?;
             rules.push(rule);
+            places.push((piece.trim().to_owned(), column(piece.len() - piece.trim_start().len())));
+        }
+        if let Some((index, problem)) = repeated_background(&rules) {
+            let (text, position) = places.swap_remove(index);
+            return Err(PlanError { rule: index + 1, text, position, problem });
         }
         Ok(Self { rules })
     }
@@ -323,7 +329,17 @@ impl Plan {
             Self::rule_from_spec(spec.get_ref(), routes)
                 .map_err(|problem| PlanError::in_spec(index, spec.get_ref(), line_of(at), problem))
         });
-        Ok(Self { rules: rules.collect::<Result<_, _>>()? })
+        let rules: Vec<Rule> = rules.collect::<Result<_, _>>()?;
+        if let Some((index, problem)) = repeated_background(&rules) {
+            let spec = &file.rules[index];
+            return Err(PlanError::in_spec(
+                index,
+                spec.get_ref(),
+                line_of(spec.span().start),
+                problem,
+            ));
+        }
+        Ok(Self { rules })
     }
 
     /// Reads the rules as JSON gives them.
@@ -333,7 +349,16 @@ impl Plan {
                 PlanError::in_spec(index, spec, format!("rules[{index}]"), problem)
             })
         });
-        Ok(Self { rules: rules.collect::<Result<_, _>>()? })
+        let rules: Vec<Rule> = rules.collect::<Result<_, _>>()?;
+        if let Some((index, problem)) = repeated_background(&rules) {
+            return Err(PlanError::in_spec(
+                index,
+                &specs[index],
+                format!("rules[{index}]"),
+                problem,
+            ));
+        }
+        Ok(Self { rules })
     }
 
     pub fn specs(&self) -> Vec<RuleSpec> {
@@ -363,6 +388,22 @@ impl PlanError {
 
 /// A problem at a byte offset within the rule's text.
 type Located = (usize, String);
+
+/// The first rule that repeats a process fault's kind, and why that is refused: each is bounded
+/// alone (threads, rate, cap), so two of a kind would add up past the bounds.
+fn repeated_background(rules: &[Rule]) -> Option<(usize, String)> {
+    rules.iter().enumerate().find_map(|(index, rule)| {
+        let kind = rule.fault.kind();
+        let repeated = rules[..index].iter().any(|earlier| earlier.fault.kind() == kind);
+        (rule.fault.is_background() && repeated).then(|| {
+            let problem = format!(
+                "a plan holds one `process {kind}(…)` rule at most: each is bounded alone, and \
+                 two would add up past the bounds"
+            );
+            (index, problem)
+        })
+    })
+}
 
 fn parse_rule(piece: &str, routes: &[&'static str]) -> Result<Rule, Located> {
     let words: Vec<(usize, &str)> = words(piece).collect();
@@ -915,6 +956,21 @@ mod tests {
             let error = parse(text).unwrap_err();
             assert!(error.problem.contains(problem), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_plan_holds_one_process_fault_of_each_kind() {
+        let twice =
+            "process cpu(threads=16,share=100%); * latency=1ms; process cpu(threads=1,share=5%)";
+        let error = parse(twice).unwrap_err();
+        assert_eq!((error.rule, error.position.as_str()), (3, "column 52"), "{error}");
+        assert!(error.problem.contains("one `process cpu(…)` rule at most"), "{error}");
+        let specs = parse("process leak(rate=1MiB/s,cap=1MiB)").unwrap().specs();
+        let doubled = [specs.clone(), specs].concat();
+        assert_eq!(Plan::from_specs(&doubled, ROUTES).unwrap_err().rule, 2);
+        let one_each = "process cpu(threads=1,share=5%); process leak(rate=1MiB/s,cap=1MiB); \
+                        process log-flood(rate=1/s)";
+        assert_eq!(parse(one_each).unwrap().rules.len(), 3);
     }
 
     #[test]
