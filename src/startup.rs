@@ -24,8 +24,8 @@ use crate::chaos::plan::{Plan, PlanError};
 use crate::chaos::{ChangedBy, FaultInjector, FaultLayer, Faulty, admin};
 use crate::config::{FaultSettings, MigrateSettings, ServeSettings, StoreUrl, TelemetrySettings};
 use crate::ports::{
-    AppError, Clock, DrawerRepository, LoginThrottle, PasswordHasher, SnackRepository, StoreError,
-    StoreHealth, TokenService, UseCases, UserRepository,
+    AppError, Clock, ConnectionPool, DrawerRepository, LoginThrottle, PasswordHasher,
+    SnackRepository, StoreError, StoreHealth, TokenService, UseCases, UserRepository,
 };
 use crate::telemetry::http::{ObserveLayer, metrics_endpoint};
 use crate::telemetry::request_trace::TraceSampler;
@@ -87,7 +87,19 @@ impl Application {
         sampler: TraceSampler,
     ) -> Result<Self, StartupError> {
         telemetry::metrics::init(settings.telemetry.metrics_identity());
-        let faults = fault_injector(&settings.faults, settings.admin.admin_listen.is_some())?;
+        // Opened first, so that its pool is watched from the start, and a plan that holds
+        // connections from the start finds it.
+        let store = match &settings.store.database_url {
+            StoreUrl::Memory => None,
+            StoreUrl::Sql(url) => {
+                let keep_reads_for =
+                    settings.store_serving.keep_reads_for(&settings.store.database_url);
+                Some(SqlStore::open(url, settings.store.pool_settings(), keep_reads_for).await?)
+            }
+        };
+        let pool = store.clone().map(|store| Arc::new(store) as Arc<dyn ConnectionPool>);
+        telemetry::metrics::watch_pool(pool.clone());
+        let faults = fault_injector(&settings.faults, settings.admin.admin_listen.is_some(), pool)?;
         let auth = &settings.auth;
         let hasher = ScryptHasher::new(auth.scrypt_cost(), auth.hashing_limits())?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -96,8 +108,8 @@ impl Application {
             Arc::new(BackoffThrottle::new(settings.limits.login_backoff(), clock));
         let bounds = bounds(settings);
         let seed = settings.store_serving.seed;
-        let use_cases = match &settings.store.database_url {
-            StoreUrl::Memory => {
+        let use_cases = match store {
+            None => {
                 let ports = decorated_ports(
                     MemoryStore::new(),
                     "memory",
@@ -110,11 +122,7 @@ impl Application {
                 prepare(&*use_cases, None, seed).await?;
                 use_cases
             }
-            StoreUrl::Sql(url) => {
-                let keep_reads_for =
-                    settings.store_serving.keep_reads_for(&settings.store.database_url);
-                let store =
-                    SqlStore::open(url, settings.store.pool_settings(), keep_reads_for).await?;
+            Some(store) => {
                 store.observe_kept_reads(crate::telemetry::wide_event::kept_read);
                 let system = store.system_name();
                 let ports = decorated_ports(
@@ -284,6 +292,7 @@ pub fn http_api<U: UseCases + 'static>(
 pub fn fault_injector(
     settings: &FaultSettings,
     admin_on: bool,
+    pool: Option<Arc<dyn ConnectionPool>>,
 ) -> Result<Option<Arc<FaultInjector>>, StartupError> {
     if !settings.armed(admin_on) {
         return Ok(None);
@@ -294,6 +303,9 @@ pub fn fault_injector(
     if let Some(schedule) = settings.incident_schedule {
         let seed = settings.incident_seed.or(settings.faults_seed);
         injector = injector.with_incident_schedule(schedule, seed);
+    }
+    if let Some(pool) = pool {
+        injector = injector.with_pool(pool);
     }
     let plan = match (&settings.faults, &settings.faults_file) {
         (Some(text), _) => Some(Plan::parse(text, http::ROUTES)?),

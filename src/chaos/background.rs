@@ -1,15 +1,19 @@
 //! Process-level faults: load the whole process carries rather than one call, as a runaway
-//! loop, a leak or a chatty component would. A `process` rule of the plan (`cpu(…)`,
-//! `leak(…)`, `log-flood(…)`) starts one here, and the injector owns it: a new plan stops the
-//! old plan's, and `DELETE /faults` stops them all.
+//! loop, a leak, a chatty component or one that keeps the store's connections would. A
+//! `process` rule of the plan (`cpu(…)`, `leak(…)`, `log-flood(…)`, `hold-connections(…)`)
+//! starts one here, and the injector owns it: a new plan stops the old plan's, and
+//! `DELETE /faults` stops them all.
 //!
-//! Each runs on threads of its own, not on tokio's workers, so that a CPU burn competes for the
-//! cores as a noisy neighbour would, and a fault can start without a runtime. Each looks at its
-//! stop flag at least every `TICK` and is bounded by its settings, which the plan checked
-//! (threads, share, rate and cap). The leaked memory belongs to the leak's thread and is freed
-//! when it ends.
+//! The first three run on threads of their own, not on tokio's workers, so that a CPU burn
+//! competes for the cores as a noisy neighbour would, and they can start without a runtime.
+//! Holding connections is waiting on the pool, so it is a task on the runtime, and starts only
+//! where there is a runtime and a pool (not on the memory store). Each looks at its stop flag at
+//! least every `TICK` and is bounded by its settings, which the plan checked (threads, share,
+//! rate, cap and count). The leaked memory belongs to the leak's thread and the borrowed
+//! connections to the holding task; both are given back when it ends.
 
 use super::plan::{Fault, Plan};
+use crate::ports::ConnectionPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -31,11 +35,13 @@ pub struct Background {
     stop: Option<Arc<AtomicBool>>,
     /// The start of its threads' names.
     thread_name: &'static str,
+    /// The store's pool, which `hold-connections` borrows from; `None` on the memory store.
+    pub pool: Option<Arc<dyn ConnectionPool>>,
 }
 
 impl Default for Background {
     fn default() -> Self {
-        Self { stop: None, thread_name: THREAD_NAME }
+        Self { stop: None, thread_name: THREAD_NAME, pool: None }
     }
 }
 
@@ -60,6 +66,15 @@ impl Background {
                 }
                 Fault::LogFlood { lines_per_second } => {
                     spawn(&name(), &stop, move |s| flood(lines_per_second, &s))
+                }
+                Fault::HoldConnections { count } => {
+                    match (&self.pool, tokio::runtime::Handle::try_current()) {
+                        (Some(pool), Ok(runtime)) => {
+                            runtime.spawn(hold(pool.clone(), count, Stop(stop.clone())));
+                            true
+                        }
+                        _ => false,
+                    }
                 }
                 _ => continue,
             };
@@ -157,6 +172,22 @@ fn flood(lines_per_second: u32, stop: &Stop) {
         }
         thread::sleep(TICK);
     }
+}
+
+/// Borrows connections until it holds `count` (or all the pool has), taking each one as soon as
+/// it is free, so the calls wait for what is left; gives them all back when stopped.
+async fn hold(pool: Arc<dyn ConnectionPool>, count: u16, stop: Stop) {
+    let mut loans = Vec::new();
+    while !stop.raised() {
+        if loans.len() < usize::from(count)
+            && let Ok(Some(loan)) = tokio::time::timeout(TICK, pool.borrow()).await
+        {
+            loans.push(loan);
+            continue;
+        }
+        tokio::time::sleep(TICK).await;
+    }
+    drop(loans);
 }
 
 #[cfg(test)]

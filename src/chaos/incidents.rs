@@ -21,6 +21,16 @@ impl Incident {
     pub fn plan(&self, routes: &[&'static str]) -> Result<Plan, PlanError> {
         Plan::parse(self.plan, routes)
     }
+
+    /// Whether it holds the store's connections, which only a store with a pool has.
+    pub fn needs_pool(&self) -> bool {
+        self.plan.contains("hold-connections(")
+    }
+}
+
+/// The incidents a service can run: all of them, but those that need a pool without one.
+pub fn runnable(has_pool: bool) -> Vec<&'static Incident> {
+    CATALOGUE.iter().filter(|incident| has_pool || !incident.needs_pool()).collect()
 }
 
 /// Every incident, each with a different signature (docs/incidents.md, ops/verify-incidents).
@@ -49,6 +59,11 @@ pub const CATALOGUE: &[Incident] = &[
         name: "slow-hashing",
         symptom: "logins and sign-ups slow, everything else fine",
         plan: "PasswordHasher::* latency=900ms±300ms",
+    },
+    Incident {
+        name: "pool-exhaustion",
+        symptom: "the database is idle and healthy, yet calls to it wait, and under a burst fail",
+        plan: "process hold-connections(count=7)",
     },
     Incident {
         name: "broken-drawer-page",
@@ -96,6 +111,15 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn without_a_pool_the_incidents_that_hold_connections_are_left_out() {
+        assert_eq!(runnable(true).len(), CATALOGUE.len());
+        let without: Vec<_> = runnable(false).iter().map(|incident| incident.name).collect();
+        assert_eq!(without.len(), CATALOGUE.len() - 1);
+        assert!(!without.contains(&"pool-exhaustion"), "{without:?}");
+        assert!(find("pool-exhaustion").unwrap().needs_pool());
     }
 
     #[test]

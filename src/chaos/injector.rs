@@ -15,6 +15,7 @@ use super::lazy::{self, Laziness, LazySchedule, LazySettings, RunningSchedule, S
 use super::mystery::{Answer, Guess, Mystery, Running};
 use super::plan::{Fault, Plan, PlanError, RuleSpec};
 use super::schedule::{IncidentSchedule, IncidentScheduleStatus, RunningIncidents};
+use crate::ports::ConnectionPool;
 use crate::telemetry::faults as shown;
 use serde::Serialize;
 use std::cell::Cell;
@@ -88,6 +89,9 @@ pub struct FaultInjector {
     dice: Dice,
     /// The routes a plan may name.
     routes: &'static [&'static str],
+    /// Held while the plan changes, so that a plan set meanwhile cannot land between a
+    /// mystery and its plan (locked after `incidents` when both are).
+    changing: Mutex<()>,
     /// How many faults of each kind were injected into each target, for `GET /faults`. The
     /// targets are names the process made (port methods, and the routes as the telemetry
     /// names requests), never text a client sent, so the map is bounded.
@@ -144,6 +148,7 @@ impl FaultInjector {
             schedule_stopped: Notify::new(),
             dice: Dice::new(seed),
             routes,
+            changing: Mutex::default(),
             injected: Mutex::default(),
             background: Mutex::default(),
             mystery: Mutex::default(),
@@ -159,6 +164,13 @@ impl FaultInjector {
     #[must_use]
     pub fn with_incident_schedule(self, schedule: IncidentSchedule, seed: Option<u64>) -> Self {
         *self.incidents_state() = Some(RunningIncidents::starting(schedule, seed, Instant::now()));
+        self
+    }
+
+    /// The same injector, its `hold-connections` faults borrowing from `pool`.
+    #[must_use]
+    pub fn with_pool(self, pool: Arc<dyn ConnectionPool>) -> Self {
+        self.background_state().pool = Some(pool);
         self
     }
 
@@ -183,6 +195,7 @@ impl FaultInjector {
 
     /// A new plan, in force at once; a mystery under way ends, untold.
     pub fn replace_plan(&self, plan: Plan, by: ChangedBy) {
+        let _changing = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
         self.end_mystery(by);
         shown::plan_changed(&plan.to_string(), plan.rules.len(), by);
         self.install(plan);
@@ -202,12 +215,14 @@ impl FaultInjector {
     /// mystery: its plan replaces the plan in force, and what it injects is not shown until a
     /// right guess or a reveal.
     pub fn start_mystery(&self, seed: Option<u64>, by: ChangedBy) -> Running {
+        let runnable = self.runnable_incidents();
         let pick = match seed {
-            Some(seed) => Dice::new(Some(seed)).pick(incidents::CATALOGUE.len()),
-            None => self.dice.pick(incidents::CATALOGUE.len()),
+            Some(seed) => Dice::new(Some(seed)).pick(runnable.len()),
+            None => self.dice.pick(runnable.len()),
         };
-        let incident = &incidents::CATALOGUE[pick];
+        let incident = runnable[pick];
         let plan = incident.plan(self.routes).expect("the catalogue's plans parse (tested)");
+        let _changing = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
         self.end_mystery(by);
         let mystery = Mystery::new(incident, Instant::now());
         let running = mystery.running();
@@ -336,7 +351,7 @@ impl FaultInjector {
                 // A learner is at work: no incident on top of the mystery.
                 None if self.mystery_state().is_some() => running.skip(now),
                 None => {
-                    let (incident, _) = running.start(now);
+                    let (incident, _) = running.start(now, &self.runnable_incidents());
                     let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
                     self.replace_plan(plan, ChangedBy::Schedule);
                 }
@@ -470,7 +485,10 @@ impl FaultInjector {
                 Fault::Hang => (None, Some(Outcome::Hang)),
                 Fault::ErrorAfter => (None, Some(Outcome::ErrorAfter)),
                 // Run in the background (`install`); no call or request is targeted by them.
-                Fault::CpuBurn { .. } | Fault::Leak { .. } | Fault::LogFlood { .. } => continue,
+                Fault::CpuBurn { .. }
+                | Fault::Leak { .. }
+                | Fault::LogFlood { .. }
+                | Fault::HoldConnections { .. } => continue,
             };
             if outcome.is_some() && decision.outcome.is_some() {
                 continue;
@@ -587,6 +605,11 @@ impl FaultInjector {
         self.incidents.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The incidents of the catalogue this service can run (its store's pool decides).
+    fn runnable_incidents(&self) -> Vec<&'static Incident> {
+        incidents::runnable(self.background_state().pool.is_some())
+    }
+
     fn background_state(&self) -> std::sync::MutexGuard<'_, Background> {
         self.background.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -651,4 +674,33 @@ pub struct Injected {
     pub target: &'static str,
     pub kind: &'static str,
     pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::http::ROUTES;
+
+    #[test]
+    fn a_plan_set_while_a_mystery_starts_never_lands_between_the_two() {
+        let injector = Arc::new(FaultInjector::new(ROUTES, LazySettings::default(), None, Some(5)));
+        let plain = Plan::parse("* latency=1ms", ROUTES).unwrap();
+        for _ in 0..2_000 {
+            let together = Arc::new(std::sync::Barrier::new(2));
+            let (mystery, plan) = (injector.clone(), injector.clone());
+            let (plain_again, also_together) = (plain.clone(), together.clone());
+            let starting = std::thread::spawn(move || {
+                also_together.wait();
+                mystery.start_mystery(None, ChangedBy::Admin);
+            });
+            together.wait();
+            plan.replace_plan(plain_again, ChangedBy::Admin);
+            starting.join().unwrap();
+            match injector.reveal() {
+                Ok(answer) => assert_eq!(injector.plan().to_string(), answer.plan, "the mystery's"),
+                Err(_) => assert_eq!(*injector.plan(), plain, "no mystery: the plan set"),
+            }
+        }
+        injector.clear(ChangedBy::Admin);
+    }
 }

@@ -140,6 +140,9 @@ pub enum Fault {
     Leak { bytes_per_second: u64, cap: u64 },
     /// WARN lines at `lines_per_second`.
     LogFlood { lines_per_second: u32 },
+    /// Up to `count` of the store's pooled connections taken and held idle, as a component that
+    /// forgets to give them back would: every other call waits for the rest.
+    HoldConnections { count: u16 },
 }
 
 impl Fault {
@@ -155,12 +158,19 @@ impl Fault {
             Self::CpuBurn { .. } => "cpu",
             Self::Leak { .. } => "leak",
             Self::LogFlood { .. } => "log-flood",
+            Self::HoldConnections { .. } => "hold-connections",
         }
     }
 
     /// Whether it is a fault of the whole process, run in the background, not one of a call.
     pub fn is_background(&self) -> bool {
-        matches!(self, Self::CpuBurn { .. } | Self::Leak { .. } | Self::LogFlood { .. })
+        matches!(
+            self,
+            Self::CpuBurn { .. }
+                | Self::Leak { .. }
+                | Self::LogFlood { .. }
+                | Self::HoldConnections { .. }
+        )
     }
 }
 
@@ -182,6 +192,7 @@ impl fmt::Display for Fault {
             Self::LogFlood { lines_per_second } => {
                 write!(f, "log-flood(rate={lines_per_second}/s)")
             }
+            Self::HoldConnections { count } => write!(f, "hold-connections(count={count})"),
         }
     }
 }
@@ -542,8 +553,8 @@ fn parse_fault(text: &str) -> Result<Fault, Located> {
 }
 
 /// How the background faults are written.
-const BACKGROUND_FORMS: &str =
-    "cpu(threads=N,share=P%), leak(rate=SIZE/s,cap=SIZE) or log-flood(rate=N/s)";
+const BACKGROUND_FORMS: &str = "cpu(threads=N,share=P%), leak(rate=SIZE/s,cap=SIZE), log-flood(rate=N/s) or \
+     hold-connections(count=N)";
 
 /// The most a background fault may ask for: enough to show on any dashboard, not enough to
 /// take a host down.
@@ -551,8 +562,11 @@ const MAX_BURN_THREADS: u16 = 16;
 const MAX_LEAK_RATE: u64 = 64 << 20;
 const MAX_LEAK_CAP: u64 = 2 << 30;
 const MAX_FLOOD_RATE: u32 = 5_000;
+/// The largest pool the store may be given (`--db-max-connections`).
+const MAX_HELD_CONNECTIONS: u16 = 1_000;
 
-/// `cpu(threads=2,share=50%)`, `leak(rate=4MiB/s,cap=256MiB)` or `log-flood(rate=200/s)`.
+/// `cpu(threads=2,share=50%)`, `leak(rate=4MiB/s,cap=256MiB)`, `log-flood(rate=200/s)` or
+/// `hold-connections(count=6)`.
 fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
     let mut values = std::collections::BTreeMap::new();
     for setting in settings.split(',') {
@@ -565,6 +579,7 @@ fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
         "cpu" => &["share", "threads"],
         "leak" => &["cap", "rate"],
         "log-flood" => &["rate"],
+        "hold-connections" => &["count"],
         "lognormal" => return Err("lognormal(…) is a delay: write latency=lognormal(…)".into()),
         _ => return Err(format!("unknown fault {name:?}(…): expected {BACKGROUND_FORMS}")),
     };
@@ -596,6 +611,14 @@ fn parse_background(name: &str, settings: &str) -> Result<Fault, String> {
             let most = format!("above 0 and at most {}", Bytes(MAX_LEAK_CAP));
             in_range("cap", (1..=MAX_LEAK_CAP).contains(&cap), &most)?;
             Ok(Fault::Leak { bytes_per_second, cap })
+        }
+        "hold-connections" => {
+            let count: u16 = values["count"].parse().map_err(|_| {
+                format!("hold-connections(…): count={:?} is not a number", values["count"])
+            })?;
+            let most = format!("1 to {MAX_HELD_CONNECTIONS}");
+            in_range("count", (1..=MAX_HELD_CONNECTIONS).contains(&count), &most)?;
+            Ok(Fault::HoldConnections { count })
         }
         _ => {
             let rate = values["rate"].strip_suffix("/s").and_then(|n| n.parse().ok()).ok_or_else(
@@ -900,19 +923,21 @@ mod tests {
     #[test]
     fn process_faults_slow_commits_and_user_rules_parse_and_read_back() {
         let text = "process cpu(threads=2,share=50%); process leak(rate=4MiB/s,cap=1GiB); \
-                    process log-flood(rate=200/s); DrawerRepository::* slow-commit=300ms±100ms; \
+                    process log-flood(rate=200/s); process hold-connections(count=6); \
+                    DrawerRepository::* slow-commit=300ms±100ms; \
                     DrawerRepository::find error=internal p=0.5 user=3";
         let plan = parse(text).unwrap();
         assert_eq!(plan.to_string(), text);
         assert_eq!(
-            plan.rules.iter().map(|rule| rule.fault).take(3).collect::<Vec<_>>(),
+            plan.rules.iter().map(|rule| rule.fault).take(4).collect::<Vec<_>>(),
             [
                 Fault::CpuBurn { threads: 2, share_percent: 50 },
                 Fault::Leak { bytes_per_second: 4 << 20, cap: 1 << 30 },
                 Fault::LogFlood { lines_per_second: 200 },
+                Fault::HoldConnections { count: 6 },
             ]
         );
-        assert_eq!(plan.rules[4].user, Some(3));
+        assert_eq!(plan.rules[5].user, Some(3));
         assert_eq!(parse(&plan.to_string()).unwrap(), plan);
         assert_eq!(Plan::from_specs(&plan.specs(), ROUTES).unwrap(), plan);
         let share = parse("process cpu(share=0.25,threads=1)").unwrap();
@@ -944,6 +969,9 @@ mod tests {
             ("process leak(rate=4MB/s,cap=1GiB)", "\"4MB\" is not a size"),
             ("process log-flood(rate=9000/s)", "rate must be 1/s to 5000/s"),
             ("process fire(rate=1/s)", "unknown fault \"fire\"(…)"),
+            ("process hold-connections(count=0)", "count must be 1 to 1000"),
+            ("process hold-connections(count=all)", "count=\"all\" is not a number"),
+            ("process hold-connections(n=6)", "hold-connections(…) takes count"),
             ("process cpu(threads=1,share=5%", "closing parenthesis"),
             ("DrawerRepository::find slow-commit=1s", "slow-commit delays writes"),
             ("GET /snacks/ slow-commit=1s", "slow-commit delays writes"),
@@ -969,8 +997,8 @@ mod tests {
         let doubled = [specs.clone(), specs].concat();
         assert_eq!(Plan::from_specs(&doubled, ROUTES).unwrap_err().rule, 2);
         let one_each = "process cpu(threads=1,share=5%); process leak(rate=1MiB/s,cap=1MiB); \
-                        process log-flood(rate=1/s)";
-        assert_eq!(parse(one_each).unwrap().rules.len(), 3);
+                        process log-flood(rate=1/s); process hold-connections(count=1)";
+        assert_eq!(parse(one_each).unwrap().rules.len(), 4);
     }
 
     #[test]

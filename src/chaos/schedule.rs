@@ -8,7 +8,7 @@
 //! other, with the schedule and its next change.
 
 use super::dice::Dice;
-use super::incidents::{CATALOGUE, Incident};
+use super::incidents::Incident;
 use super::lazy::seconds;
 use super::plan::{self, Compact};
 use serde::Serialize;
@@ -93,9 +93,13 @@ impl RunningIncidents {
         self.current.map_or(self.next_start, |(_, end)| end)
     }
 
-    /// An incident starts at `now`: which, and until when.
-    pub fn start(&mut self, now: Instant) -> (&'static Incident, Instant) {
-        let incident = &CATALOGUE[self.dice.pick(CATALOGUE.len())];
+    /// An incident of `among` (not empty) starts at `now`: which, and until when.
+    pub fn start(
+        &mut self,
+        now: Instant,
+        among: &[&'static Incident],
+    ) -> (&'static Incident, Instant) {
+        let incident = among[self.dice.pick(among.len())];
         let spread = self.schedule.longest - self.schedule.shortest;
         let lasting = self.schedule.shortest + spread.mul_f64(self.dice.fraction());
         self.skip(now);
@@ -146,6 +150,7 @@ pub struct IncidentScheduleStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chaos::incidents::runnable;
 
     fn minutes(m: u64) -> Duration {
         Duration::from_secs(m * 60)
@@ -186,7 +191,7 @@ mod tests {
             (1..=20)
                 .map(|n| {
                     let at = start + minutes(10 * n);
-                    let (incident, end) = running.start(at);
+                    let (incident, end) = running.start(at, &runnable(true));
                     assert!((minutes(2)..=minutes(5)).contains(&(end - at)));
                     assert_eq!(running.next_start, at + minutes(10));
                     running.current = None;
@@ -199,13 +204,30 @@ mod tests {
     }
 
     #[test]
+    fn only_the_incidents_it_is_given_are_picked() {
+        let schedule = IncidentSchedule::parse("every 2m for 1m").unwrap();
+        let start = Instant::now();
+        let mut running = RunningIncidents::starting(schedule, Some(3), start);
+        let without_pool = runnable(false);
+        let picked: std::collections::BTreeSet<_> = (1..=200)
+            .map(|n| {
+                let (incident, _) = running.start(start + minutes(2 * n), &without_pool);
+                running.current = None;
+                incident.name
+            })
+            .collect();
+        assert_eq!(picked.len(), without_pool.len(), "every one of them, in 200 draws");
+        assert!(!picked.contains("pool-exhaustion"));
+    }
+
+    #[test]
     fn a_running_schedule_says_what_it_does_next() {
         let schedule = IncidentSchedule::parse("every 10m for 2..5m").unwrap();
         let start = Instant::now();
         let mut running = RunningIncidents::starting(schedule, Some(1), start);
         let status = running.status(start + minutes(4));
         assert_eq!((status.next, status.next_in_s, status.incident), ("on", 360.0, None));
-        let (incident, end) = running.start(start + minutes(10));
+        let (incident, end) = running.start(start + minutes(10), &runnable(true));
         let status = running.status(start + minutes(10));
         assert_eq!((status.next, status.incident), ("off", Some(incident.name)));
         assert_eq!(status.next_in_s, seconds(end - (start + minutes(10))));

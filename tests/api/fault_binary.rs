@@ -272,3 +272,73 @@ async fn a_lazy_schedule_shows_and_stops_at_runtime() {
     let status: serde_json::Value = cleared.json().await.unwrap();
     assert_eq!(status["lazy"]["schedule"], serde_json::Value::Null, "{status}");
 }
+
+/// `snackdrawer_store_connections{state="used"}` on the server's `/metrics`, and the pool's max.
+async fn connections_used(server: &RunningServer) -> (Option<u32>, Option<u32>) {
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let value = |prefix: &str| {
+        let line = metrics.lines().find(|line| line.starts_with(prefix))?;
+        line[prefix.len()..].trim().parse().ok()
+    };
+    (
+        value(r#"snackdrawer_store_connections{state="used"} "#),
+        value("snackdrawer_store_connections_max "),
+    )
+}
+
+/// Polls until `connections_used` says `used`, for up to five seconds.
+async fn wait_for_used(server: &RunningServer, used: u32) {
+    let start = std::time::Instant::now();
+    while connections_used(server).await.0 != Some(used) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{used} used never showed: {:?}",
+            connections_used(server).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn holding_connections_shows_on_the_pool_gauges_starves_the_calls_and_ends_with_the_plan() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", folder.path().join("held.db").display());
+    let server = RunningServer::start(&[
+        ("DATABASE_URL", &database),
+        ("SNACKDRAWER_CACHE_TTL", "0s"),
+        ("SNACKDRAWER_DB_MAX_CONNECTIONS", "3"),
+        ("SNACKDRAWER_DB_ACQUIRE_TIMEOUT", "300ms"),
+        ("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("SNACKDRAWER_ADMIN_TOKEN", TOKEN),
+    ]);
+    let read = || async { reqwest::get(server.url("/snacks/1")).await.unwrap().status() };
+    assert_eq!(read().await, 200);
+    assert_eq!(connections_used(&server).await, (Some(0), Some(3)));
+
+    let url = format!("http://{}", admin_address(&server).unwrap());
+    let hold = |count: &str| {
+        let set = faults_command(
+            &url,
+            &["set", &format!("process hold-connections(count={count})")],
+            TOKEN,
+        );
+        assert!(set.status.success(), "{}", all_output(&set));
+    };
+    hold("3");
+    wait_for_used(&server, 3).await;
+    assert_eq!(read().await, 503, "every connection held: the call's wait runs out");
+    hold("2");
+    wait_for_used(&server, 2).await;
+    assert_eq!(read().await, 200, "one connection left for the calls");
+
+    let cleared = faults_command(&url, &["clear"], TOKEN);
+    assert!(cleared.status.success(), "{}", all_output(&cleared));
+    wait_for_used(&server, 0).await;
+    assert_eq!(read().await, 200);
+}
+
+#[tokio::test]
+async fn the_memory_store_has_no_pool_series() {
+    let server = RunningServer::start(&[]);
+    assert_eq!(connections_used(&server).await, (None, None));
+}

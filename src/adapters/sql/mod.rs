@@ -32,6 +32,7 @@ mod errors;
 mod file;
 mod flight;
 mod migrations;
+mod pool;
 mod reach;
 
 use crate::domain::{

@@ -15,9 +15,11 @@
 mod calls;
 mod exposition;
 pub mod faults;
+mod pool;
 mod process;
 
 pub use calls::{CallOutcome, Function, Identity, record_call, record_call_sync};
+pub use pool::watch_pool;
 
 use super::request_trace::RequestTrace;
 use opentelemetry::trace::TraceId;
@@ -105,6 +107,7 @@ fn registered() -> &'static HttpFamilies {
         );
         calls::register(&mut registry);
         faults::register(&mut registry);
+        pool::register(&mut registry);
         process::register(&mut registry);
         HttpFamilies { registry, duration, active }
     })
