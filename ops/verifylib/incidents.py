@@ -4,7 +4,13 @@ from a real Prometheus, past a threshold) and no other incident's, and must leav
 says which fault it is. It prints, per incident, the seconds from the plan going in to its
 signature crossing the threshold.
 
+With a folder for pictures, each incident is also photographed as it ends: Prometheus's own graph
+page (headless Chromium, as ops/pictures takes it) of the query in PICTURES over the last
+minute, which holds the quiet before the incident and the incident itself; for `log-flood`, whose
+signal is in the logs, a few of the lines it wrote, as text. docs/incidents.md embeds them.
+
 The plans are read from the catalogue's source, so the run checks the incidents the binary has.
+The service runs on its default store, SQLite, whose connection pool `pool-exhaustion` holds.
 One incident needs a user of its own: `one-unlucky-user` fails user 1's drawer calls, so the run
 signs user 1 up before the load starts and has it list its drawers twice a second.
 """
@@ -25,6 +31,7 @@ from . import ROOT
 from .admin import Admin
 from .faults import LOAD_ARGS, check_load
 from .otlp import Receiver
+from .pictures import Camera, check, graph_url, optimise, page
 from .prometheus_api import Prometheus
 from .report import fail, ok, section
 from .services import (
@@ -90,6 +97,12 @@ SIGNATURES = {
         '{function=~"PasswordHasher::.+"}[5s])))',
         0.5,
     ),
+    "pool-exhaustion": Signature(
+        "share of the pool used, lowest over 5 s",
+        'min_over_time(snackdrawer_store_connections{state="used"}[5s]) '
+        "/ scalar(snackdrawer_store_connections_max)",
+        0.7,
+    ),
     "broken-drawer-page": Signature("5xx share of GET /drawers/{id}", drawer_5xx_share(), 0.1),
     "one-unlucky-user": Signature(
         "DrawerRepository errors a second",
@@ -106,9 +119,57 @@ EVENTS = {
     "log-flood": ("process", "log-flood"),
     "slow-commits": ("span", "slow-commit", ""),
     "slow-hashing": ("span", "latency", "PasswordHasher::"),
+    "pool-exhaustion": ("process", "hold-connections"),
     "broken-drawer-page": ("span", "internal", "GET /drawers/{id}"),
     "one-unlucky-user": ("span", "internal", "DrawerRepository::"),
 }
+
+
+# What each incident's picture draws: the signal its section of docs/incidents.md names first,
+# per series, so the one that moves shows beside those that do not. `log-flood`'s is its lines.
+REPOSITORIES = r".+Repository::.+"
+PICTURES = {
+    "cpu-hog": "rate(process_cpu_seconds_total[5s])",
+    "memory-leak": f"process_resident_memory_bytes / {MIB}",
+    "slow-commits": "histogram_quantile(0.95, sum by (le, function) (rate("
+    f'function_calls_duration_seconds_bucket{{function=~"{REPOSITORIES}"}}[5s])))',
+    "slow-hashing": "histogram_quantile(0.95, sum by (le, function) (rate("
+    'function_calls_duration_seconds_bucket{function=~"PasswordHasher::.+"}[5s])))',
+    "pool-exhaustion": "snackdrawer_store_connections or snackdrawer_store_connections_max",
+    "broken-drawer-page": "sum by (http_route) (rate(http_server_request_duration_seconds_count"
+    '{http_response_status_code=~"5.."}[5s]))',
+    "one-unlucky-user": "sum by (function) (rate(function_calls_total"
+    f'{{function=~"{REPOSITORIES}", result="error"}}[5s]))',
+}
+PICTURE_HEIGHT = 900
+FLOOD_LINES = 4
+
+
+class Photographer:
+    """Takes each incident's picture into `out` as it ends (`PICTURES`)."""
+
+    def __init__(self, out, workdir, prometheus_url, service_log):
+        self.out, self.camera = out, Camera(workdir)
+        self.graph_page = page(prometheus_url, "/graph")
+        self.service_log = service_log
+        self.made = []
+        out.mkdir(parents=True, exist_ok=True)
+
+    def take(self, name):
+        if name not in PICTURES:
+            lines = [
+                line for line in self.service_log.read_text().splitlines()
+                if "background task retried" in line
+            ]
+            path = self.out / f"incident-{name}.txt"
+            path.write_text("\n".join(lines[-FLOOD_LINES:]) + "\n")
+            print(f"{'':28}{path.name}: {len(lines)} flood lines logged, the last {FLOOD_LINES} kept")
+            return
+        path = self.out / f"incident-{name}.png"
+        self.camera.shoot(graph_url(self.graph_page, PICTURES[name], 60), path, PICTURE_HEIGHT)
+        before, after = optimise(path)
+        self.made.append(path)
+        print(f"{'':28}{path.name}: {before} B taken, {after} B optimised")
 
 
 def catalogue():
@@ -209,7 +270,7 @@ class UnluckyUser:
             self.call("GET", "/drawers/")
 
 
-def run_incident(name, plan, admin, watcher, prometheus, exported):
+def run_incident(name, plan, admin, watcher, prometheus, exported, photographer):
     """One incident: its plan in, its signature timed, every other one watched; then out."""
     own = SIGNATURES[name]
     start = watcher.read()
@@ -237,6 +298,8 @@ def run_incident(name, plan, admin, watcher, prometheus, exported):
     admin.call("DELETE", "/faults")
     time.sleep(1)  # the last spans and counts of the incident are exported
     after = seen()
+    if photographer:
+        photographer.take(name)
     took = None if crossing is None else crossing - t0
     peak = peaks.get(name)
     shown = "never" if took is None else f"{took:5.1f} s"
@@ -262,7 +325,7 @@ def run_incident(name, plan, admin, watcher, prometheus, exported):
     return took
 
 
-def run():
+def run(pictures=None):
     section("the incident catalogue, live: each incident's signature, and no other's")
     binary, load = snackdrawer_binary(), load_binary()
     workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-incidents-"))
@@ -276,7 +339,13 @@ def run():
     processes, load_process, user = [], None, None
     try:
         snackdrawer, base = start_snackdrawer(
-            binary, workdir, {**admin.env(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+            binary,
+            workdir,
+            {
+                **admin.env(),
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                "DATABASE_URL": f"sqlite://{workdir / 'incidents.db'}?mode=rwc",
+            },
         )
         processes.append(snackdrawer)
         prometheus_process, url = start_prometheus(base.removeprefix("http://"), workdir)
@@ -290,7 +359,10 @@ def run():
         )
         prometheus = Prometheus(url)
         watcher = Watcher(prometheus, exported)
-        ok(f"snackdrawer at {base} (memory store, admin API {admin.url}); Prometheus {url}, "
+        photographer = pictures and Photographer(
+            pictures, workdir, url, workdir / "snackdrawer.log"
+        )
+        ok(f"snackdrawer at {base} (SQLite, admin API {admin.url}); Prometheus {url}, "
            f"every 1s; snackdrawer-load {' '.join(LOAD_ARGS[:8])}; user 1 lists its drawers")
         deadline = time.time() + BASELINE
         while time.time() < deadline:
@@ -302,8 +374,10 @@ def run():
             while time.time() < quiet_until:
                 watcher.read()
                 time.sleep(POLL)
-            run_incident(name, plan, admin, watcher, prometheus, exported)
+            run_incident(name, plan, admin, watcher, prometheus, exported, photographer)
         user.stopped.set()
+        if photographer:
+            check(photographer.made)
         check_load(load_process, summary_path, load_log)
         load_process = None
     finally:

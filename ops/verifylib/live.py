@@ -266,8 +266,14 @@ def run(dashboards):
         bases = []
         for replica in range(REPLICAS):
             admin = Admin(f"127.0.0.1:{free_port()}")
+            # Each on a SQLite file of its own, the default store, whose pool the saturation
+            # panels draw.
+            database = f"sqlite://{workdir / f'replica-{replica}.db'}?mode=rwc"
             snackdrawer, base = start_snackdrawer(
-                binary, workdir, admin.env(), name=f"snackdrawer-{replica}"
+                binary,
+                workdir,
+                {**admin.env(), "DATABASE_URL": database},
+                name=f"snackdrawer-{replica}",
             )
             processes.append(snackdrawer)
             admin.set_plan(HARMLESS_PLAN)
@@ -279,7 +285,7 @@ def run(dashboards):
         prometheus_process, url = start_prometheus(instances, workdir)
         processes.append(prometheus_process)
         ok(
-            f"snackdrawer at {', '.join(bases)} (memory stores), Prometheus {url}, "
+            f"snackdrawer at {', '.join(bases)} (SQLite, a file each), Prometheus {url}, "
             f"scraping them and evaluating every {SCRAPE_INTERVAL}"
         )
         ok(f"fault plan set through each replica's admin API: {HARMLESS_PLAN}")

@@ -12,6 +12,8 @@ class Catalogue(unittest.TestCase):
         names = [name for name, _ in found]
         self.assertEqual(sorted(names), sorted(incidents.SIGNATURES))
         self.assertEqual(sorted(names), sorted(incidents.EVENTS))
+        # Every incident is photographed but log-flood, whose picture is its lines.
+        self.assertEqual(sorted(names), sorted([*incidents.PICTURES, "log-flood"]))
         self.assertTrue(all(plan.strip() for _, plan in found))
         plans = dict(found)
         self.assertEqual(plans["broken-drawer-page"], "GET /drawers/{id} error=internal p=0.3")
