@@ -191,7 +191,6 @@ impl Lab {
             load,
             window_s: self.window_s,
             filter: &app.filter,
-            pool_size: self.started.as_ref().map(|s| s.pool_size.clone()),
             no_prometheus,
             prometheus_url: self.sources.prometheus.as_ref().map(|p| p.base().to_owned()),
             receiver: format!("http://{}", self.receiver),

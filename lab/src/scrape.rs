@@ -39,6 +39,9 @@ pub struct Gauges {
     /// `process_cpu_seconds_total` and `process_resident_memory_bytes`, when exported.
     pub process_cpu_seconds: Option<f64>,
     pub process_resident_bytes: Option<f64>,
+    /// The store's pooled connections in use and the pool's size, when it has a pool.
+    pub pool_used: Option<f64>,
+    pub pool_max: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -95,6 +98,10 @@ impl Scrape {
                 "process_resident_memory_bytes" => {
                     gauges.process_resident_bytes = Some(sample.value);
                 }
+                "snackdrawer_store_connections" if sample.label("state") == Some("used") => {
+                    gauges.pool_used = Some(sample.value);
+                }
+                "snackdrawer_store_connections_max" => gauges.pool_max = Some(sample.value),
                 _ => {}
             }
         }
@@ -154,6 +161,9 @@ function_calls_concurrent{function="PasswordHasher::hash",module="m",service_nam
 function_calls_concurrent{function="DrawerRepository::find",module="m",service_name="s"} 1
 function_calls_concurrent{function="GET /snacks/",module="m",service_name="s"} 5
 snackdrawer_lazy_mode 0.5
+snackdrawer_store_connections{state="used"} 7
+snackdrawer_store_connections{state="idle"} 1
+snackdrawer_store_connections_max 8
 "#;
 
     #[test]
@@ -174,5 +184,6 @@ snackdrawer_lazy_mode 0.5
         assert_eq!(gauges.store_calls_in_flight, 1.0);
         assert_eq!(gauges.lazy_level, 0.5);
         assert_eq!(gauges.process_cpu_seconds, None);
+        assert_eq!((gauges.pool_used, gauges.pool_max), (Some(7.0), Some(8.0)));
     }
 }

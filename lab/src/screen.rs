@@ -51,7 +51,8 @@ pub struct SaturationView {
     pub in_flight: f64,
     pub hashing: f64,
     pub store_calls: f64,
-    pub pool_size: Option<String>,
+    /// The store's connections in use, and the pool's size (none on the memory store).
+    pub pool: Option<(f64, f64)>,
     pub service: ProcessLoad,
 }
 
@@ -109,7 +110,6 @@ pub struct Context<'a> {
     pub load: LoadState,
     pub window_s: f64,
     pub filter: &'a str,
-    pub pool_size: Option<String>,
     /// Why the lab reads no Prometheus, when it reads none.
     pub no_prometheus: Option<String>,
     pub prometheus_url: Option<String>,
@@ -153,7 +153,7 @@ pub fn build(observed: &Observed, traces: &TraceStore, context: &Context<'_>) ->
             in_flight: gauges.in_flight,
             hashing: gauges.hashing_in_flight,
             store_calls: gauges.store_calls_in_flight,
-            pool_size: context.pool_size.clone(),
+            pool: gauges.pool_used.zip(gauges.pool_max),
             service: observed.service,
         },
         faults,

@@ -32,6 +32,8 @@ fn metrics(ok: u32, refused: u32, posts: u32, lazy: f64) -> String {
          http_server_active_requests{{http_request_method=\"GET\"}} 7\n\
          function_calls_concurrent{{function=\"PasswordHasher::hash\",module=\"m\",service_name=\"s\"}} 3\n\
          function_calls_concurrent{{function=\"SnackRepository::list\",module=\"m\",service_name=\"s\"}} 2\n\
+         snackdrawer_store_connections{{state=\"used\"}} 3\n\
+         snackdrawer_store_connections_max 8\n\
          snackdrawer_lazy_mode {lazy}\n",
         route("/snacks/", "GET", 200, ok, ok),
         route("/snacks/", "GET", 503, 0, refused),
@@ -143,7 +145,6 @@ fn context(filter: &str) -> Context<'_> {
         load: LoadState::Running,
         window_s: 10.0,
         filter,
-        pool_size: Some("8".into()),
         no_prometheus: Some("no `prometheus` on the PATH".into()),
         prometheus_url: None,
         receiver: "http://127.0.0.1:4318".into(),
@@ -179,7 +180,7 @@ fn the_overview_shows_every_panel_in_80_by_24() {
     assert!(text.contains("PAGE ErrorBudgetBurnFast"), "{text}");
     assert!(text.contains("FIRING"));
     // Saturation and faults.
-    assert!(text.contains("in flight 7 · hashing 3 · store calls 2/8 pool"));
+    assert!(text.contains("in flight 7 · hashing 3 · store calls 2 · pool 3/8 · cpu"), "{text}");
     assert!(text.contains("lazy ON, level 1.00"));
     assert!(text.contains("injected 40"));
     // The annotation where lazy mode went on, and the traces.

@@ -129,7 +129,6 @@ pub struct Started {
     pub prometheus_url: Option<String>,
     /// Why no Prometheus runs, when none does.
     pub prometheus_absent: Option<String>,
-    pub pool_size: String,
     scratch: Scratch,
 }
 
@@ -180,7 +179,6 @@ pub fn start(plan: &Plan<'_>) -> Result<Started, StartError> {
     let scratch = if plan.keep_scratch { Scratch::Kept(dir.keep()) } else { Scratch::Removed(dir) };
     let folder = scratch.path().to_owned();
     let admin_token = hex::encode(rand::random::<[u8; 32]>());
-    let pool_size = setting("SNACKDRAWER_DB_MAX_CONNECTIONS", "8");
 
     let mut command = Command::new(&plan.binaries.service);
     for name in REDIRECTS {
@@ -198,7 +196,6 @@ pub fn start(plan: &Plan<'_>) -> Result<Started, StartError> {
         .env("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SNACKDRAWER_ADMIN_TOKEN", &admin_token)
         .env("SNACKDRAWER_JWT_SECRET", hex::encode(rand::random::<[u8; 32]>()))
-        .env("SNACKDRAWER_DB_MAX_CONNECTIONS", &pool_size)
         // The load signs users up and guesses passwords from this one address.
         .env("SNACKDRAWER_LOGIN_LIMITS", "false")
         .env("SNACKDRAWER_LOG_FORMAT", "json")
@@ -249,7 +246,6 @@ pub fn start(plan: &Plan<'_>) -> Result<Started, StartError> {
         admin_token,
         prometheus_url,
         prometheus_absent,
-        pool_size,
         scratch,
     })
 }
