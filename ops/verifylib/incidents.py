@@ -131,8 +131,12 @@ REPOSITORIES = r".+Repository::.+"
 PICTURES = {
     "cpu-hog": "rate(process_cpu_seconds_total[5s])",
     "memory-leak": f"process_resident_memory_bytes / {MIB}",
-    "slow-commits": "histogram_quantile(0.95, sum by (le, function) (rate("
-    f'function_calls_duration_seconds_bucket{{function=~"{REPOSITORIES}"}}[5s])))',
+    "slow-commits": " or ".join(
+        f'label_replace(histogram_quantile(0.95, sum by (le) (rate('
+        f'function_calls_duration_seconds_bucket{{function=~"{REPOSITORIES}", {selector}}}[5s]))),'
+        f' "calls", "{calls}", "", "")'
+        for calls, selector in [("writes", f'function=~"{WRITES}"'), ("reads", f'function!~"{WRITES}"')]
+    ),
     "slow-hashing": "histogram_quantile(0.95, sum by (le, function) (rate("
     'function_calls_duration_seconds_bucket{function=~"PasswordHasher::.+"}[5s])))',
     "pool-exhaustion": "snackdrawer_store_connections or snackdrawer_store_connections_max",
@@ -142,6 +146,7 @@ PICTURES = {
     f'{{function=~"{REPOSITORIES}", result="error"}}[5s]))',
 }
 PICTURE_HEIGHT = 900
+PICTURE_HOLD = 20  # seconds an incident stays on after its crossing when it is photographed
 FLOOD_LINES = 4
 
 
@@ -283,7 +288,8 @@ def run_incident(name, plan, admin, watcher, prometheus, exported, photographer)
     t0 = time.time()
     admin.set_plan(plan)
     crossing, peaks, others = None, {}, set()
-    while time.time() < t0 + DEADLINE and (crossing is None or time.time() < crossing + HOLD):
+    hold = PICTURE_HOLD if photographer else HOLD
+    while time.time() < t0 + DEADLINE and (crossing is None or time.time() < crossing + hold):
         values = watcher.read()
         for other, signature in SIGNATURES.items():
             if crossed(signature, values[other], start[other]):

@@ -62,7 +62,7 @@ pub const CATALOGUE: &[Incident] = &[
     },
     Incident {
         name: "pool-exhaustion",
-        symptom: "the database is idle and healthy, yet calls to it wait, and under a burst fail",
+        symptom: "a little slower wherever the store is called, nothing failing yet: the headroom is gone",
         plan: "process hold-connections(count=7)",
     },
     Incident {
