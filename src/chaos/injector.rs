@@ -175,6 +175,7 @@ impl FaultInjector {
     }
 
     /// Whether anything may be injected now. When not, a decorator calls straight through.
+    #[inline]
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Relaxed)
     }
