@@ -31,6 +31,11 @@ CANCELLED = "snackdrawer_function_calls_cancelled_total"
 FAULTS_INJECTED = "snackdrawer_faults_injected_total"
 FAULT_RULES = "snackdrawer_fault_rules_active"
 LAZY_MODE = "snackdrawer_lazy_mode"
+# The SQL store's pool (none on the memory store) and the process, read at each scrape.
+POOL = "snackdrawer_store_connections"
+POOL_MAX = "snackdrawer_store_connections_max"
+PROCESS_CPU = "process_cpu_seconds_total"
+PROCESS_MEMORY = "process_resident_memory_bytes"
 RATE = "$__rate_interval"
 ERROR = 'result="error"'
 
@@ -474,6 +479,37 @@ def golden_signals():
                     ],
                     "ops",
                     width=6,
+                ),
+                timeseries(
+                    "Database connections: used and idle, and the pool's size",
+                    "The SQL store's pooled connections: used (lent to a call, or held by a "
+                    "hold-connections fault) and idle, against the most the pool opens "
+                    "(SNACKDRAWER_DB_MAX_CONNECTIONS). Used at the top while the database calls "
+                    "in flight stay few: something holds connections without using them. No "
+                    "series on the memory store.",
+                    [
+                        target(sum_by("state", POOL), "{{state}}"),
+                        target(sum_by("", POOL_MAX), "max"),
+                    ],
+                    "short",
+                    width=8,
+                ),
+                timeseries(
+                    "Process CPU, cores",
+                    "CPU time the process uses, in cores (1 is one core busy all the time), by "
+                    "instance. A rise with no rise in traffic: the process works at something no "
+                    "request asked for.",
+                    [target(f"rate({PROCESS_CPU}[{RATE}])", "{{instance}}")],
+                    "short",
+                    width=8,
+                ),
+                timeseries(
+                    "Process resident memory",
+                    "Memory the process holds in RAM, by instance. A steady climb with steady "
+                    "traffic is a leak; a pod's memory limit ends it.",
+                    [target(PROCESS_MEMORY, "{{instance}}")],
+                    "bytes",
+                    width=8,
                 ),
             ],
             "Faults injected on purpose (docs/faults.md)": [
