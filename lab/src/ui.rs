@@ -200,7 +200,7 @@ fn saturation_and_fault_lines(screen: &Screen, width: usize) -> Vec<Line<'static
     let pool = s.pool.map_or_else(String::new, |(used, max)| format!(" · pool {used:.0}/{max:.0}"));
     let cpu = s.service.cpu_percent.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}%"));
     let saturation = format!(
-        "in flight {:.0} · hashing {:.0} · store calls {:.0}{pool} · cpu {cpu} · mem {}",
+        "in flight {:.0} · hashing {:.0} · store {:.0}{pool} · cpu {cpu} · mem {}",
         s.in_flight,
         s.hashing,
         s.store_calls,

@@ -9,7 +9,7 @@ use snackdrawer_lab::exposition::parse;
 use snackdrawer_lab::run::render_text;
 use snackdrawer_lab::scrape::Scrape;
 use snackdrawer_lab::screen::{self, Context, LoadState, Screen};
-use snackdrawer_lab::state::Observed;
+use snackdrawer_lab::state::{Observed, ProcessLoad};
 use snackdrawer_lab::traces::store::{Event, LogLine, SpanRecord, TraceStore};
 
 /// `/metrics` with `ok` fast answers and `refused` slow 503s on GET /snacks/, and `posts` on
@@ -78,6 +78,12 @@ fn observed() -> Observed {
         let now = reading(400 + lazy * 36, lazy * 4, 20 + lazy * 2, level);
         observed.add_reading(f64::from(second), now, 10.0);
     }
+    // The service's load as the lab reads it from /proc, three figures wide each.
+    observed.service = ProcessLoad {
+        cpu_percent: Some(123.0),
+        resident_bytes: Some(512.0 * 1024.0 * 1024.0),
+        peak_resident_bytes: Some(600.0 * 1024.0 * 1024.0),
+    };
     observed
 }
 
@@ -180,7 +186,10 @@ fn the_overview_shows_every_panel_in_80_by_24() {
     assert!(text.contains("PAGE ErrorBudgetBurnFast"), "{text}");
     assert!(text.contains("FIRING"));
     // Saturation and faults.
-    assert!(text.contains("in flight 7 · hashing 3 · store calls 2 · pool 3/8 · cpu"), "{text}");
+    assert!(
+        text.contains("in flight 7 · hashing 3 · store 2 · pool 3/8 · cpu 123% · mem 512 MiB"),
+        "the whole saturation line in 80 columns:\n{text}"
+    );
     assert!(text.contains("lazy ON, level 1.00"));
     assert!(text.contains("injected 40"));
     // The annotation where lazy mode went on, and the traces.

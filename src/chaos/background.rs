@@ -31,7 +31,7 @@ const THREAD_NAME: &str = "worker";
 
 /// The background faults of the plan in force.
 pub struct Background {
-    /// Raised to stop every thread the current plan started.
+    /// Raised to stop every thread and task the current plan started.
     stop: Option<Arc<AtomicBool>>,
     /// The start of its threads' names.
     thread_name: &'static str,
@@ -175,17 +175,22 @@ fn flood(lines_per_second: u32, stop: &Stop) {
 }
 
 /// Borrows connections until it holds `count` (or all the pool has), taking each one as soon as
-/// it is free, so the calls wait for what is left; gives them all back when stopped.
+/// it is free, so the calls wait for what is left; gives them all back when stopped. It waits
+/// for a connection a tick at a time, so it sees its stop flag every tick.
 async fn hold(pool: Arc<dyn ConnectionPool>, count: u16, stop: Stop) {
     let mut loans = Vec::new();
     while !stop.raised() {
-        if loans.len() < usize::from(count)
-            && let Ok(Some(loan)) = tokio::time::timeout(TICK, pool.borrow()).await
-        {
-            loans.push(loan);
-            continue;
+        if loans.len() < usize::from(count) {
+            match tokio::time::timeout(TICK, pool.borrow()).await {
+                Ok(Some(loan)) => loans.push(loan),
+                // None was free for a tick: wait for one again at once.
+                Err(_) => {}
+                // The pool is closed, or refused: rest a tick.
+                Ok(None) => tokio::time::sleep(TICK).await,
+            }
+        } else {
+            tokio::time::sleep(TICK).await;
         }
-        tokio::time::sleep(TICK).await;
     }
     drop(loans);
 }

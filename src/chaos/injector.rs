@@ -22,7 +22,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -89,21 +89,22 @@ pub struct FaultInjector {
     dice: Dice,
     /// The routes a plan may name.
     routes: &'static [&'static str],
-    /// Held while the plan changes, so that a plan set meanwhile cannot land between a
-    /// mystery and its plan (locked after `incidents` when both are).
+    /// Held while the plan changes, and while the schedule looks at the plan and the mystery
+    /// before it changes them, so that a plan or a mystery set meanwhile cannot land between
+    /// (locked after `incidents` when both are).
     changing: Mutex<()>,
     /// How many faults of each kind were injected into each target, for `GET /faults`. The
     /// targets are names the process made (port methods, and the routes as the telemetry
     /// names requests), never text a client sent, so the map is bounded.
     injected: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    /// The plan's background faults (CPU burn, leak, log flood), running.
+    /// The plan's background faults (CPU burn, leak, log flood, held connections), running.
     background: Mutex<Background>,
     /// The mystery, from its start until the plan is replaced or cleared.
     mystery: Mutex<Option<Mystery>>,
     /// While a mystery is a secret: its injections are not shown (`report`).
     disguised: AtomicBool,
-    /// The incident schedule, until stopped; locked before the plan, the mystery and the
-    /// background faults when it starts or ends an incident.
+    /// The incident schedule, until stopped; locked before `changing` (and so before the plan,
+    /// the mystery and the background faults) when it starts or ends an incident.
     incidents: Mutex<Option<RunningIncidents>>,
     /// Wakes `run_incident_schedule` to end when the schedule is stopped.
     incidents_stopped: Notify,
@@ -196,7 +197,12 @@ impl FaultInjector {
 
     /// A new plan, in force at once; a mystery under way ends, untold.
     pub fn replace_plan(&self, plan: Plan, by: ChangedBy) {
-        let _changing = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+        let changing = self.changing();
+        self.replace_plan_while(&changing, plan, by);
+    }
+
+    /// `replace_plan`, for a caller that holds `changing` already.
+    fn replace_plan_while(&self, _changing: &MutexGuard<'_, ()>, plan: Plan, by: ChangedBy) {
         self.end_mystery(by);
         shown::plan_changed(&plan.to_string(), plan.rules.len(), by);
         self.install(plan);
@@ -223,7 +229,7 @@ impl FaultInjector {
         };
         let incident = runnable[pick];
         let plan = incident.plan(self.routes).expect("the catalogue's plans parse (tested)");
-        let _changing = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+        let _changing = self.changing();
         self.end_mystery(by);
         let mystery = Mystery::new(incident, Instant::now());
         let running = mystery.running();
@@ -318,7 +324,7 @@ impl FaultInjector {
     /// No more incidents from the schedule; the one under way, if any, ends.
     pub fn stop_incidents(&self) {
         if let Some((incident, _)) = self.take_incidents().and_then(|running| running.current) {
-            self.end_scheduled(incident);
+            self.end_scheduled(&self.changing(), incident);
         }
     }
 
@@ -347,14 +353,17 @@ impl FaultInjector {
             if now < running.next_change() {
                 continue;
             }
+            // Held from the look at the mystery and the plan to the change, so that neither
+            // can be set in between.
+            let changing = self.changing();
             match running.current.take() {
-                Some((incident, _)) => self.end_scheduled(incident),
+                Some((incident, _)) => self.end_scheduled(&changing, incident),
                 // A learner is at work: no incident on top of the mystery.
                 None if self.mystery_state().is_some() => running.skip(now),
                 None => {
                     let (incident, _) = running.start(now, &self.runnable_incidents());
                     let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
-                    self.replace_plan(plan, ChangedBy::Schedule);
+                    self.replace_plan_while(&changing, plan, ChangedBy::Schedule);
                 }
             }
         }
@@ -362,10 +371,10 @@ impl FaultInjector {
 
     /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile, a
     /// mystery included (which may have drawn the same incident).
-    fn end_scheduled(&self, incident: &Incident) {
+    fn end_scheduled(&self, changing: &MutexGuard<'_, ()>, incident: &Incident) {
         let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
         if self.mystery_state().is_none() && *self.plan() == plan {
-            self.replace_plan(Plan::default(), ChangedBy::Schedule);
+            self.replace_plan_while(changing, Plan::default(), ChangedBy::Schedule);
         }
     }
 
@@ -611,6 +620,10 @@ impl FaultInjector {
         incidents::runnable(self.background_state().pool.is_some())
     }
 
+    fn changing(&self) -> MutexGuard<'_, ()> {
+        self.changing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn background_state(&self) -> std::sync::MutexGuard<'_, Background> {
         self.background.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -686,13 +699,21 @@ mod tests {
     fn a_plan_set_while_a_mystery_starts_never_lands_between_the_two() {
         let injector = Arc::new(FaultInjector::new(ROUTES, LazySettings::default(), None, Some(5)));
         let plain = Plan::parse("* latency=1ms", ROUTES).unwrap();
+        // A seed whose mystery starts no process fault, so the rounds start no threads.
+        let runnable = incidents::runnable(false);
+        let quiet = (0..)
+            .find(|&seed| {
+                let incident = runnable[Dice::new(Some(seed)).pick(runnable.len())];
+                !incident.plan.starts_with("process ")
+            })
+            .unwrap();
         for _ in 0..2_000 {
             let together = Arc::new(std::sync::Barrier::new(2));
             let (mystery, plan) = (injector.clone(), injector.clone());
             let (plain_again, also_together) = (plain.clone(), together.clone());
             let starting = std::thread::spawn(move || {
                 also_together.wait();
-                mystery.start_mystery(None, ChangedBy::Admin);
+                mystery.start_mystery(Some(quiet), ChangedBy::Admin);
             });
             together.wait();
             plan.replace_plan(plain_again, ChangedBy::Admin);

@@ -20,7 +20,8 @@ impl Connections {
     }
 }
 
-/// A connection taken from the pool; it goes back when this is dropped.
+/// A connection taken from the pool; it goes back when this is dropped, which must happen on
+/// the async runtime it was borrowed on (giving it back is a task there).
 pub struct Loan(pub Box<dyn Send>);
 
 #[async_trait]

@@ -313,7 +313,8 @@ async fn holding_connections_shows_on_the_pool_gauges_starves_the_calls_and_ends
     ]);
     let read = || async { reqwest::get(server.url("/snacks/1")).await.unwrap().status() };
     assert_eq!(read().await, 200);
-    assert_eq!(connections_used(&server).await, (Some(0), Some(3)));
+    wait_for_used(&server, 0).await;
+    assert_eq!(connections_used(&server).await.1, Some(3), "the pool's size");
 
     let url = format!("http://{}", admin_address(&server).unwrap());
     let hold = |count: &str| {
