@@ -83,13 +83,8 @@ pub async fn run(sources: Sources, shared: Shared, started: Instant) {
             Some(Err(error)) => observed.admin_error = Some(error.to_string()),
             None => {}
         }
-        match rules {
-            Some(Ok(readings)) => {
-                observed.rules = Some(readings);
-                observed.prometheus_error = None;
-            }
-            Some(Err(error)) => observed.prometheus_error = Some(format!("Prometheus: {error}")),
-            None => {}
+        if let Some(answer) = rules {
+            observed.set_rules(at, answer.map_err(|error| format!("Prometheus: {error}")));
         }
     }
 }

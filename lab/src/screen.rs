@@ -222,9 +222,10 @@ fn slo_view(observed: &Observed, context: &Context<'_>) -> SloView {
                     },
                 })
                 .collect();
-            let why = match &context.prometheus_url {
-                Some(_) => "Prometheus has not answered yet".to_owned(),
-                None => context.no_prometheus.clone().unwrap_or_default(),
+            let why = match (&context.prometheus_url, observed.prometheus_answered_at) {
+                (Some(_), Some(_)) => "Prometheus is not answering".to_owned(),
+                (Some(_), None) => "Prometheus has not answered yet".to_owned(),
+                (None, _) => context.no_prometheus.clone().unwrap_or_default(),
             };
             SloView { source: BurnSource::Own(why), burn, alerts }
         }

@@ -14,6 +14,11 @@ use std::collections::VecDeque;
 /// Seconds of timeline kept for the charts: wider than any terminal.
 const TIMELINE_SECONDS: f64 = 600.0;
 
+/// Seconds Prometheus may go without answering before its last readings are dropped and the
+/// burn panel computes its own: three of the collector's reads, so that one slow answer does not
+/// flip the panel, while no figure older than that is shown as Prometheus's current one.
+pub const PROMETHEUS_PATIENCE_S: f64 = 3.0;
+
 /// One second of the charts: all routes' p95 and 5xx share, and the lazy level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
@@ -61,7 +66,10 @@ pub struct Observed {
     /// Seconds at which the fault status changed, and what changed.
     pub marks: VecDeque<(f64, String)>,
     pub faults: Option<FaultStatus>,
+    /// Prometheus's latest rule readings, while it answers (see `set_rules`).
     pub rules: Option<RuleReadings>,
+    /// When Prometheus last answered: a silence after answers is told apart from a start.
+    pub prometheus_answered_at: Option<f64>,
     pub service: ProcessLoad,
     pub lab: ProcessLoad,
     /// The last failure of each source, cleared by its next success.
@@ -105,6 +113,24 @@ impl Observed {
             self.marks.push_back((at, change));
         }
         self.faults = Some(status);
+    }
+
+    /// Prometheus's answer at `at`, or why there was none. Its readings are kept through
+    /// `PROMETHEUS_PATIENCE_S` of silence, then dropped until it answers again.
+    pub fn set_rules(&mut self, at: f64, answer: Result<RuleReadings, String>) {
+        match answer {
+            Ok(readings) => {
+                self.rules = Some(readings);
+                self.prometheus_answered_at = Some(at);
+                self.prometheus_error = None;
+            }
+            Err(error) => {
+                if self.prometheus_answered_at.is_none_or(|t| at - t >= PROMETHEUS_PATIENCE_S) {
+                    self.rules = None;
+                }
+                self.prometheus_error = Some(error);
+            }
+        }
     }
 
     /// Golden signals over the window: between the oldest and the newest reading kept.

@@ -1,16 +1,22 @@
 //! The screen drawn on ratatui's TestBackend from fixed readings of `/metrics`, a fixed fault
-//! status and fixed traces: every panel must show what those readings mean, in 80×24 and
-//! larger, and the keys must open the menu, the help and a trace's waterfall.
+//! status, fixed traces and a fake Prometheus's fixed answer: every panel must show what those
+//! readings mean, in 80×24 and larger, and the keys must open the menu, the help and a trace's
+//! waterfall.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use snackdrawer_lab::admin::{AdminRequest, FaultStatus, Injected, Lazy, Mystery, Plan};
 use snackdrawer_lab::app::{App, Command, View};
+use snackdrawer_lab::collector::{self, Shared, Sources};
 use snackdrawer_lab::exposition::parse;
+use snackdrawer_lab::prometheus::Prometheus;
 use snackdrawer_lab::run::render_text;
 use snackdrawer_lab::scrape::Scrape;
 use snackdrawer_lab::screen::{self, Context, LoadState, Screen};
 use snackdrawer_lab::state::{Observed, ProcessLoad};
 use snackdrawer_lab::traces::store::{Event, LogLine, SpanRecord, TraceStore};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// `/metrics` with `ok` fast answers and `refused` slow 503s on GET /snacks/, and `posts` on
 /// POST /drawers/.
@@ -309,4 +315,115 @@ fn a_long_route_leaves_the_waterfall_heading_whole_in_80_columns() {
     let text = render_text(&built(""), &app, Some(&waterfall), 80, 24);
     let heading = text.lines().nth(2).unwrap();
     assert!(heading.starts_with("404 · 2.04s · 1 span · 1 with fault.injected · DELETE"), "{text}");
+}
+
+/// Prometheus's answer to the lab's query of the recorded ratios: 0.2 % of requests failed over
+/// 5 m (a burn of 2.0) and 5 % were slow over 1 h (5.0), which the lab's own history of
+/// `observed()` would not give.
+const RATIOS: &str = r#"{"status":"success","data":{"resultType":"vector","result":[
+    {"metric":{"__name__":"snackdrawer:http_request_errors:ratio_rate5m"},"value":[1700000000,"0.002"]},
+    {"metric":{"__name__":"snackdrawer:http_request_slow:ratio_rate1h"},"value":[1700000000,"0.05"]}]}}"#;
+/// Its alerts: the latency ticket pending, no page.
+const ALERTS: &str = r#"{"status":"success","data":{"alerts":[
+    {"labels":{"alertname":"SnackdrawerLatencyBudgetBurnSlow","severity":"ticket"},"state":"pending"}]}}"#;
+
+/// A Prometheus on a loopback port that answers `RATIOS` and `ALERTS` while `answering` holds,
+/// and 503 otherwise; its URL.
+async fn fake_prometheus(answering: Arc<AtomicBool>) -> String {
+    use axum::http::{StatusCode, Uri};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = move |uri: Uri| async move {
+        match uri.path() {
+            _ if !answering.load(Ordering::SeqCst) => (StatusCode::SERVICE_UNAVAILABLE, ""),
+            "/api/v1/query" => (StatusCode::OK, RATIOS),
+            "/api/v1/alerts" => (StatusCode::OK, ALERTS),
+            _ => (StatusCode::NOT_FOUND, ""),
+        }
+    };
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(answer)).await });
+    url
+}
+
+fn watching(prometheus: &str) -> Context<'static> {
+    Context { prometheus_url: Some(prometheus.to_owned()), no_prometheus: None, ..context("") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_burn_panel_shows_what_prometheus_answered() {
+    let url = fake_prometheus(Arc::new(AtomicBool::new(true))).await;
+    let mut observed = observed();
+    observed.set_rules(20.0, Prometheus::new(&url).read().await.map_err(|e| e.to_string()));
+    let screen = screen::build(&observed, &traces(), &watching(&url));
+    let text = render_text(&screen, &App::default(), None, 100, 24);
+    println!("{text}");
+    assert!(text.contains(&format!("read from Prometheus at {url}")), "{text}");
+    let errors = text.lines().find(|l| l.starts_with("availability")).expect("an availability row");
+    assert!(
+        errors.contains("   2.0     -     -     -  fast page: ok  slow ticket: ok"),
+        "{errors}"
+    );
+    let slow = text.lines().find(|l| l.starts_with("latency")).expect("a latency row");
+    assert!(
+        slow.contains("     -     -   5.0     -  fast page: ok  slow ticket: pending"),
+        "{slow}"
+    );
+    // The lab's own history would page: what shows is Prometheus's.
+    assert!(!text.contains("FIRING"), "{text}");
+}
+
+/// The screen the lab would draw now from what the collector has read.
+fn drawn(observed: &Shared, url: &str) -> String {
+    let screen = screen::build(&collector::lock(observed), &traces(), &watching(url));
+    render_text(&screen, &App::default(), None, 100, 24)
+}
+
+/// Waits up to 15 s for the collector to make the screen contain `wanted`; the screen.
+async fn until_drawn(observed: &Shared, url: &str, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = drawn(observed, url);
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no {wanted:?} within 15 s:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_prometheus_gives_way_to_the_labs_own_figures_until_it_answers_again() {
+    let answering = Arc::new(AtomicBool::new(true));
+    let url = fake_prometheus(answering.clone()).await;
+    let observed = Shared::default();
+    let sources = Sources {
+        // The fake has no /metrics: the lab's own figures stay empty, so none can pass for
+        // Prometheus's.
+        metrics_url: format!("{url}/metrics"),
+        admin: None,
+        prometheus: Some(Prometheus::new(&url)),
+        service_pid: None,
+        window_s: 10.0,
+    };
+    let collecting = tokio::spawn(collector::run(sources, observed.clone(), Instant::now()));
+    let text = until_drawn(&observed, &url, "read from Prometheus").await;
+    assert!(text.contains("slow ticket: pending"), "{text}");
+
+    answering.store(false, Ordering::SeqCst);
+    let text = until_drawn(&observed, &url, "computed in the lab").await;
+    println!("{text}");
+    assert!(
+        text.contains("computed in the lab by rules.yml's formulas: Prometheus is not answering"),
+        "{text}"
+    );
+    let burn: Vec<_> = text.lines().filter(|l| l.contains("fast page")).collect();
+    assert!(
+        burn.iter().all(|l| l.contains("-     -     -     -  fast page: ok  slow ticket: ok")),
+        "no figure or alert of Prometheus's left: {burn:#?}"
+    );
+    assert!(text.contains("Prometheus: HTTP status server error (503"), "the note: {text}");
+
+    answering.store(true, Ordering::SeqCst);
+    until_drawn(&observed, &url, "read from Prometheus").await;
+    collecting.abort();
 }

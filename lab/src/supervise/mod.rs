@@ -2,8 +2,9 @@
 //! embedded SQLite in a scratch folder (admin API on loopback with a token made here, traces
 //! and logs exported to the lab's receiver), `snackdrawer-load` with the default persona mix,
 //! and, when `prometheus` is on the PATH, a Prometheus with `ops/prometheus/rules.yml`
-//! scraping the service through `ops/prometheus/local.yml`. Each is a `Supervised` child, so
-//! all of them stop with the lab.
+//! scraping the service through `ops/prometheus/local.yml` (one that does not start is done
+//! without, as one not on the PATH). Each is a `Supervised` child, so all of them stop with the
+//! lab.
 
 pub mod child;
 
@@ -55,6 +56,8 @@ pub enum StartError {
     Io { what: String, source: std::io::Error },
     #[error("{what} did not start within {seconds} s; its log, {log}:\n{tail}")]
     NotStarted { what: &'static str, seconds: u64, log: PathBuf, tail: String },
+    #[error("{what} exited as it started; its log, {log}:\n{tail}")]
+    Exited { what: &'static str, log: PathBuf, tail: String },
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
@@ -211,8 +214,10 @@ pub fn start(plan: &Plan<'_>) -> Result<Started, StartError> {
     let (prometheus, prometheus_url, prometheus_absent) = if !plan.prometheus {
         (None, None, Some("--no-prometheus".to_owned()))
     } else if let Some(binary) = on_path("prometheus") {
-        let (child, url) = start_prometheus(&binary, &folder, &address)?;
-        (Some(child), Some(url), None)
+        match start_prometheus(&binary, &folder, &address) {
+            Ok((child, url)) => (Some(child), Some(url), None),
+            Err(why) => (None, None, Some(why)),
+        }
     } else {
         (None, None, Some("no `prometheus` on the PATH".to_owned()))
     };
@@ -290,7 +295,30 @@ pub fn local_config_for(address: &str) -> String {
     LOCAL_CONFIG.replace(LOCAL_TARGET, &format!("\"{address}\""))
 }
 
+/// Prometheus and its URL, or, when it does not start, why in a line for the burn panel: the
+/// lab then carries on and computes the burn rates itself, as without `prometheus` on the PATH.
+/// The whole error, with the end of Prometheus's log, goes to the start-up output, since the
+/// scratch folder that holds the log goes with the lab.
 fn start_prometheus(
+    binary: &Path,
+    folder: &Path,
+    address: &str,
+) -> Result<(Supervised, String), String> {
+    launch_prometheus(binary, folder, address).map_err(|error| {
+        eprintln!(
+            "snackdrawer-lab: {error}\nsnackdrawer-lab: the burn rates are computed in the lab"
+        );
+        match error {
+            StartError::Exited { .. } => "`prometheus` exited as it started".to_owned(),
+            StartError::NotStarted { seconds, .. } => {
+                format!("`prometheus` did not listen within {seconds} s")
+            }
+            other => other.to_string(),
+        }
+    })
+}
+
+fn launch_prometheus(
     binary: &Path,
     folder: &Path,
     address: &str,
@@ -307,12 +335,20 @@ fn start_prometheus(
         "--log.level=warn".to_owned(),
     ]);
     let log = folder.join("prometheus.log");
-    let child = Supervised::spawn("prometheus", command, &log).map_err(io("Prometheus"))?;
+    let mut child = Supervised::spawn("prometheus", command, &log).map_err(io("Prometheus"))?;
     let url = format!("http://{listen}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok() {
             return Ok((child, url));
+        }
+        // A bad flag or configuration ends it at once: no use waiting out the deadline.
+        if !child.running() {
+            return Err(StartError::Exited {
+                what: "prometheus",
+                log: log.clone(),
+                tail: tail(&log),
+            });
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -338,6 +374,19 @@ mod tests {
         let moved = local_config_for("127.0.0.1:41234");
         assert!(moved.contains("\"127.0.0.1:41234\"") && !moved.contains(LOCAL_TARGET));
         assert!(LOCAL_CONFIG.contains("rules.yml"), "local.yml must load the rules");
+    }
+
+    #[test]
+    fn a_prometheus_that_fails_to_start_is_a_reason_to_compute_not_an_error() {
+        let folder = tempfile::tempdir().unwrap();
+        let failing = on_path("false").expect("`false` on the PATH");
+        let started = Instant::now();
+        let why = start_prometheus(&failing, folder.path(), "127.0.0.1:8000").unwrap_err();
+        assert_eq!(why, "`prometheus` exited as it started");
+        assert!(started.elapsed() < Duration::from_secs(10), "not the 30 s deadline");
+        let why =
+            start_prometheus(Path::new("/nonexistent/prometheus"), folder.path(), "").unwrap_err();
+        assert!(why.contains("Prometheus") && why.contains("No such file"), "{why}");
     }
 
     #[test]
