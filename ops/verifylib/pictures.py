@@ -6,7 +6,9 @@ load, the same rules overlay (rules.yml with every window divided by 60, scraped
 so a second here is a minute of production). BASELINE seconds of healthy load; lazy mode on
 through the admin API until both fast-burn alerts fire (at most LAZY_DEADLINE), then HOLD
 more; off, and RECOVERY seconds more. While lazy mode is on, Prometheus's alerts page is taken,
-and `snackdrawer-lab --attach <service> --once` prints the lab's screen when the lab is built.
+and `snackdrawer-lab --attach <service> --once` prints the lab's screen: the lab of the
+service's build (built with cargo in its profile, so target/debug/snackdrawer has the debug
+lab), which must show every panel filled and both pages firing (LAB_SHOWS).
 At the end, Prometheus's own graph page of each GRAPHS query (the golden-signals dashboard's
 queries, $__rate_interval as ops/verify sets it) over the whole episode, and the top of the
 load generator's HTML report, opened with every host name unresolvable, as it would be offline.
@@ -18,6 +20,7 @@ they are installed, and must decode and show something (png.py). They go to docs
 
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -62,6 +65,20 @@ LAB = "lab.txt"
 SCREENSHOT_TIMEOUT = 60
 LAB_TIMEOUT = 60
 LAB_SETTLE = "10s"  # long enough for a window of readings and a few batches of traces
+# (what, pattern): what the lab's screen must show while lazy mode is on, each on a line of its
+# own (re.M), Prometheus's and the lab's receiver's addresses put in: each panel filled, and
+# both pages firing as Prometheus has them.
+LAB_SHOWS = [
+    ("the golden signals", r"^all routes +\d"),
+    ("the burn rates from Prometheus", r"^ +read from Prometheus at {prometheus}"),
+    ("the availability page firing", r"^availability .*fast page: FIRING"),
+    ("the latency page firing", r"^latency .*fast page: FIRING"),
+    ("the saturation", r"^SATURATION in flight \d"),
+    ("lazy mode on", r"^ +lazy ON"),
+    ("the charts", r"^req/s +\S+ +\d"),
+    ("the service's traces", r"^TRACES [1-9]\d* kept, from http://{otlp} "),
+    ("a trace with a fault injected", r" \d\d\d! "),
+]
 # Debian's packages for the tools; Chromium is the one that cannot be done without.
 CHROMIUM = ("chromium", "chromium")
 OPTIMISERS = [("pngquant", "pngquant"), ("optipng", "optipng")]
@@ -173,11 +190,38 @@ def graph_url(graph_page, expr, range_seconds):
     return f"{graph_page}?{urllib.parse.urlencode(params)}"
 
 
-def capture_lab(base, admin, prometheus_url, otlp, out):
+def lab_binary(service):
+    """snackdrawer-lab of the build `service` comes from: built with cargo in `service`'s
+    profile when `service` is in this workspace's target folder (target/debug holds the dev
+    profile's), else the one beside it."""
+    lab = service.with_name("snackdrawer-lab")
+    target = (ROOT / os.environ.get("CARGO_TARGET_DIR", "target")).resolve()
+    if service.parent.parent != target:
+        return lab
+    profile = "dev" if service.parent.name == "debug" else service.parent.name
+    build = ["cargo", "build", "--quiet", "--profile", profile, "-p", "snackdrawer-lab"]
+    print(f"     {' '.join(build)}", flush=True)
+    if subprocess.run(build, cwd=ROOT).returncode:
+        raise SystemExit(f"ops/pictures: the lab's build ({profile} profile) failed")
+    return lab
+
+
+def lab_missing(screen, prometheus_url, otlp):
+    """What of LAB_SHOWS the lab's `screen` lacks, attached to the service with Prometheus at
+    `prometheus_url` and its receiver at `otlp`."""
+    return [
+        what
+        for what, pattern in LAB_SHOWS
+        if not re.search(
+            pattern.format(prometheus=re.escape(prometheus_url), otlp=re.escape(otlp)), screen, re.M
+        )
+    ]
+
+
+def capture_lab(lab, base, admin, prometheus_url, otlp, out):
     """The lab's screen, once, attached to the service at `base` with everything it can read:
     the admin API, Prometheus, and the traces the service exports to `otlp`, where the lab's
-    receiver listens while it watches. None when the lab is not built."""
-    lab = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release" / "snackdrawer-lab"
+    receiver listens while it watches; it must show LAB_SHOWS. None when `lab` is absent."""
     if not os.access(lab, os.X_OK):
         print(f"     the lab is not built ({lab} is absent): no {LAB}")
         return None
@@ -196,6 +240,11 @@ def capture_lab(base, admin, prometheus_url, otlp, out):
         return None
     path = out / LAB
     path.write_text(result.stdout)
+    missing = lab_missing(result.stdout, prometheus_url, otlp)
+    for what in missing:
+        fail(f"{LAB}: the lab's screen shows no {what}")
+    if not missing:
+        ok(f"{LAB}: the lab's screen shows {', '.join(what for what, _ in LAB_SHOWS)}")
     return path
 
 
@@ -230,6 +279,7 @@ def run(out):
     started = time.monotonic()
     section("pictures: a short lazy-mode episode of the release binary, photographed")
     binary, load = release_binaries()
+    lab_program = lab_binary(binary)
     workdir = Path(tempfile.mkdtemp(prefix="snackdrawer-pictures-"))
     out.mkdir(parents=True, exist_ok=True)
     rules, overlay_path = write_overlay(workdir)
@@ -274,7 +324,7 @@ def run(out):
         name, height = ALERTS
         camera.shoot(page(url, "/alerts"), out / name, height)
         made.append(out / name)
-        lab = capture_lab(base, admin, url, otlp, out)
+        lab = capture_lab(lab_program, base, admin, url, otlp, out)
         admin.lazy_off()
         t_off = time.time()
         ok(f"lazy mode off after {t_off - t_on:.0f} s")
