@@ -12,7 +12,8 @@ signal is in the logs, a few of the lines it wrote, as text. docs/incidents.md e
 The plans are read from the catalogue's source, so the run checks the incidents the binary has.
 The service runs on its default store, SQLite, whose connection pool `pool-exhaustion` holds.
 One incident needs a user of its own: `one-unlucky-user` fails user 1's drawer calls, so the run
-signs user 1 up before the load starts and has it list its drawers twice a second.
+signs user 1 up before the load starts and has it list its drawers twice a second; the traces
+that arrive while it runs must show user 1's drawer calls alone failing, and other users' served.
 """
 
 import json
@@ -24,13 +25,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from . import ROOT
 from .admin import Admin
 from .faults import LOAD_ARGS, check_load
-from .otlp import Receiver
+from .otlp import SPAN_KIND_SERVER, Receiver
 from .pictures import Camera, check, graph_url, optimise, page
 from .prometheus_api import Prometheus
 from .report import fail, ok, section
@@ -52,6 +54,7 @@ POLL = 0.5
 MIB = 1 << 20
 
 WRITES = r".+Repository::(create|add_snack|remove_snack|delete)"
+UNLUCKY = 1  # the user whose drawer calls `one-unlucky-user` fails (its plan's user=1)
 
 
 def drawer_5xx_share():
@@ -240,6 +243,36 @@ def crossed(signature, value, start):
     return value - base > signature.threshold
 
 
+def one_user(traces, user, target):
+    """Whose calls to port methods starting `target` failed in `traces` (trace id -> spans), by
+    the request span's `enduser.id`, for an incident that must fail them for `user` alone: a line
+    saying how they went, and the problems (a fault injected into another user's call, or no
+    other user's call served). A request's calls are served when none had a fault injected and
+    it was answered below 500."""
+    hit, served = Counter(), Counter()
+    for spans in traces.values():
+        calls = [s for s in spans if str(s.attributes.get("code.function.name")).startswith(target)]
+        requests = [s.attributes for s in spans if s.kind == SPAN_KIND_SERVER]
+        if not calls or not requests:
+            continue
+        caller = requests[0].get("enduser.id")
+        if any(name == "fault.injected" for call in calls for name, _ in call.events):
+            hit[caller] += 1
+        elif int(requests[0].get("http.response.status_code", 500)) < 500:
+            served[caller] += 1
+    others = served.keys() - {user}
+    hit_ids = ", ".join(str(u) for u in sorted(hit, key=str)) or "none"
+    line = (f"{target}… calls with a fault: enduser.id {hit_ids} ({hit.total()} requests); "
+            f"served: {len(others)} other users ({sum(served[u] for u in others)} requests)")
+    problems = []
+    if hit.keys() != {user}:
+        problems.append(f"faults were injected into {target}… calls with enduser.id {hit_ids}, "
+                        f"not {user} alone")
+    if not others:
+        problems.append(f"no other user's {target}… call was served meanwhile")
+    return line, problems
+
+
 def injected(prometheus, kind):
     numbers = prometheus.values(f'snackdrawer_faults_injected_total{{target="process",kind="{kind}"}}')
     return numbers[0] if numbers else 0.0
@@ -252,8 +285,8 @@ class UnluckyUser:
         self.base, self.stopped = base, threading.Event()
         credentials = {"username": "unlucky", "password": "unlucky-password"}
         user = self.call("POST", "/auth/users", credentials)
-        if user.get("id") != 1:
-            raise SystemExit(f"the unlucky user must be user 1, and is {user}")
+        if user.get("id") != UNLUCKY:
+            raise SystemExit(f"the unlucky user must be user {UNLUCKY}, and is {user}")
         self.token = self.call("POST", "/auth/login", credentials)["token"]
         self.call("POST", "/drawers/", {"name": "bad luck"})
         threading.Thread(target=self.browse, daemon=True).start()
@@ -275,8 +308,10 @@ class UnluckyUser:
             self.call("GET", "/drawers/")
 
 
-def run_incident(name, plan, admin, watcher, prometheus, exported, photographer):
-    """One incident: its plan in, its signature timed, every other one watched; then out."""
+def run_incident(name, plan, admin, watcher, prometheus, exported, receiver, photographer):
+    """One incident: its plan in, its signature timed, every other one watched; then out.
+    `one-unlucky-user` must also fail user UNLUCKY's drawer calls alone in the traces whose
+    spans first arrived meanwhile (`receiver`'s)."""
     own = SIGNATURES[name]
     start = watcher.read()
     event = EVENTS[name]
@@ -285,6 +320,7 @@ def run_incident(name, plan, admin, watcher, prometheus, exported, photographer)
         return injected(prometheus, event[1]) if event[0] == "process" else exported.count(*event[1:])
 
     before = seen()
+    earlier = set(receiver.snapshot()[0])
     t0 = time.time()
     admin.set_plan(plan)
     crossing, peaks, others = None, {}, set()
@@ -328,6 +364,12 @@ def run_incident(name, plan, admin, watcher, prometheus, exported, photographer)
         what = f"{event[1]} at target process" if event[0] == "process" else (
             f"a fault.injected span event of kind {event[1]} on {event[2] or 'a port'}")
         fail(f"{name}: no {what}")
+    if name == "one-unlucky-user":
+        arrived = {t: spans for t, spans in receiver.snapshot()[0].items() if t not in earlier}
+        line, problems = one_user(arrived, UNLUCKY, event[2])
+        print(f"{'':28}{line}")
+        for problem in problems:
+            fail(f"{name}: {problem}")
     return took
 
 
@@ -380,7 +422,9 @@ def run(pictures=None):
             while time.time() < quiet_until:
                 watcher.read()
                 time.sleep(POLL)
-            run_incident(name, plan, admin, watcher, prometheus, exported, photographer)
+            run_incident(
+                name, plan, admin, watcher, prometheus, exported, receiver, photographer
+            )
         user.stopped.set()
         if photographer:
             check(photographer.made)

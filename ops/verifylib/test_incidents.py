@@ -1,9 +1,28 @@
 """ops/verify-incidents reads the catalogue from the source: every incident it finds must have a
-signature and an event here, and a plan that is not empty."""
+signature and an event here, and a plan that is not empty. `one-unlucky-user`'s traces must
+show one user's drawer calls failing and another's served: a fault on two users' calls (the
+whole port failing) is refused."""
 
 import unittest
 
 from verifylib import incidents
+from verifylib.otlp import SPAN_KIND_SERVER, Span
+
+DRAWERS = incidents.EVENTS["one-unlucky-user"][2]
+
+
+def request(user, status, fault=False):
+    """The spans of one `GET /drawers/` of `user`, answered `status`, its drawer call faulted
+    when `fault`, as the service exports them (the status as a string, the user as an int)."""
+    events = [("fault.injected", {"fault.kind": "internal"})] if fault else []
+    function = {"code.function.name": f"{DRAWERS}list_by_owner"}
+    call = Span("SELECT drawers", 3, function, events, "02")  # kind 3: client
+    attributes = {"enduser.id": user, "http.response.status_code": str(status)}
+    return [call, Span("GET /drawers/", SPAN_KIND_SERVER, attributes, [], "01")]
+
+
+def traces(*requests):
+    return {f"{n:032x}": spans for n, spans in enumerate(requests)}
 
 
 class Catalogue(unittest.TestCase):
@@ -25,6 +44,31 @@ class Catalogue(unittest.TestCase):
         self.assertFalse(incidents.crossed(cpu, None, 0.0))
         share = incidents.SIGNATURES["broken-drawer-page"]
         self.assertTrue(incidents.crossed(share, 0.2, 0.15), "absolute: the start does not count")
+
+
+class OneUser(unittest.TestCase):
+    def test_one_user_failing_while_another_is_served_passes(self):
+        seen = traces(
+            request(1, 500, True), request(1, 500, True), request(2, 200), request(3, 404)
+        )
+        line, problems = incidents.one_user(seen, 1, DRAWERS)
+        self.assertEqual(problems, [])
+        self.assertIn("enduser.id 1 (2 requests)", line)
+        self.assertIn("2 other users (2 requests)", line)
+
+    def test_two_users_failing_is_refused(self):
+        seen = traces(request(1, 500, True), request(2, 500, True), request(3, 200))
+        _, problems = incidents.one_user(seen, 1, DRAWERS)
+        self.assertEqual(
+            problems,
+            [f"faults were injected into {DRAWERS}… calls with enduser.id 1, 2, not 1 alone"],
+        )
+
+    def test_nobody_else_served_is_refused(self):
+        """Other users' requests failing on their own (a 5xx without a fault) serve nobody."""
+        seen = traces(request(1, 500, True), request(2, 503), request(1, 200))
+        _, problems = incidents.one_user(seen, 1, DRAWERS)
+        self.assertEqual(problems, [f"no other user's {DRAWERS}… call was served meanwhile"])
 
 
 if __name__ == "__main__":
