@@ -1,12 +1,17 @@
 //! Fault injection on the real binary: a bad plan or an unguarded admin API stops the start
 //! with a message that says why, the admin API listens only when asked (and never on the
-//! public port), and `snackdrawer faults` drives it from the command line.
+//! public port), `snackdrawer faults` drives it from the command line, and the process faults
+//! show where an operator would look. The helpers are shared with `incident_binary`.
 
 use crate::support::server::RunningServer;
 use std::collections::HashSet;
 use std::process::{Command, Output};
 
-const TOKEN: &str = "binary-admin-token-binary-admin-token-42";
+pub const TOKEN: &str = "binary-admin-token-binary-admin-token-42";
+
+/// The variables that open the admin API on a free loopback port, guarded by `TOKEN`.
+pub const ADMIN_ON: [(&str, &str); 2] =
+    [("SNACKDRAWER_ADMIN_LISTEN", "127.0.0.1:0"), ("SNACKDRAWER_ADMIN_TOKEN", TOKEN)];
 
 /// Runs the binary with `env` and `args`, as `RunningServer` would, expecting it to stop.
 fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -21,7 +26,7 @@ fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn all_output(output: &Output) -> String {
+pub fn all_output(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
 }
 
@@ -134,8 +139,21 @@ async fn without_the_admin_variable_nothing_else_listens_and_the_public_port_has
     }
 }
 
+/// The admin API's base URL, `http://127.0.0.1:…`, from the start-up line.
+pub fn admin_url(server: &RunningServer) -> String {
+    format!("http://{}", admin_address(server).expect("the admin API listens"))
+}
+
+/// The value of `series` (its name and labels, as `/metrics` writes them) on the server's
+/// `/metrics`, as text; `None` when the series is not there.
+pub async fn metric(server: &RunningServer, series: &str) -> Option<String> {
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let prefix = format!("{series} ");
+    metrics.lines().find_map(|line| Some(line.strip_prefix(&prefix)?.trim().to_owned()))
+}
+
 /// `snackdrawer faults <args>` against the admin API at `url`.
-fn faults_command(url: &str, args: &[&str], token: &str) -> Output {
+pub fn faults_command(url: &str, args: &[&str], token: &str) -> Output {
     let env = [("SNACKDRAWER_ADMIN_URL", url), ("SNACKDRAWER_ADMIN_TOKEN", token)];
     let mut all = vec!["faults"];
     all.extend_from_slice(args);
@@ -151,15 +169,11 @@ async fn the_faults_command_drives_the_admin_api() {
         ("SNACKDRAWER_LAZY_RAMP", "0s"),
     ]);
     let gauges = || async {
-        let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
-        let gauge = |name: &str| {
-            let line = metrics.lines().find(|line| line.starts_with(&format!("{name} ")));
-            line.map(|line| line[name.len() + 1..].to_owned())
-        };
-        (gauge("snackdrawer_fault_rules_active"), gauge("snackdrawer_lazy_mode"))
+        let rules = metric(&server, "snackdrawer_fault_rules_active").await;
+        (rules, metric(&server, "snackdrawer_lazy_mode").await)
     };
     assert_eq!(gauges().await, (Some("1".into()), Some("0.0".into())));
-    let url = format!("http://{}", admin_address(&server).unwrap());
+    let url = admin_url(&server);
     let faults = |args: &[&str], token: &str| faults_command(&url, args, token);
     let shown = faults(&["show"], TOKEN);
     assert!(shown.status.success(), "{}", all_output(&shown));
@@ -233,7 +247,7 @@ async fn a_lazy_schedule_shows_and_stops_at_runtime() {
         ("SNACKDRAWER_LAZY_RAMP", "0s"),
     ];
     let server = RunningServer::start(&scheduled);
-    let url = format!("http://{}", admin_address(&server).unwrap());
+    let url = admin_url(&server);
     let faults = |args: &[&str]| faults_command(&url, args, TOKEN);
     let shown = faults(&["show"]);
     assert!(
@@ -264,7 +278,7 @@ async fn a_lazy_schedule_shows_and_stops_at_runtime() {
     // "Clear all faults" over HTTP clears the schedule as well.
     let other = RunningServer::start(&scheduled);
     let cleared = reqwest::Client::new()
-        .delete(format!("http://{}/faults", admin_address(&other).unwrap()))
+        .delete(format!("{}/faults", admin_url(&other)))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -275,14 +289,10 @@ async fn a_lazy_schedule_shows_and_stops_at_runtime() {
 
 /// `snackdrawer_store_connections{state="used"}` on the server's `/metrics`, and the pool's max.
 async fn connections_used(server: &RunningServer) -> (Option<u32>, Option<u32>) {
-    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
-    let value = |prefix: &str| {
-        let line = metrics.lines().find(|line| line.starts_with(prefix))?;
-        line[prefix.len()..].trim().parse().ok()
-    };
+    let value = |series| async move { metric(server, series).await?.parse().ok() };
     (
-        value(r#"snackdrawer_store_connections{state="used"} "#),
-        value("snackdrawer_store_connections_max "),
+        value(r#"snackdrawer_store_connections{state="used"}"#).await,
+        value("snackdrawer_store_connections_max").await,
     )
 }
 
@@ -316,7 +326,7 @@ async fn holding_connections_shows_on_the_pool_gauges_starves_the_calls_and_ends
     wait_for_used(&server, 0).await;
     assert_eq!(connections_used(&server).await.1, Some(3), "the pool's size");
 
-    let url = format!("http://{}", admin_address(&server).unwrap());
+    let url = admin_url(&server);
     let hold = |count: &str| {
         let set = faults_command(
             &url,
@@ -342,4 +352,53 @@ async fn holding_connections_shows_on_the_pool_gauges_starves_the_calls_and_ends
 async fn the_memory_store_has_no_pool_series() {
     let server = RunningServer::start(&[]);
     assert_eq!(connections_used(&server).await, (None, None));
+}
+
+/// `process_resident_memory_bytes` on the server's `/metrics`, in MiB.
+async fn resident_mib(server: &RunningServer) -> f64 {
+    let bytes = metric(server, "process_resident_memory_bytes").await.expect("the RSS series");
+    bytes.parse::<f64>().unwrap() / f64::from(1 << 20)
+}
+
+/// Polls `resident_mib` until `reached` holds of it, for up to 30 s (jemalloc gives freed pages
+/// back over its decay time).
+async fn wait_for_resident(server: &RunningServer, what: &str, reached: impl Fn(f64) -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        let mib = resident_mib(server).await;
+        if reached(mib) {
+            return;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what}: {mib:.1} MiB");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_leak_holds_about_its_cap_in_resident_memory_and_gives_it_back_with_the_plan() {
+    const CAP_MIB: f64 = 128.0;
+    let server = RunningServer::start(&ADMIN_ON);
+    let url = admin_url(&server);
+    let before = resident_mib(&server).await;
+    // The fastest rate the plan takes: the cap is held in two seconds.
+    let leak = faults_command(&url, &["set", "process leak(rate=64MiB/s,cap=128MiB)"], TOKEN);
+    assert!(leak.status.success(), "{}", all_output(&leak));
+    wait_for_resident(&server, "the leak never held 90 % of its cap", |mib| {
+        mib >= before + 0.9 * CAP_MIB
+    })
+    .await;
+    // A tick's growth past the cap at most: it stops there.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let rise = resident_mib(&server).await - before;
+    assert!(rise <= 1.1 * CAP_MIB, "{rise:.1} MiB held for a cap of {CAP_MIB} MiB");
+
+    let cleared = reqwest::Client::new()
+        .delete(format!("{url}/faults"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    wait_for_resident(&server, "the leak's memory was kept", |mib| mib <= before + rise / 4.0)
+        .await;
 }

@@ -12,6 +12,7 @@ mod contract;
 mod disk_full;
 mod fault_binary;
 mod faults;
+mod incident_binary;
 mod layering;
 mod logins;
 mod otlp_export;

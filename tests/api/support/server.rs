@@ -18,7 +18,14 @@ impl RunningServer {
     /// Starts the binary on a free loopback port with JSON logs, cheap hashing and the memory
     /// store; `env` adds to or overrides that. Returns once the server says where it listens.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        Self::launch(Command::new(env!("CARGO_BIN_EXE_snackdrawer")), env)
+        Self::start_with_args(&[], env)
+    }
+
+    /// As `start`, with command-line `args` too (flags rather than their variables).
+    pub fn start_with_args(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_snackdrawer"));
+        command.args(args);
+        Self::launch(command, env)
     }
 
     /// As `start`, with the process's limits set first by `ulimit`, once per entry of
