@@ -114,18 +114,26 @@ SIGNATURES = {
     ),
 }
 
-# The event each incident must leave: a `fault.injected` span event of this kind on a target
-# starting so, or for a fault of the whole process, its count at target "process".
+# The event each incident must leave over OTLP, as (kind, target): a `fault.injected` span
+# event of that kind on a target starting so, or, for a fault of the whole process, which no
+# span carries, the WARN log record "injected a fault on purpose" at target "process".
+PROCESS = "process"
 EVENTS = {
-    "cpu-hog": ("process", "cpu"),
-    "memory-leak": ("process", "leak"),
-    "log-flood": ("process", "log-flood"),
-    "slow-commits": ("span", "slow-commit", ""),
-    "slow-hashing": ("span", "latency", "PasswordHasher::"),
-    "pool-exhaustion": ("process", "hold-connections"),
-    "broken-drawer-page": ("span", "internal", "GET /drawers/{id}"),
-    "one-unlucky-user": ("span", "internal", "DrawerRepository::"),
+    "cpu-hog": ("cpu", PROCESS),
+    "memory-leak": ("leak", PROCESS),
+    "log-flood": ("log-flood", PROCESS),
+    "slow-commits": ("slow-commit", ""),
+    "slow-hashing": ("latency", "PasswordHasher::"),
+    "pool-exhaustion": ("hold-connections", PROCESS),
+    "broken-drawer-page": ("internal", "GET /drawers/{id}"),
+    "one-unlucky-user": ("internal", "DrawerRepository::"),
 }
+
+
+def event_named(kind, target):
+    if target == PROCESS:
+        return f"WARN log record of a {kind} fault at target process"
+    return f"fault.injected span event of kind {kind} on {target or 'a port'}"
 
 
 # What each incident's picture draws: the signal its section of docs/incidents.md names first,
@@ -189,7 +197,8 @@ def catalogue():
 
 class Exported:
     """Counts what the service exports over OTLP as it arrives (the receiver's `show`): WARN log
-    records, and `fault.injected` span events by kind and target."""
+    records, and injected faults by kind and target: `fault.injected` span events, and the WARN
+    records of faults of the whole process."""
 
     def __init__(self):
         self.warns = 0
@@ -199,11 +208,16 @@ class Exported:
         for _, one in received:
             if path == "/v1/logs":
                 self.warns += one.severity_text == "WARN"
+                if one.severity_text == "WARN" and one.attributes.get("fault.target") == PROCESS:
+                    self.note(one.attributes)
                 continue
             for name, attrs in one.events:
                 if name == "fault.injected":
-                    key = (attrs.get("fault.kind"), str(attrs.get("fault.target", "")))
-                    self.events[key] = self.events.get(key, 0) + 1
+                    self.note(attrs)
+
+    def note(self, attrs):
+        key = (attrs.get("fault.kind"), str(attrs.get("fault.target", "")))
+        self.events[key] = self.events.get(key, 0) + 1
 
     def count(self, kind, target):
         return sum(n for (k, t), n in list(self.events.items()) if k == kind and t.startswith(target))
@@ -273,11 +287,6 @@ def one_user(traces, user, target):
     return line, problems
 
 
-def injected(prometheus, kind):
-    numbers = prometheus.values(f'snackdrawer_faults_injected_total{{target="process",kind="{kind}"}}')
-    return numbers[0] if numbers else 0.0
-
-
 class UnluckyUser:
     """User 1, signed up before anyone else, listing its drawers twice a second."""
 
@@ -308,7 +317,7 @@ class UnluckyUser:
             self.call("GET", "/drawers/")
 
 
-def run_incident(name, plan, admin, watcher, prometheus, exported, receiver, photographer):
+def run_incident(name, plan, admin, watcher, exported, receiver, photographer):
     """One incident: its plan in, its signature timed, every other one watched; then out.
     `one-unlucky-user` must also fail user UNLUCKY's drawer calls alone in the traces whose
     spans first arrived meanwhile (`receiver`'s)."""
@@ -317,7 +326,7 @@ def run_incident(name, plan, admin, watcher, prometheus, exported, receiver, pho
     event = EVENTS[name]
 
     def seen():
-        return injected(prometheus, event[1]) if event[0] == "process" else exported.count(*event[1:])
+        return exported.count(*event)
 
     before = seen()
     earlier = set(receiver.snapshot()[0])
@@ -361,12 +370,10 @@ def run_incident(name, plan, admin, watcher, prometheus, exported, receiver, pho
         fail(f"{name}: the signature of {other} moved too ({SIGNATURES[other].what}, "
              f"peak {peaks.get(other):.3g})")
     if after <= before:
-        what = f"{event[1]} at target process" if event[0] == "process" else (
-            f"a fault.injected span event of kind {event[1]} on {event[2] or 'a port'}")
-        fail(f"{name}: no {what}")
+        fail(f"{name}: no {event_named(*event)}")
     if name == "one-unlucky-user":
         arrived = {t: spans for t, spans in receiver.snapshot()[0].items() if t not in earlier}
-        line, problems = one_user(arrived, UNLUCKY, event[2])
+        line, problems = one_user(arrived, UNLUCKY, event[1])
         print(f"{'':28}{line}")
         for problem in problems:
             fail(f"{name}: {problem}")
@@ -422,9 +429,7 @@ def run(pictures=None):
             while time.time() < quiet_until:
                 watcher.read()
                 time.sleep(POLL)
-            run_incident(
-                name, plan, admin, watcher, prometheus, exported, receiver, photographer
-            )
+            run_incident(name, plan, admin, watcher, exported, receiver, photographer)
         user.stopped.set()
         if photographer:
             check(photographer.made)

@@ -6,9 +6,9 @@ whole port failing) is refused."""
 import unittest
 
 from verifylib import incidents
-from verifylib.otlp import SPAN_KIND_SERVER, Span
+from verifylib.otlp import SPAN_KIND_SERVER, LogRecord, Span
 
-DRAWERS = incidents.EVENTS["one-unlucky-user"][2]
+DRAWERS = incidents.EVENTS["one-unlucky-user"][1]
 
 
 def request(user, status, fault=False):
@@ -44,6 +44,29 @@ class Catalogue(unittest.TestCase):
         self.assertFalse(incidents.crossed(cpu, None, 0.0))
         share = incidents.SIGNATURES["broken-drawer-page"]
         self.assertTrue(incidents.crossed(share, 0.2, 0.15), "absolute: the start does not count")
+
+
+def log(severity, **attributes):
+    return LogRecord(0, 0, 0, severity, "injected a fault on purpose", attributes, "", "", "")
+
+
+class Events(unittest.TestCase):
+    def test_a_process_fault_is_seen_by_its_warn_record_alone(self):
+        exported = incidents.Exported()
+        process = {"fault.target": "process", "fault.kind": "cpu"}
+        exported("/v1/logs", {}, [(None, log("WARN", **process)), (None, log("INFO", **process))])
+        exported("/v1/logs", {}, [(None, log("WARN", **{"fault.kind": "leak"}))])
+        self.assertEqual(exported.count(*incidents.EVENTS["cpu-hog"]), 1)
+        self.assertEqual(exported.count(*incidents.EVENTS["memory-leak"]), 0)
+        self.assertEqual(exported.warns, 2)
+
+    def test_a_faulted_port_call_counts_for_its_target(self):
+        exported = incidents.Exported()
+        call = request(2, 500, fault=True)[0]
+        event = ("fault.injected", {"fault.kind": "internal", "fault.target": f"{DRAWERS}list_by_owner"})
+        exported("/v1/traces", {}, [(None, call._replace(events=[event]))])
+        self.assertEqual(exported.count(*incidents.EVENTS["one-unlucky-user"]), 1)
+        self.assertEqual(exported.count(*incidents.EVENTS["broken-drawer-page"]), 0)
 
 
 class OneUser(unittest.TestCase):

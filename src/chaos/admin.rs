@@ -176,7 +176,7 @@ async fn lazy_off(State(admin): State<Admin>) -> Json<View> {
 }
 
 async fn stop_incidents(State(admin): State<Admin>) -> Json<View> {
-    admin.injector.stop_incidents();
+    admin.injector.stop_incidents(ChangedBy::Admin);
     Json(admin.injector.view())
 }
 

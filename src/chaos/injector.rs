@@ -213,7 +213,10 @@ impl FaultInjector {
         let started = self.background_state().replace(&plan);
         *self.plan.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(plan);
         for kind in started {
-            self.report("process", kind, None);
+            self.count("process", kind);
+            if self.shows_injections() {
+                shown::process_fault_started(kind);
+            }
         }
         self.refresh();
     }
@@ -322,9 +325,9 @@ impl FaultInjector {
     }
 
     /// No more incidents from the schedule; the one under way, if any, ends.
-    pub fn stop_incidents(&self) {
+    pub fn stop_incidents(&self, by: ChangedBy) {
         if let Some((incident, _)) = self.take_incidents().and_then(|running| running.current) {
-            self.end_scheduled(&self.changing(), incident);
+            self.end_scheduled(&self.changing(), incident, by);
         }
     }
 
@@ -357,7 +360,9 @@ impl FaultInjector {
             // can be set in between.
             let changing = self.changing();
             match running.current.take() {
-                Some((incident, _)) => self.end_scheduled(&changing, incident),
+                Some((incident, _)) => {
+                    self.end_scheduled(&changing, incident, ChangedBy::Schedule);
+                }
                 // A learner is at work: no incident on top of the mystery.
                 None if self.mystery_state().is_some() => running.skip(now),
                 None => {
@@ -371,10 +376,10 @@ impl FaultInjector {
 
     /// A scheduled incident is over: its plan goes, unless someone replaced it meanwhile, a
     /// mystery included (which may have drawn the same incident).
-    fn end_scheduled(&self, changing: &MutexGuard<'_, ()>, incident: &Incident) {
+    fn end_scheduled(&self, changing: &MutexGuard<'_, ()>, incident: &Incident, by: ChangedBy) {
         let plan = incident.plan(self.routes).expect("the catalogue's plans parse");
         if self.mystery_state().is_none() && *self.plan() == plan {
-            self.replace_plan_while(changing, Plan::default(), ChangedBy::Schedule);
+            self.replace_plan_while(changing, Plan::default(), by);
         }
     }
 
@@ -521,17 +526,22 @@ impl FaultInjector {
     /// Counts an injection for `GET /faults` and shows it (counter, span event, header),
     /// unless a mystery is a secret: then nothing tells it apart from a real failure.
     fn report(&self, target: &'static str, kind: &'static str, delay: Option<Duration>) {
+        self.count(target, kind);
+        if !self.shows_injections() {
+            return;
+        }
+        let _ = REQUEST.try_with(|request| request.injected.set(true));
+        shown::injected(target, kind, delay);
+    }
+
+    /// One injection of `kind` into `target`, for `GET /faults`.
+    fn count(&self, target: &'static str, kind: &'static str) {
         *self
             .injected
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry((target, kind))
             .or_default() += 1;
-        if !self.shows_injections() {
-            return;
-        }
-        let _ = REQUEST.try_with(|request| request.injected.set(true));
-        shown::injected(target, kind, delay);
     }
 
     /// Runs `request` noting whether a fault is injected into it (or into a port call it

@@ -2,7 +2,8 @@
 //! usual telemetry measures like any real failure): a counter and two gauges (`metrics`), a
 //! `fault.injected` event on the span the fault hit, `fault.injected=true` on the request's
 //! span (through the `FaultInjected` response marker), an INFO line for every change of plan
-//! or lazy mode saying who made it, and a WARN, at most every 10 s, for injected errors.
+//! or lazy mode saying who made it, a WARN, at most every 10 s, for injected errors, and one for
+//! each fault of the whole process as it starts.
 
 use super::log_budget::LogBudget;
 use super::metrics;
@@ -36,6 +37,14 @@ pub fn injected(target: &'static str, kind: &'static str, delay: Option<Duration
     if delay.is_none() {
         log_error_injection(target, kind);
     }
+}
+
+/// A fault of the whole process (a CPU burn, a leak, held connections, a log flood) has
+/// started: counted as an injection at target `process`, and a WARN each time, since it comes
+/// once a plan rather than once a call. No span: it is no request's.
+pub fn process_fault_started(kind: &'static str) {
+    metrics::faults::injected("process", kind);
+    tracing::warn!(fault.target = "process", fault.kind = kind, "injected a fault on purpose");
 }
 
 /// A WARN for the first injected error, then at most one per interval with the number held back.

@@ -1,11 +1,13 @@
 //! Fault injection on the real binary: a bad plan or an unguarded admin API stops the start
 //! with a message that says why, the admin API listens only when asked (and never on the
 //! public port), `snackdrawer faults` drives it from the command line, and the process faults
-//! show where an operator would look. The helpers are shared with `incident_binary`.
+//! show where an operator would look, and say in a warning that they started. The helpers are
+//! shared with `incident_binary`.
 
 use crate::support::server::RunningServer;
 use std::collections::HashSet;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "binary-admin-token-binary-admin-token-42";
 
@@ -255,17 +257,17 @@ async fn a_lazy_schedule_shows_and_stops_at_runtime() {
         "{}",
         all_output(&shown)
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while !server.logs().iter().any(|line| line.contains(r#""changed_by":"schedule""#)) {
-        assert!(std::time::Instant::now() < deadline, "no episode in 10 s");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(Instant::now() < deadline, "no episode in 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     let stopped = faults(&["stop-schedule"]);
     assert!(stopped.status.success(), "{}", all_output(&stopped));
     let text = String::from_utf8_lossy(&stopped.stdout).into_owned();
     assert!(text.contains("schedule:  none"), "{text}");
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let shown = faults(&["show", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(status["lazy"]["schedule"], serde_json::Value::Null, "{status}");
@@ -298,14 +300,14 @@ async fn connections_used(server: &RunningServer) -> (Option<u32>, Option<u32>) 
 
 /// Polls until `connections_used` says `used`, for up to five seconds.
 async fn wait_for_used(server: &RunningServer, used: u32) {
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     while connections_used(server).await.0 != Some(used) {
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(5),
             "{used} used never showed: {:?}",
             connections_used(server).await
         );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -363,14 +365,14 @@ async fn resident_mib(server: &RunningServer) -> f64 {
 /// Polls `resident_mib` until `reached` holds of it, for up to 30 s (jemalloc gives freed pages
 /// back over its decay time).
 async fn wait_for_resident(server: &RunningServer, what: &str, reached: impl Fn(f64) -> bool) {
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     loop {
         let mib = resident_mib(server).await;
         if reached(mib) {
             return;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what}: {mib:.1} MiB");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(start.elapsed() < Duration::from_secs(30), "{what}: {mib:.1} MiB");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -388,7 +390,7 @@ async fn a_leak_holds_about_its_cap_in_resident_memory_and_gives_it_back_with_th
     })
     .await;
     // A tick's growth past the cap at most: it stops there.
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rise = resident_mib(&server).await - before;
     assert!(rise <= 1.1 * CAP_MIB, "{rise:.1} MiB held for a cap of {CAP_MIB} MiB");
 
@@ -401,4 +403,49 @@ async fn a_leak_holds_about_its_cap_in_resident_memory_and_gives_it_back_with_th
     assert_eq!(cleared.status(), 200);
     wait_for_resident(&server, "the leak's memory was kept", |mib| mib <= before + rise / 4.0)
         .await;
+}
+
+/// The WARN lines the faults of the whole process left as they started, as their kinds, in
+/// order, once the last is `last` (the lines arrive a moment after the command that caused them).
+async fn process_fault_warnings(server: &RunningServer, last: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kinds: Vec<String> = server
+            .logs()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|record| record["level"] == "WARN" && record["fault.target"] == "process")
+            .map(|record| record["fault.kind"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if kinds.last().is_some_and(|kind| kind == last) || Instant::now() > deadline {
+            return kinds;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn each_process_fault_says_so_in_a_warning_as_it_starts_but_a_mystery_s_does_not() {
+    let server = RunningServer::start(&ADMIN_ON);
+    let url = admin_url(&server);
+    let set = |plan: &str| {
+        let set = faults_command(&url, &["set", plan], TOKEN);
+        assert!(set.status.success(), "{}", all_output(&set));
+    };
+    set("process cpu(threads=1,share=0.05)");
+    set("process leak(rate=1MiB/s,cap=2MiB)");
+    // Both at once: no budget holds the second back, as it would an injected error's.
+    assert_eq!(process_fault_warnings(&server, "leak").await, ["cpu", "leak"]);
+
+    // Seed 2 picks cpu-hog on the memory store, as the reveal checks.
+    faults_command(&url, &["mystery", "--seed", "2"], TOKEN);
+    let revealed = all_output(&faults_command(&url, &["reveal"], TOKEN));
+    assert!(revealed.contains("process cpu("), "{revealed}");
+    // Another kind after the mystery: a warning of the mystery's would come before it.
+    set("process log-flood(rate=1/s)");
+    assert_eq!(
+        process_fault_warnings(&server, "log-flood").await,
+        ["cpu", "leak", "log-flood"],
+        "a mystery's process fault is not told"
+    );
 }

@@ -201,4 +201,13 @@ async fn an_incident_schedule_set_by_flag_or_variable_shows_starts_in_time_and_s
         .filter(|line| !line.contains(r#""plan":"""#))
         .count();
     assert_eq!(started, 1, "one incident, and none after the stop:\n{}", by_flag.logs().join("\n"));
+    let ended = by_flag
+        .logs()
+        .into_iter()
+        .filter(|line| line.contains(r#""message":"fault plan changed""#))
+        .find(|line| line.contains(r#""plan":"""#));
+    assert!(
+        ended.as_deref().is_some_and(|line| line.contains(r#""changed_by":"admin""#)),
+        "the stop ends the incident as the admin's doing: {ended:?}"
+    );
 }
