@@ -84,7 +84,10 @@ pub async fn run(sources: Sources, shared: Shared, started: Instant) {
             None => {}
         }
         if let Some(answer) = rules {
-            observed.set_rules(at, answer.map_err(|error| format!("Prometheus: {error}")));
+            // When the answer came, not when the tick began: a read that hung until its
+            // timeout counts as that much silence.
+            let answered = started.elapsed().as_secs_f64();
+            observed.set_rules(answered, answer.map_err(|error| format!("Prometheus: {error}")));
         }
     }
 }

@@ -417,6 +417,7 @@ async fn a_silent_prometheus_gives_way_to_the_labs_own_figures_until_it_answers_
         "{text}"
     );
     let burn: Vec<_> = text.lines().filter(|l| l.contains("fast page")).collect();
+    assert_eq!(burn.len(), 2, "both objectives' rows: {text}");
     assert!(
         burn.iter().all(|l| l.contains("-     -     -     -  fast page: ok  slow ticket: ok")),
         "no figure or alert of Prometheus's left: {burn:#?}"

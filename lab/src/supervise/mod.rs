@@ -380,10 +380,9 @@ mod tests {
     fn a_prometheus_that_fails_to_start_is_a_reason_to_compute_not_an_error() {
         let folder = tempfile::tempdir().unwrap();
         let failing = on_path("false").expect("`false` on the PATH");
-        let started = Instant::now();
+        // Not "did not listen within 30 s": the exit is seen at once.
         let why = start_prometheus(&failing, folder.path(), "127.0.0.1:8000").unwrap_err();
         assert_eq!(why, "`prometheus` exited as it started");
-        assert!(started.elapsed() < Duration::from_secs(10), "not the 30 s deadline");
         let why =
             start_prometheus(Path::new("/nonexistent/prometheus"), folder.path(), "").unwrap_err();
         assert!(why.contains("Prometheus") && why.contains("No such file"), "{why}");
