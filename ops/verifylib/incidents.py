@@ -257,22 +257,23 @@ def crossed(signature, value, start):
     return value - base > signature.threshold
 
 
-def one_user(traces, user, target):
+def one_user(traces, user, target, window):
     """Whose calls to port methods starting `target` failed in `traces` (trace id -> spans), by
     the request span's `enduser.id`, for an incident that must fail them for `user` alone: a line
     saying how they went, and the problems (a fault injected into another user's call, or no
-    other user's call served). A request's calls are served when none had a fault injected and
-    it was answered below 500."""
+    other user's call served). Only requests that began within `window` (a range of Unix times
+    in nanoseconds) count. A request's calls are served when none had a fault injected and it
+    was answered below 500."""
     hit, served = Counter(), Counter()
     for spans in traces.values():
         calls = [s for s in spans if str(s.attributes.get("code.function.name")).startswith(target)]
-        requests = [s.attributes for s in spans if s.kind == SPAN_KIND_SERVER]
-        if not calls or not requests:
+        requests = [s for s in spans if s.kind == SPAN_KIND_SERVER]
+        if not calls or not requests or requests[0].start_unix_nano not in window:
             continue
-        caller = requests[0].get("enduser.id")
+        caller = requests[0].attributes.get("enduser.id")
         if any(name == "fault.injected" for call in calls for name, _ in call.events):
             hit[caller] += 1
-        elif int(requests[0].get("http.response.status_code", 500)) < 500:
+        elif requests[0].attributes.get("http.response.status_code", 500) < 500:
             served[caller] += 1
     others = served.keys() - {user}
     hit_ids = ", ".join(str(u) for u in sorted(hit, key=str)) or "none"
@@ -331,6 +332,7 @@ def run_incident(name, plan, admin, watcher, exported, receiver, photographer):
     before = seen()
     earlier = set(receiver.snapshot()[0])
     t0 = time.time()
+    since = time.time_ns()
     admin.set_plan(plan)
     crossing, peaks, others = None, {}, set()
     hold = PICTURE_HOLD if photographer else HOLD
@@ -346,6 +348,7 @@ def run_incident(name, plan, admin, watcher, exported, receiver, photographer):
                 base = (start[other] or 0.0) if signature.relative else 0.0
                 peaks[other] = max(peaks.get(other, float("-inf")), values[other] - base)
         time.sleep(POLL)
+    until = time.time_ns()
     admin.call("DELETE", "/faults")
     time.sleep(1)  # the last spans and counts of the incident are exported
     after = seen()
@@ -373,7 +376,7 @@ def run_incident(name, plan, admin, watcher, exported, receiver, photographer):
         fail(f"{name}: no {event_named(*event)}")
     if name == "one-unlucky-user":
         arrived = {t: spans for t, spans in receiver.snapshot()[0].items() if t not in earlier}
-        line, problems = one_user(arrived, UNLUCKY, event[1])
+        line, problems = one_user(arrived, UNLUCKY, event[1], range(since, until))
         print(f"{'':28}{line}")
         for problem in problems:
             fail(f"{name}: {problem}")

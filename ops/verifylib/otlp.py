@@ -19,7 +19,8 @@ from typing import NamedTuple
 REQUEST_RESOURCE_SPANS = 1
 RESOURCE_SPANS_SCOPE_SPANS = 2
 SCOPE_SPANS_SPANS = 2
-SPAN_TRACE_ID, SPAN_SPAN_ID, SPAN_NAME, SPAN_KIND, SPAN_ATTRIBUTES, SPAN_EVENTS = 1, 2, 5, 6, 9, 11
+SPAN_TRACE_ID, SPAN_SPAN_ID, SPAN_NAME, SPAN_KIND, SPAN_START = 1, 2, 5, 6, 7
+SPAN_ATTRIBUTES, SPAN_EVENTS = 9, 11
 EVENT_NAME, EVENT_ATTRIBUTES = 2, 3
 KEY_VALUE_KEY, KEY_VALUE_VALUE = 1, 2
 ANY_STRING, ANY_BOOL, ANY_INT, ANY_DOUBLE = 1, 2, 3, 4
@@ -41,6 +42,7 @@ class Span(NamedTuple):
     attributes: dict
     events: list  # (name, attributes)
     span_id: str  # hex
+    start_unix_nano: int = 0
 
 
 class LogRecord(NamedTuple):
@@ -109,7 +111,7 @@ def attributes(messages):
 
 
 def span(data):
-    trace_id, span_id, name, kind, attrs, events = b"", b"", "", 0, [], []
+    trace_id, span_id, name, kind, start, attrs, events = b"", b"", "", 0, 0, [], []
     for number, value in fields(data):
         if number == SPAN_TRACE_ID:
             trace_id = value
@@ -119,6 +121,8 @@ def span(data):
             name = value.decode()
         elif number == SPAN_KIND:
             kind = value
+        elif number == SPAN_START:
+            start = struct.unpack("<Q", value)[0]  # fixed64
         elif number == SPAN_ATTRIBUTES:
             attrs.append(value)
         elif number == SPAN_EVENTS:
@@ -129,7 +133,7 @@ def span(data):
                 elif n == EVENT_ATTRIBUTES:
                     event_attrs.append(v)
             events.append((event_name, attributes(event_attrs)))
-    return trace_id.hex(), Span(name, kind, attributes(attrs), events, span_id.hex())
+    return trace_id.hex(), Span(name, kind, attributes(attrs), events, span_id.hex(), start)
 
 
 def nested(message, *path):

@@ -103,17 +103,23 @@ def install(packages):
     subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, **quiet)
 
 
+def cargo_build(profile, packages):
+    """Builds `packages` of this workspace in `profile`, or stops the run."""
+    build = ["cargo", "build", "--quiet", "--profile", profile]
+    for package in packages:
+        build += ["-p", package]
+    print(f"     {' '.join(build)}", flush=True)
+    if subprocess.run(build, cwd=ROOT).returncode:
+        raise SystemExit(f"ops/pictures: the build of {', '.join(packages)} ({profile}) failed")
+
+
 def release_binaries():
     """snackdrawer and snackdrawer-load, release builds: SNACKDRAWER_BIN and
     SNACKDRAWER_LOAD_BIN when set, else built with cargo."""
     named = [os.environ.get("SNACKDRAWER_BIN"), os.environ.get("SNACKDRAWER_LOAD_BIN")]
     if all(named):
         return [Path(n).resolve() for n in named]
-    build = ["cargo", "build", "--release", "--quiet"]
-    build += ["-p", "snackdrawer", "-p", "snackdrawer-load"]
-    print(f"     {' '.join(build)}", flush=True)
-    if subprocess.run(build, cwd=ROOT).returncode:
-        raise SystemExit("ops/pictures: the release build failed")
+    cargo_build("release", ["snackdrawer", "snackdrawer-load"])
     release = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release"
     return [
         Path(n).resolve() if n else release / name
@@ -199,10 +205,7 @@ def lab_binary(service):
     if service.parent.parent != target:
         return lab
     profile = "dev" if service.parent.name == "debug" else service.parent.name
-    build = ["cargo", "build", "--quiet", "--profile", profile, "-p", "snackdrawer-lab"]
-    print(f"     {' '.join(build)}", flush=True)
-    if subprocess.run(build, cwd=ROOT).returncode:
-        raise SystemExit(f"ops/pictures: the lab's build ({profile} profile) failed")
+    cargo_build(profile, ["snackdrawer-lab"])
     return lab
 
 
@@ -221,9 +224,9 @@ def lab_missing(screen, prometheus_url, otlp):
 def capture_lab(lab, base, admin, prometheus_url, otlp, out):
     """The lab's screen, once, attached to the service at `base` with everything it can read:
     the admin API, Prometheus, and the traces the service exports to `otlp`, where the lab's
-    receiver listens while it watches; it must show LAB_SHOWS. None when `lab` is absent."""
+    receiver listens while it watches; it must show LAB_SHOWS. None when it could not."""
     if not os.access(lab, os.X_OK):
-        print(f"     the lab is not built ({lab} is absent): no {LAB}")
+        fail(f"no {LAB}: the lab is not built ({lab}, beside the service, is absent)")
         return None
     result = subprocess.run(
         [

@@ -9,16 +9,17 @@ from verifylib import incidents
 from verifylib.otlp import SPAN_KIND_SERVER, LogRecord, Span
 
 DRAWERS = incidents.EVENTS["one-unlucky-user"][1]
+INCIDENT = range(1_000, 2_000)  # while the plan was in, in nanoseconds
 
 
-def request(user, status, fault=False):
-    """The spans of one `GET /drawers/` of `user`, answered `status`, its drawer call faulted
-    when `fault`, as the service exports them (the status as a string, the user as an int)."""
+def request(user, status, fault=False, start=1_500):
+    """The spans of one `GET /drawers/` of `user`, begun at `start`, answered `status`, its
+    drawer call faulted when `fault`, as the service exports them (status and user as ints)."""
     events = [("fault.injected", {"fault.kind": "internal"})] if fault else []
     function = {"code.function.name": f"{DRAWERS}list_by_owner"}
-    call = Span("SELECT drawers", 3, function, events, "02")  # kind 3: client
-    attributes = {"enduser.id": user, "http.response.status_code": str(status)}
-    return [call, Span("GET /drawers/", SPAN_KIND_SERVER, attributes, [], "01")]
+    call = Span("SELECT drawers", 3, function, events, "02", start + 1)  # kind 3: client
+    attributes = {"enduser.id": user, "http.response.status_code": status}
+    return [call, Span("GET /drawers/", SPAN_KIND_SERVER, attributes, [], "01", start)]
 
 
 def traces(*requests):
@@ -63,7 +64,8 @@ class Events(unittest.TestCase):
     def test_a_faulted_port_call_counts_for_its_target(self):
         exported = incidents.Exported()
         call = request(2, 500, fault=True)[0]
-        event = ("fault.injected", {"fault.kind": "internal", "fault.target": f"{DRAWERS}list_by_owner"})
+        target = f"{DRAWERS}list_by_owner"
+        event = ("fault.injected", {"fault.kind": "internal", "fault.target": target})
         exported("/v1/traces", {}, [(None, call._replace(events=[event]))])
         self.assertEqual(exported.count(*incidents.EVENTS["one-unlucky-user"]), 1)
         self.assertEqual(exported.count(*incidents.EVENTS["broken-drawer-page"]), 0)
@@ -74,14 +76,14 @@ class OneUser(unittest.TestCase):
         seen = traces(
             request(1, 500, True), request(1, 500, True), request(2, 200), request(3, 404)
         )
-        line, problems = incidents.one_user(seen, 1, DRAWERS)
+        line, problems = incidents.one_user(seen, 1, DRAWERS, INCIDENT)
         self.assertEqual(problems, [])
         self.assertIn("enduser.id 1 (2 requests)", line)
         self.assertIn("2 other users (2 requests)", line)
 
     def test_two_users_failing_is_refused(self):
         seen = traces(request(1, 500, True), request(2, 500, True), request(3, 200))
-        _, problems = incidents.one_user(seen, 1, DRAWERS)
+        _, problems = incidents.one_user(seen, 1, DRAWERS, INCIDENT)
         self.assertEqual(
             problems,
             [f"faults were injected into {DRAWERS}… calls with enduser.id 1, 2, not 1 alone"],
@@ -90,7 +92,16 @@ class OneUser(unittest.TestCase):
     def test_nobody_else_served_is_refused(self):
         """Other users' requests failing on their own (a 5xx without a fault) serve nobody."""
         seen = traces(request(1, 500, True), request(2, 503), request(1, 200))
-        _, problems = incidents.one_user(seen, 1, DRAWERS)
+        _, problems = incidents.one_user(seen, 1, DRAWERS, INCIDENT)
+        self.assertEqual(problems, [f"no other user's {DRAWERS}… call was served meanwhile"])
+
+    def test_requests_begun_before_or_after_the_incident_do_not_count(self):
+        """A batch exported late, or a request just after the plan went, proves nothing."""
+        seen = traces(
+            request(1, 500, True), request(2, 200, start=999), request(3, 200, start=2_000),
+            request(2, 500, True, start=500),
+        )
+        _, problems = incidents.one_user(seen, 1, DRAWERS, INCIDENT)
         self.assertEqual(problems, [f"no other user's {DRAWERS}… call was served meanwhile"])
 
 
