@@ -273,7 +273,8 @@ def one_user(traces, user, target, window):
         caller = requests[0].attributes.get("enduser.id")
         if any(name == "fault.injected" for call in calls for name, _ in call.events):
             hit[caller] += 1
-        elif requests[0].attributes.get("http.response.status_code", 500) < 500:
+        # tracing-opentelemetry exports the status, recorded as a u16, as text ("200").
+        elif int(requests[0].attributes.get("http.response.status_code", 500)) < 500:
             served[caller] += 1
     others = served.keys() - {user}
     hit_ids = ", ".join(str(u) for u in sorted(hit, key=str)) or "none"

@@ -14,11 +14,12 @@ INCIDENT = range(1_000, 2_000)  # while the plan was in, in nanoseconds
 
 def request(user, status, fault=False, start=1_500):
     """The spans of one `GET /drawers/` of `user`, begun at `start`, answered `status`, its
-    drawer call faulted when `fault`, as the service exports them (status and user as ints)."""
+    drawer call faulted when `fault`, as the service exports them (the status as text, the
+    user as an int)."""
     events = [("fault.injected", {"fault.kind": "internal"})] if fault else []
     function = {"code.function.name": f"{DRAWERS}list_by_owner"}
     call = Span("SELECT drawers", 3, function, events, "02", start + 1)  # kind 3: client
-    attributes = {"enduser.id": user, "http.response.status_code": status}
+    attributes = {"enduser.id": user, "http.response.status_code": str(status)}
     return [call, Span("GET /drawers/", SPAN_KIND_SERVER, attributes, [], "01", start)]
 
 
